@@ -1,0 +1,18 @@
+# relcoord: relational-coordination survey pipeline.
+# Run `snakemake --cores all` (or `make run`); configure in config/config.yaml.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/validate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),

@@ -1,0 +1,91 @@
+"""The ``relcoord`` command: simulate a demo municipality, check an export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import RelcoordError
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .ingest import ingest_round
+    from .validation import check_quarantine_ceiling
+
+    cfg = load_config(args.config)
+    base = Path(args.base) if args.base else Path(args.config).resolve().parent.parent
+    export = Path(args.export)
+    round_id = args.round
+    if round_id is None:
+        for rid, r in cfg["rounds"].items():
+            if (base / r["export"]).resolve() == export.resolve():
+                round_id = rid
+        if round_id is None:
+            if len(cfg["rounds"]) == 1:
+                round_id = next(iter(cfg["rounds"]))
+            else:
+                raise RelcoordError(f"the export is not a configured round's export; say which round's codebook and "
+                                    f"units apply with --round ({', '.join(cfg['rounds'])})", file=str(export))
+    if round_id not in cfg["rounds"]:
+        raise RelcoordError(f"round {round_id!r} is not configured ({', '.join(cfg['rounds'])})", file=args.config)
+    result, key_note = ingest_round(cfg, round_id, base=base, export_path=export)
+    s = result.summary
+    print(f"Export {export} checked against round {round_id!r} of {args.config}")
+    print(f"  format {s['format']}, encoding {s['encoding']}, delimiter {s['delimiter']!r}")
+    print(f"  records in {s['records_in']}: valid {s['valid']}, quarantined {s['quarantined']}, "
+          f"warned {s['warned']} (accounting {'ok' if s['accounting_ok'] else 'BROKEN'})")
+    a = s["answers"]
+    print(f"  answers: {a['valid']} valid, {a['dont_know']} don't know, {a['blank']} blank")
+    for rule, n in s["failures_by_rule"].items():
+        print(f"  {rule}: {n}")
+    f = result.failures
+    if len(f):
+        print(f"\nProblems ({len(f)}; first {min(len(f), args.show)} shown):")
+        for r in f.head(args.show).itertuples(index=False):
+            print(f"  {r.source_file} row {r.source_row}, column {r.column!r} [{r.action}] {r.rule}: {r.message}")
+    if args.failures:
+        from .tables import write_csv
+        write_csv(f, args.failures)
+        print(f"\nAll problems written to {args.failures}")
+    check_quarantine_ceiling(result, cfg["validation"]["max_quarantined_fraction"], str(export))
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import main_simulate
+    return main_simulate(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="relcoord", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="validate one export against the config and print a summary")
+    c.add_argument("export", help="the export: a SurveyXact CSV folder or .xlsx workbook")
+    c.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
+    c.add_argument("--round", help="round whose codebook and units apply (default: the round with this export)")
+    c.add_argument("--base", help="folder config paths are relative to (default: the config's project folder)")
+    c.add_argument("--show", type=int, default=20, help="problems to print (default: %(default)s)")
+    c.add_argument("--failures", help="write every problem to this CSV")
+    c.set_defaults(func=_cmd_check)
+
+    s = sub.add_parser("simulate", help="generate a synthetic municipality (the demo data)")
+    from .simulate import add_arguments
+    add_arguments(s)
+    s.set_defaults(func=_cmd_simulate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except RelcoordError as err:
+        print(f"relcoord: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

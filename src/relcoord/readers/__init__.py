@@ -1,0 +1,40 @@
+"""Readers turn one survey export into a :class:`RawExport`: a wide table of
+raw strings plus the export's own metadata. They decode nothing: codes stay
+codes, so validation can report the exact cell a person typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass
+class RawExport:
+    """One survey export as read from disk.
+
+    data:        one row per respondent record, every cell a ``str`` (``""`` for
+                 blank; never NaN), columns as named in the export.
+    source_file: per row, the file (or ``workbook.xlsx:Sheet``) it came from.
+    source_row:  per row, its row number as a spreadsheet user counts it
+                 (the header row is 1, the first record is 2).
+    structure:   SurveyXact-style question metadata (questionName, variableName,
+                 questionType, subType, questionText, choiceValue, choiceText);
+                 empty for formats without one.
+    labels:      value labels (variable, value, label), value as ``str``.
+    files:       every file read, for provenance (sha256).
+    format:      reader name, e.g. ``"surveyxact-csv"``.
+    """
+
+    data: pd.DataFrame
+    source_file: pd.Series
+    source_row: pd.Series
+    structure: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["questionName", "variableName", "questionType", "subType",
+                 "questionText", "choiceValue", "choiceText"]))
+    labels: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["variable", "value", "label"]))
+    files: list[Path] = field(default_factory=list)
+    format: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None

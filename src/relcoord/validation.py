@@ -1,0 +1,364 @@
+"""Ingest validation: one export -> canonical tables + failures.
+
+Every record of the export ends up either valid or quarantined (never
+silently dropped); every problem becomes a row of ``failures.csv`` naming the
+source file, the row as a spreadsheet user counts it, the column and the
+value, the rule, a message saying what to do, and the action taken.
+
+Row rules are pandera checks on a normalised per-record table (lazy
+validation; failure cases become failure rows):
+
+quarantine (the respondent's rows are set aside)
+  missing_respondent_id, duplicate_respondent_id, missing_rater_unit,
+  unknown_unit, code_out_of_range, not_a_code, no_valid_answers
+warn (kept, but listed)
+  straightlining, few_targets, invalid_network_flag, unexpected_network
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from .codebook import ColumnMap
+from .errors import RelcoordError
+from .instrument import Instrument
+from .pseudonymise import pseudonymise
+from .readers import RawExport
+
+FAILURE_COLUMNS = ["source_file", "source_row", "column", "value", "rule", "message", "action"]
+
+# rule -> (action, message template). {value} is the cell as found.
+RULES: dict[str, tuple[str, str]] = {
+    "missing_respondent_id": ("quarantined", "the respondent id is empty; add the id in the export or remove the record"),
+    "duplicate_respondent_id": ("quarantined", "respondent id {value!r} appears on more than one row; all of them are "
+                                "set aside: keep one record per respondent in the export and rerun"),
+    "missing_rater_unit": ("quarantined", "no base unit answered; the respondent cannot be placed: fill in the unit or "
+                           "remove the record"),
+    "unknown_unit": ("quarantined", "base-unit code {value!r} is not a unit of this round (no value label, or its label "
+                     "is not in config/units.tsv); correct the code or add the unit (or an alias) to the register"),
+    "code_out_of_range": ("quarantined", "answer code {value!r} is not in the item's code map nor a missing code; "
+                          "correct the answer or extend `codes`/`missing_codes` in config/instrument.yaml"),
+    "not_a_code": ("quarantined", "{value!r} is not an answer code (expected a whole number such as 1-5); correct the "
+                   "cell or export codes instead of labels"),
+    "no_valid_answers": ("quarantined", "the respondent gave no valid answer about any unit; nothing to score"),
+    "straightlining": ("warned", "the same answer code ({value}) to every item about every unit rated; kept, but check "
+                       "whether the answers are genuine"),
+    "few_targets": ("warned", "rated only {value} of the units; kept (ties with too few items stay undefined)"),
+    "invalid_network_flag": ("warned", "network flag {value!r} is neither 0 nor 1; read as not a member"),
+    "unexpected_network": ("warned", "member of network {value} although the base unit is not in that network in "
+                           "config/memberships.tsv for this round; kept as a member"),
+}
+
+# Status of a cell after parsing.
+BLANK, DONT_KNOW, VALID, OUT_OF_RANGE, NOT_A_CODE = 0, 1, 2, 3, 4
+
+
+@dataclass
+class IngestResult:
+    responses: pd.DataFrame
+    respondents: pd.DataFrame
+    failures: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def normalise_code(values: np.ndarray) -> np.ndarray:
+    """'4 ', '4,0', '4.0' -> '4'; blanks -> ''; anything else unchanged."""
+    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    out = []
+    for u in uniq:
+        s = u.strip()
+        t = s.replace(",", ".")
+        try:
+            f = float(t)
+            s = str(int(f)) if f.is_integer() else t
+        except ValueError:
+            pass
+        out.append(s)
+    return np.array(out, dtype=object)[inv].reshape(values.shape)
+
+
+def _parse_item(codes: np.ndarray, item, dont_know: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised code strings -> (score, status) arrays, via the distinct codes."""
+    uniq, inv = np.unique(codes.astype(str), return_inverse=True)
+    score = np.full(len(uniq), np.nan)
+    status = np.zeros(len(uniq), dtype=np.int8)
+    missing = {str(c) for c in item.missing_codes} | dont_know
+    for i, u in enumerate(uniq):
+        if u == "":
+            status[i] = BLANK
+        elif u in missing:
+            status[i] = DONT_KNOW
+        else:
+            try:
+                c = int(u)
+            except ValueError:
+                status[i] = NOT_A_CODE
+                continue
+            if c in item.codes:
+                score[i], status[i] = item.codes[c], VALID
+            else:
+                status[i] = OUT_OF_RANGE
+    return score[inv].reshape(codes.shape), status[inv].reshape(codes.shape)
+
+
+def _element_check(mask_fn, error: str) -> pa.Check:
+    return pa.Check(mask_fn, element_wise=False, error=error)
+
+
+def _failure_rows(failure_cases: pd.DataFrame, export: RawExport, raw: pd.DataFrame,
+                  rule_of: dict[str, str], column_of: dict[str, str], value_of=None) -> pd.DataFrame:
+    fc = failure_cases[failure_cases["index"].notna()].copy()
+    if fc.empty:
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    fc["index"] = fc["index"].astype(int)
+    fc["rule"] = fc["check"].map(rule_of)
+    if fc["rule"].isna().any():  # an unexpected pandera check: say so rather than lose it
+        fc["rule"] = fc["rule"].fillna("schema")
+    fc["export_column"] = fc["column"].map(lambda c: column_of.get(c, c))
+    vals = []
+    for col, idx, case in zip(fc["export_column"], fc["index"], fc["failure_case"]):
+        if value_of is not None and col in value_of:
+            vals.append(value_of[col].iat[idx])
+        elif col in raw.columns:
+            vals.append(raw[col].iat[idx])
+        else:
+            vals.append("" if pd.isna(case) else str(case))
+    fc["value"] = vals
+    fc["action"] = fc["rule"].map(lambda r: RULES.get(r, ("quarantined", ""))[0])
+    fc["message"] = [RULES.get(r, ("", "failed check {value!r}"))[1].format(value=v) for r, v in zip(fc["rule"], fc["value"])]
+    fc["column"] = fc["export_column"]
+    fc["source_file"] = export.source_file.to_numpy()[fc["index"]]
+    fc["source_row"] = export.source_row.to_numpy()[fc["index"]]
+    return fc[FAILURE_COLUMNS + ["index"]]
+
+
+def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument, round_units: pd.DataFrame,
+                    round_memberships: pd.DataFrame, key: bytes, *, straightlining_min_answers: int = 14,
+                    min_targets_fraction: float = 0.5) -> IngestResult:
+    """Validate one export against its resolved codebook and build the
+    canonical tables (DESIGN.md output contract) for the valid records."""
+    data = export.data
+    n = len(data)
+    ids = data[colmap.respondent_id].str.strip()
+    pseudo = pseudonymise(ids, key)
+    rater_raw = data[colmap.rater_unit]
+    rater_code = pd.Series(normalise_code(rater_raw.to_numpy()), index=data.index)
+    rater_unit = rater_code.map(colmap.rater_codes)
+    base_ids = set(round_units.loc[round_units["kind"] == "base", "unit_id"])
+    rater_unit = rater_unit.where(rater_unit.isin(base_ids))
+
+    # Items: parse every (item, target) cell through the item's code map.
+    targets = [u for u in round_units["unit_id"] if u in set(colmap.items["target_unit"])]
+    t_pos = {t: i for i, t in enumerate(targets)}
+    keys = [k for k in instrument.keys if k in set(colmap.items["item"])]
+    scores = np.full((n, len(targets), len(keys)), np.nan)
+    status = np.zeros((n, len(targets), len(keys)), dtype=np.int8)
+    answer_code = np.full((n, len(targets), len(keys)), np.nan)  # the code as clicked, for straight-lining
+    item_frame = {}
+    for j, k in enumerate(keys):
+        sub = colmap.items[colmap.items["item"] == k]
+        codes = normalise_code(data[sub["variable"]].to_numpy())
+        dk = set().union(*(colmap.dont_know.get(v, set()) for v in sub["variable"]))
+        sc, st = _parse_item(codes, instrument.item(k), dk)
+        ti = sub["target_unit"].map(t_pos).to_numpy()
+        scores[:, ti, j] = sc
+        status[:, ti, j] = st
+        answer_code[:, ti, j] = np.where(st == VALID, pd.to_numeric(pd.Series(codes.ravel()), errors="coerce")
+                                         .to_numpy().reshape(codes.shape), np.nan)
+        for c, var in enumerate(sub["variable"]):
+            item_frame[var] = np.where(st[:, c] == OUT_OF_RANGE, "out", np.where(st[:, c] == NOT_A_CODE, "text", "ok"))
+
+    valid = status == VALID
+    n_valid = valid.sum(axis=(1, 2))
+
+    # ---- quarantine rules (pandera, lazy) ----
+    frame = pd.DataFrame({"respondent_id": ids.where(ids != ""), "rater_code": rater_code.where(rater_code != ""),
+                          "rater_unit": rater_unit.fillna(""), "n_valid": n_valid, **item_frame}, index=data.index)
+    schema = pa.DataFrameSchema({
+        "respondent_id": pa.Column(object, [
+            _element_check(lambda s: ~s.duplicated(keep=False) | s.isna(), "duplicate_respondent_id")],
+            nullable=False),
+        "rater_code": pa.Column(object, nullable=False),
+        "rater_unit": pa.Column(object, [_element_check(lambda s: (s != "") | frame.loc[s.index, "rater_code"].isna(),
+                                                        "unknown_unit")]),
+        "n_valid": pa.Column(int, pa.Check.gt(0, error="no_valid_answers")),
+        **{var: pa.Column(object, [pa.Check(lambda s: s != "out", error="code_out_of_range"),
+                                   pa.Check(lambda s: s != "text", error="not_a_code")]) for var in item_frame},
+    })
+    rule_of = {r: r for r in RULES} | {"not_nullable": None}
+    column_of = {"respondent_id": colmap.respondent_id, "rater_code": colmap.rater_unit,
+                 "rater_unit": colmap.rater_unit, "n_valid": ""}
+    try:
+        schema.validate(frame, lazy=True)
+        qfail = pd.DataFrame(columns=FAILURE_COLUMNS + ["index"])
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases.copy()
+        nn = fc["check"] == "not_nullable"
+        fc.loc[nn & (fc["column"] == "respondent_id"), "check"] = "missing_respondent_id"
+        fc.loc[nn & (fc["column"] == "rater_code"), "check"] = "missing_rater_unit"
+        # The respondent id is shown pseudonymised, never raw.
+        qfail = _failure_rows(fc, export, data, rule_of | {"missing_respondent_id": "missing_respondent_id",
+                                                           "missing_rater_unit": "missing_rater_unit"},
+                              column_of, value_of={colmap.respondent_id: pseudo})
+        qfail.loc[qfail["rule"] == "no_valid_answers", "value"] = "0"
+    quarantined = np.zeros(n, dtype=bool)
+    quarantined[qfail["index"].astype(int).unique()] = True
+
+    # ---- warning rules ----
+    answered = status == VALID
+    lo = np.min(np.where(answered, answer_code, np.inf), axis=(1, 2)) if n else np.array([])
+    hi = np.max(np.where(answered, answer_code, -np.inf), axis=(1, 2)) if n else np.array([])
+    straight = (n_valid >= straightlining_min_answers) & (lo == hi)
+    n_targets_rated = answered.any(axis=2).sum(axis=1)
+    few = (n_valid > 0) & (n_targets_rated < min_targets_fraction * len(targets))
+    net_flags = {}
+    member = {}
+    allowed_nets = round_memberships.groupby("unit_id")["network_id"].agg(set).to_dict()
+    for var, net in colmap.networks.items():
+        code = pd.Series(normalise_code(data[var].to_numpy()), index=data.index)
+        net_flags[var] = code.isin(["", "0", "1"])
+        member[net] = code == "1"
+    wfail_parts = []
+    if straight.any():
+        wfail_parts.append(pd.DataFrame({"check": "straightlining", "column": "", "index": np.flatnonzero(straight),
+                                         "failure_case": lo[straight].astype(int).astype(str)}))
+    if few.any():
+        wfail_parts.append(pd.DataFrame({"check": "few_targets", "column": "", "index": np.flatnonzero(few),
+                                         "failure_case": [f"{a} of {len(targets)}" for a in n_targets_rated[few]]}))
+    for var, ok in net_flags.items():
+        bad = ~ok.to_numpy()
+        if bad.any():
+            wfail_parts.append(pd.DataFrame({"check": "invalid_network_flag", "column": var,
+                                             "index": np.flatnonzero(bad), "failure_case": data[var].to_numpy()[bad]}))
+    for net, is_member in member.items():
+        unexpected = is_member.to_numpy() & ~rater_unit.map(lambda u: net in allowed_nets.get(u, set())).to_numpy() \
+            & rater_unit.notna().to_numpy()
+        if unexpected.any():
+            var = next(v for v, n_ in colmap.networks.items() if n_ == net)
+            wfail_parts.append(pd.DataFrame({"check": "unexpected_network", "column": var,
+                                             "index": np.flatnonzero(unexpected), "failure_case": net}))
+    if wfail_parts:
+        wfc = pd.concat(wfail_parts, ignore_index=True)
+        wfail = _failure_rows(wfc.assign(value=None), export, pd.DataFrame(index=data.index), {r: r for r in RULES}, {})
+        wfail["value"] = wfc["failure_case"].astype(str).to_numpy()
+        wfail["message"] = [RULES[r][1].format(value=v) for r, v in zip(wfail["rule"], wfail["value"])]
+        wfail["column"] = wfc["column"].to_numpy()
+        # Warnings about quarantined records add nothing: the record is gone anyway.
+        wfail = wfail[~quarantined[wfail["index"].astype(int)]]
+    else:
+        wfail = pd.DataFrame(columns=FAILURE_COLUMNS + ["index"])
+
+    failures = pd.concat([qfail, wfail], ignore_index=True)
+    failures["source_row"] = failures["source_row"].astype(int)
+    failures = failures.sort_values(["source_row", "action", "rule", "column"], kind="stable")[FAILURE_COLUMNS]
+    failures = failures.reset_index(drop=True)
+
+    # ---- canonical tables ----
+    keep = ~quarantined
+    m = int(keep.sum())
+    resp_ids = pseudo[keep].to_numpy()
+    T, K = len(targets), len(keys)
+    responses = pd.DataFrame({
+        "respondent_id": np.repeat(resp_ids, T * K),
+        "rater_unit": pd.Categorical(np.repeat(rater_unit[keep].to_numpy(), T * K), categories=sorted(base_ids)),
+        "target_unit": pd.Categorical(np.tile(np.repeat(np.array(targets, dtype=object), K), m), categories=targets),
+        "item": pd.Categorical(np.tile(np.array(keys, dtype=object), m * T), categories=keys),
+        "value": scores[keep].reshape(-1),
+    })
+    nets_sorted = sorted(member)
+    if nets_sorted:
+        mem = np.column_stack([member[n_].to_numpy() for n_ in nets_sorted])[keep]
+        networks = [";".join(n_ for n_, f in zip(nets_sorted, row) if f) for row in mem]
+    else:
+        networks = [""] * m
+    respondents = pd.DataFrame({"respondent_id": resp_ids, "rater_unit": rater_unit[keep].to_numpy(),
+                                "networks": networks})
+    for col in colmap.background:
+        respondents[col] = data.loc[keep, col].str.strip().to_numpy()
+    respondents["n_valid_answers"] = n_valid[keep]
+    respondents["source_row"] = export.source_row.to_numpy()[keep].astype(int)
+
+    n_quar = int(quarantined.sum())
+    warned_idx = set(wfail["index"].astype(int)) if len(wfail) else set()
+    st_keep = status[keep]
+    summary = {
+        "format": export.format,
+        "encoding": export.encoding,
+        "delimiter": export.delimiter,
+        "files": [{"path": str(p), "sha256": sha256(p), "bytes": Path(p).stat().st_size} for p in export.files],
+        "records_in": n,
+        "valid": m,
+        "quarantined": n_quar,
+        "warned": len(warned_idx),
+        "quarantined_fraction": round(n_quar / n, 6) if n else 0.0,
+        "accounting_ok": n == m + n_quar,
+        "failures_by_rule": {r: int(c) for r, c in failures.groupby("rule").size().items()},
+        "targets": targets,
+        "items": keys,
+        "answers": {"cells": int(st_keep.size), "valid": int((st_keep == VALID).sum()),
+                    "dont_know": int((st_keep == DONT_KNOW).sum()), "blank": int((st_keep == BLANK).sum())},
+        "respondents_per_unit": {u: int(c) for u, c in respondents["rater_unit"].value_counts().sort_index().items()},
+        "dropped_columns": colmap.unused,
+    }
+    if n != m + n_quar:  # cannot happen; guards the invariant
+        raise AssertionError("accounting: records in != valid + quarantined")
+    return IngestResult(responses=responses, respondents=respondents, failures=failures, summary=summary)
+
+
+def check_quarantine_ceiling(result: IngestResult, max_fraction: float, source: str) -> None:
+    """Stop the round when more than ``max_fraction`` of the records were set aside."""
+    s = result.summary
+    if s["records_in"] and s["quarantined_fraction"] > max_fraction:
+        q = result.failures[result.failures["action"] == "quarantined"]
+        by_rule = ", ".join(f"{r}: {c}" for r, c in q.groupby("rule").size().sort_values(ascending=False).items())
+        first = "\n".join(f"    row {r}, column {c!r}: {m}" for r, c, m in
+                          q[["source_row", "column", "message"]].head(10).itertuples(index=False))
+        raise RelcoordError(
+            f"{s['quarantined']} of {s['records_in']} records ({s['quarantined_fraction']:.0%}) would be quarantined, "
+            f"above validation.max_quarantined_fraction = {max_fraction:.0%} ({by_rule}). First problems:\n{first}",
+            file=source,
+            hint="this usually means the codebook or instrument does not fit the export (wrong codes, renamed units); "
+                 "fix that, or raise validation.max_quarantined_fraction if the losses are understood")
+
+
+# ---- schemas of the canonical tables (checked before they are written) ----
+
+def responses_schema(instrument: Instrument, units: pd.DataFrame) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema({
+        "respondent_id": pa.Column(object, pa.Check.str_length(min_value=1)),
+        "rater_unit": pa.Column("category", pa.Check.isin(list(units.loc[units["kind"] == "base", "unit_id"]))),
+        "target_unit": pa.Column("category", pa.Check.isin(list(units["unit_id"]))),
+        "item": pa.Column("category", pa.Check.isin(instrument.keys)),
+        "value": pa.Column(float, pa.Check.in_range(instrument.scale_min, instrument.scale_max), nullable=True),
+    }, strict=True)
+
+
+def respondents_schema() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema({
+        "respondent_id": pa.Column(object, unique=True),
+        "rater_unit": pa.Column(object, nullable=False),
+        "networks": pa.Column(object),
+    }, strict=False)
+
+
+def failures_schema() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema({
+        "source_file": pa.Column(object), "source_row": pa.Column(int, pa.Check.ge(1)),
+        "column": pa.Column(object), "value": pa.Column(object, nullable=True),
+        "rule": pa.Column(object, pa.Check.isin(list(RULES))),
+        "message": pa.Column(object), "action": pa.Column(object, pa.Check.isin(["quarantined", "warned", "stopped"])),
+    }, strict=True)

@@ -1,0 +1,75 @@
+"""Shared fixtures: a tiny municipality and a hand-made SurveyXact-like export."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from relcoord.readers import RawExport
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+os.environ.setdefault("RELCOORD_SECRET", "test-secret-not-for-production-0123456789")
+
+UNITS = pd.DataFrame({
+    "unit_id": ["HJP", "SUC", "JOB", "N-TI"],
+    "name": ["Hjemmeplejen", "Sundhedscentret", "Jobcenteret", "Netværk for tidlig indsats"],
+    "kind": ["base", "base", "base", "network"],
+    "area": ["Social og Sundhed", "Social og Sundhed", "Beskæftigelse", ""],
+    "valid_from": "", "valid_to": "", "successor": "", "aliases": ["", "", "Jobcentret", ""],
+})
+MEMBERSHIPS = pd.DataFrame({"network_id": ["N-TI", "N-TI"], "unit_id": ["HJP", "JOB"]})
+
+ITEM_Q = {"frequent": "s_3", "timely": "s_4", "accurate": "s_5", "problem_solving": "s_6",
+          "shared_goals": "s_7", "shared_knowledge": "s_8", "mutual_respect": "s_9"}
+
+
+def make_export(records: list[dict], units: pd.DataFrame = UNITS) -> RawExport:
+    """A SurveyXact-like export. Each record: id, unit code (1..3, labels =
+    base unit names), net ("0"/"1") and optional per-cell overrides
+    {variable: value}; every item cell defaults to "4"."""
+    targets = list(units["name"])
+    struct, labels = [], []
+    base = units[units["kind"] == "base"]
+    for code, name in enumerate(base["name"], start=1):
+        labels.append(("s_1", str(code), name))
+    struct.append(("v_2", "v_2_1", "Closed", "Multiple", "Netværk?", "1", "Netværk for tidlig indsats"))
+    cols = ["id", "s_1", "v_2_1"]
+    for key, q in ITEM_Q.items():
+        for m, name in enumerate(targets, start=1):
+            var = f"{q}_{m}"
+            cols.append(var)
+            struct.append((q, var, "Closed", "Single", f"Spørgsmål om {key} - {name}", "", ""))
+            for c in range(1, 6):
+                labels.append((var, str(c), f"svar {c}"))
+            labels.append((var, "6", "Ved ikke"))
+    cols += ["email", "b_1"]
+    rows = []
+    for r in records:
+        row = {c: "4" for c in cols}
+        row.update({"id": r.get("id", ""), "s_1": r.get("unit", "1"), "v_2_1": r.get("net", "0"),
+                    "email": "x@example.org", "b_1": "1"})
+        row.update(r.get("cells", {}))
+        rows.append(row)
+    data = pd.DataFrame(rows, columns=cols).astype(str)
+    return RawExport(
+        data=data, source_file=pd.Series(["dataset.csv"] * len(data)),
+        source_row=pd.Series(range(2, len(data) + 2)),
+        structure=pd.DataFrame(struct, columns=["questionName", "variableName", "questionType", "subType",
+                                                "questionText", "choiceValue", "choiceText"]),
+        labels=pd.DataFrame(labels, columns=["variable", "value", "label"]),
+        files=[], format="surveyxact-test")
+
+
+@pytest.fixture
+def units() -> pd.DataFrame:
+    return UNITS.copy()
+
+
+@pytest.fixture
+def memberships() -> pd.DataFrame:
+    return MEMBERSHIPS.copy()

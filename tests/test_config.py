@@ -1,0 +1,117 @@
+"""Config, unit register and memberships: validation with clear messages."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import pytest
+import yaml
+
+from relcoord.config import load_config, round_order
+from relcoord.errors import RelcoordError
+from relcoord.instrument import instrument_from_dict, load_instrument
+from relcoord.registry import load_memberships, load_units, memberships_in_round, units_in_round
+
+from conftest import ROOT
+
+DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+
+
+def write_cfg(tmp_path, cfg):
+    p = tmp_path / "config.yaml"
+    p.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+def test_demo_config_loads_and_fills_defaults():
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    assert round_order(cfg) == ["2024", "2025"]
+    assert cfg["privacy"]["secret_env"] == "RELCOORD_SECRET"
+    assert cfg["scoring"]["min_communication"] == 3
+    assert cfg["validation"]["max_quarantined_fraction"] == 0.2
+    assert cfg["rounds"]["2025"]["reader"] == {"encoding": "auto", "delimiter": "auto"}
+
+
+def test_typo_key_is_named(tmp_path):
+    cfg = copy.deepcopy(DEMO)
+    cfg["scoring"]["min_iterms"] = 5
+    with pytest.raises(RelcoordError) as e:
+        load_config(write_cfg(tmp_path, cfg))
+    assert "min_iterms" in str(e.value) and "min_items" in str(e.value)
+
+
+def test_wrong_type_is_named(tmp_path):
+    cfg = copy.deepcopy(DEMO)
+    cfg["privacy"]["min_group_size"] = 2
+    with pytest.raises(RelcoordError, match="privacy/min_group_size"):
+        load_config(write_cfg(tmp_path, cfg))
+
+
+def test_comparison_naming_unconfigured_round_is_named(tmp_path):
+    cfg = copy.deepcopy(DEMO)
+    cfg["comparisons"] = [{"baseline": "2024", "followup": "2026"}]
+    with pytest.raises(RelcoordError, match="'2026' is not configured"):
+        load_config(write_cfg(tmp_path, cfg))
+
+
+def test_unquoted_round_ids_work(tmp_path):
+    text = (ROOT / "config" / "config.yaml").read_text(encoding="utf-8").replace('"2024":', "2024:")
+    p = tmp_path / "c.yaml"
+    p.write_text(text, encoding="utf-8")
+    assert "2024" in load_config(p)["rounds"]
+
+
+def test_units_unknown_kind_names_row_and_column(tmp_path):
+    p = tmp_path / "units.tsv"
+    p.write_text("unit_id\tname\tkind\tarea\nA\tAlfa\tbase\tX\nB\tBeta\tteam\tX\n", encoding="utf-8")
+    with pytest.raises(RelcoordError) as e:
+        load_units(p, ["2024"])
+    msg = str(e.value)
+    assert "row 3" in msg and "'kind'" in msg and "'team'" in msg and str(p) in msg
+
+
+def test_units_missing_column_and_bad_round(tmp_path):
+    p = tmp_path / "units.tsv"
+    p.write_text("unit_id\tkind\nA\tbase\n", encoding="utf-8")
+    with pytest.raises(RelcoordError, match="name"):
+        load_units(p, ["2024"])
+    p.write_text("unit_id\tname\tkind\tvalid_from\nA\tAlfa\tbase\t2023\n", encoding="utf-8")
+    with pytest.raises(RelcoordError, match="valid_from"):
+        load_units(p, ["2024"])
+
+
+def test_memberships_check_kinds(tmp_path):
+    u = tmp_path / "units.tsv"
+    u.write_text("unit_id\tname\tkind\nA\tAlfa\tbase\nN\tNet\tnetwork\n", encoding="utf-8")
+    units = load_units(u, ["2024", "2025"])
+    m = tmp_path / "m.tsv"
+    m.write_text("network_id\tunit_id\tfrom_round\tto_round\nA\tN\t\t\n", encoding="utf-8")
+    with pytest.raises(RelcoordError, match="kind network"):
+        load_memberships(m, units, ["2024", "2025"])
+    m.write_text("network_id\tunit_id\tfrom_round\tto_round\nN\tA\t2025\t\n", encoding="utf-8")
+    mem = load_memberships(m, units, ["2024", "2025"])
+    assert memberships_in_round(mem, "2024", ["2024", "2025"]).empty
+    assert len(memberships_in_round(mem, "2025", ["2024", "2025"])) == 1
+
+
+def test_units_in_round_respects_validity():
+    units = pd.DataFrame({"unit_id": ["A", "B", "C"], "name": list("ABC"), "kind": "base", "area": "",
+                          "valid_from": ["", "2025", ""], "valid_to": ["", "", "2024"], "successor": ["", "", "A"],
+                          "aliases": ""})
+    order = ["2024", "2025", "2026"]
+    assert list(units_in_round(units, "2024", order)["unit_id"]) == ["A", "C"]
+    assert list(units_in_round(units, "2026", order)["unit_id"]) == ["A", "B"]
+
+
+def test_instrument_config():
+    ins = load_instrument(ROOT / "config" / "instrument.yaml")
+    assert ins.index_keys == ["frequent", "timely", "accurate", "problem_solving", "shared_goals",
+                              "shared_knowledge", "mutual_respect"]
+    assert ins.item("frequent").codes == {1: 1, 2: 3, 3: 5, 4: 4, 5: 2}  # RC 2.0 display order
+    assert ins.item("problem_solving").codes[1] == 5  # reversed
+    with pytest.raises(RelcoordError, match="subscale"):
+        instrument_from_dict({"items": [{"key": "x", "codes": {1: 1}, "subscale": "other"}]})
+    extra = instrument_from_dict({"items": [{"key": "x", "codes": {1: 1}},
+                                            {"key": "capacity", "codes": {1: 1}, "in_index": False}]})
+    assert extra.index_keys == ["x"] and extra.keys == ["x", "capacity"]

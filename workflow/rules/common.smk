@@ -1,0 +1,47 @@
+# Config validation, round lists and helper functions shared by the rules.
+import re
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from relcoord.config import check_config, normalise_keys, round_order
+from relcoord.errors import RelcoordError
+from relcoord.registry import load_memberships, load_units
+
+normalise_keys(config)
+validate(config, schema="../schemas/config.schema.yaml")
+
+try:
+    check_config(config)
+    ROUND_ORDER = round_order(config)
+    UNITS = load_units(config["units"], ROUND_ORDER)
+    MEMBERSHIPS = load_memberships(config["memberships"], UNITS, ROUND_ORDER)
+except RelcoordError as err:
+    raise WorkflowError(str(err)) from None
+
+ROUNDS = list(config["rounds"])
+
+
+wildcard_constraints:
+    round="|".join(map(re.escape, ROUNDS)) if ROUNDS else "NO_ROUND",
+
+
+def export_files(wildcards):
+    """Every file of a round's export: the folder's files, or the workbook."""
+    path = Path(config["rounds"][wildcards.round]["export"])
+    if path.is_dir():
+        return sorted(str(p) for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    return [str(path)]
+
+
+def codebook_file(wildcards):
+    return config["rounds"][wildcards.round]["codebook"]
+
+
+def round_outputs(round_id):
+    return expand(rules.validate_round.output, round=round_id)
+
+
+def all_outputs():
+    return [f for r in ROUNDS for f in round_outputs(r)]

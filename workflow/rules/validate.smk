@@ -1,0 +1,22 @@
+# Ingest and validation: a round's export -> validated canonical tables.
+
+
+rule validate_round:
+    input:
+        export=export_files,
+        codebook=codebook_file,
+        units=config["units"],
+        memberships=config["memberships"],
+        instrument=config["instrument"],
+    output:
+        responses="results/{round}/validated/responses.parquet",
+        respondents="results/{round}/validated/respondents.parquet",
+        failures="results/{round}/validation/failures.csv",
+        summary="results/{round}/validation/summary.json",
+        report="results/{round}/validation/report.html",
+    log:
+        "logs/{round}/validate_round.log",
+    benchmark:
+        "benchmarks/{round}/validate_round.tsv"
+    script:
+        "../scripts/validate_round.py"
