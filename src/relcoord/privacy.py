@@ -1,0 +1,253 @@
+"""Small-group suppression for every reader-facing table.
+
+Rule (DESIGN.md "Privacy", DOMAIN.md §6): no statistic computed from fewer
+than ``privacy.min_group_size`` respondents (default 5, refused below 3) is
+shown to a reader.
+
+* **Primary suppression** (:func:`suppress`): a row whose count is below k (or
+  unknown) is flagged ``suppressed`` and its statistics *and its count* are
+  blanked (NaN): "n = 2" is itself identifying and "<k" is not a number, so a
+  suppressed cell shows nothing at all.
+* **Secondary (complementary) suppression** (:func:`secondary_suppress_ties`):
+  a suppressed tie can be recovered by subtraction when it is the only hidden
+  tie in a set of ties whose n-weighted total is published elsewhere. The
+  received RC of B (units.csv) is the n-weighted mean of the base-rater ties
+  A -> B (A != B); a block score (blocks.csv) is the n-weighted mean of its
+  ties; with complete answers a unit's between RC is the equal-weight mean of
+  its outgoing ties. So in every such set (column = one target and one rater
+  kind, off-diagonal; row = one rater, off-diagonal; block) that holds exactly
+  one hidden tie with n >= 1 and at least one visible tie, the visible tie
+  with the smallest n is also hidden (``suppression = "secondary"``); repeated
+  until no set changes. Applied to every set unconditionally (also where the
+  total is not exactly a linear function of the ties), which errs on the safe
+  side. This is a practical rule, not a full statistical-disclosure audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import RelcoordError
+
+__all__ = ["DEFAULT_MIN_GROUP_SIZE", "check_min_group_size", "suppress", "secondary_suppress_ties",
+           "reader_facing"]
+
+DEFAULT_MIN_GROUP_SIZE = 5
+_HARD_MINIMUM = 3
+
+#: statistic columns per known table (besides item columns, found by exclusion)
+_TIE_ID = {"rater_unit", "target_unit", "rater_kind", "target_kind", "n", "suppressed", "suppression",
+           "ci_method"}
+_BLOCK_STATS = ["rc_mean", "rc_sd", "communication", "relationship", "n_ties"]
+_ORG_STATS = ["mean", "sd", "ci_low", "ci_high"]
+_RESPONDENT_LEVEL = ("respondent_ties", "respondent_index")
+
+
+def check_min_group_size(k: object) -> int:
+    """Return k as int; raise :class:`RelcoordError` if it is not a whole number >= 3."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer, float, np.floating)) or k != int(k):
+        raise RelcoordError(f"privacy.min_group_size must be a whole number, got {k!r}",
+                            hint="set privacy.min_group_size in config/config.yaml to 3 or more (5 recommended)")
+    if k < _HARD_MINIMUM:
+        raise RelcoordError(
+            f"privacy.min_group_size = {int(k)} refused below {_HARD_MINIMUM}: groups that small identify people",
+            hint="set privacy.min_group_size in config/config.yaml to 3 or more (5 recommended, "
+                 "the common survey-platform minimum)")
+    return int(k)
+
+
+def suppress(df: pd.DataFrame, n_col: str, stat_cols: Sequence[str], k: int, flag_col: str = "suppressed",
+             reason_col: str | None = "suppression") -> pd.DataFrame:
+    """Primary suppression: a copy of ``df`` with small rows blanked.
+
+    A row is hidden when ``n_col`` < k, when ``n_col`` is missing, or when
+    ``flag_col`` is already True (e.g. secondary suppression). Hidden rows get
+    NaN in every ``stat_cols`` column **and in ``n_col``**, ``flag_col`` True,
+    and, when ``reason_col`` is given, reason "primary" for rows hidden by
+    their own count (an existing reason such as "secondary" is kept; visible
+    rows get "").
+    """
+    k = check_min_group_size(k)
+    out = df.copy()
+    n = pd.to_numeric(out[n_col], errors="coerce")
+    small = ~(n >= k)
+    prior = out[flag_col].eq(True) if flag_col in out.columns else pd.Series(False, index=out.index)
+    hide = small | prior
+    for c in stat_cols:
+        if c in out.columns:
+            out[c] = out[c].where(~hide)
+    out[n_col] = _as_count(n.where(~hide))
+    out[flag_col] = hide.to_numpy()
+    if reason_col:
+        old = out[reason_col].fillna("").astype(str) if reason_col in out.columns else pd.Series("", index=out.index)
+        reason = np.where(hide & (old == ""), "primary", np.where(hide, old, ""))
+        out[reason_col] = reason.astype(object)
+    return out
+
+
+def _as_count(x: pd.Series) -> pd.Series:
+    """Counts as nullable integers (CSV shows 8, not 8.0; a blanked count is empty)."""
+    x = pd.to_numeric(x, errors="coerce")
+    vals = x.dropna()
+    if len(vals) == 0 or (np.mod(vals, 1) == 0).all():
+        return x.astype("Int64")
+    return x
+
+
+def _block_label(t: pd.DataFrame) -> np.ndarray:
+    rk, tk = t["rater_kind"].to_numpy(), t["target_kind"].to_numpy()
+    diag = t["rater_unit"].to_numpy() == t["target_unit"].to_numpy()
+    lab = np.char.add(np.char.add(rk.astype(str), "_to_"), tk.astype(str)).astype(object)
+    return np.where(diag, "within_" + rk.astype(str).astype(object), lab)
+
+
+def secondary_suppress_ties(ties_df: pd.DataFrame, units_df: pd.DataFrame | None, k: int
+                            ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Complementary suppression of ties (see the module docstring).
+
+    Input: internal ties (numeric ``n``). Returns copies: ties with
+    ``suppressed`` (primary: n < k, or already flagged; secondary: added here)
+    and ``suppression`` in {"", "primary", "secondary"}; and units with
+    ``within_suppressed`` also set where the tie A -> A was hidden (the within
+    RC *is* that tie). Values are not blanked here; :func:`suppress` does that.
+    Sets examined: column (target_unit, rater_kind) and row (rater_unit) of the
+    off-diagonal ties, and block (kind -> kind, within separate), iterated to a
+    fixed point. The visible tie chosen is the one with the smallest n (ties
+    broken by rater_unit, target_unit), i.e. the "next-smallest" one.
+    """
+    k = check_min_group_size(k)
+    t = ties_df.copy().reset_index(drop=True)
+    n = pd.to_numeric(t["n"], errors="coerce")
+    flagged = t["suppressed"].eq(True) if "suppressed" in t.columns else False
+    hidden = (~(n >= k) | flagged).to_numpy()
+    old = t["suppression"].fillna("").astype(str).to_numpy() if "suppression" in t.columns else np.full(len(t), "")
+    reason = np.where(hidden & (old == ""), "primary", np.where(hidden, old, "")).astype(object)
+    informative = ~(n < 1).to_numpy()                       # n >= 1, or unknown (NaN): could be recovered
+    offdiag = (t["rater_unit"].to_numpy() != t["target_unit"].to_numpy())
+    n_sort = n.fillna(np.inf).to_numpy()
+    sets = [
+        (offdiag, [t["target_unit"].astype(str).to_numpy(), t["rater_kind"].astype(str).to_numpy()]),
+        (offdiag, [t["rater_unit"].astype(str).to_numpy()]),
+        (np.ones(len(t), bool), [_block_label(t).astype(str)]),
+    ]
+    set_codes = []
+    for mask, keys in sets:
+        code = pd.MultiIndex.from_arrays(keys).factorize()[0] if len(t) else np.zeros(0, np.int64)
+        set_codes.append(np.where(mask, code, -1))
+    tie_order = np.lexsort((t["target_unit"].astype(str).to_numpy(), t["rater_unit"].astype(str).to_numpy(),
+                            n_sort))                       # smallest n first, then ids
+    changed = True
+    while changed:
+        changed = False
+        for code in set_codes:
+            m = code >= 0
+            if not m.any():
+                continue
+            size = code.max() + 1
+            n_hidden = np.bincount(code[m], weights=(hidden & informative)[m], minlength=size)
+            n_visible = np.bincount(code[m], weights=(~hidden)[m], minlength=size)
+            need = (n_hidden == 1) & (n_visible >= 1)
+            if not need.any():
+                continue
+            cand = tie_order[m[tie_order] & ~hidden[tie_order] & need[np.maximum(code[tie_order], 0)]]
+            _, first = np.unique(code[cand], return_index=True)
+            pick = cand[first]
+            hidden[pick] = True
+            reason[pick] = "secondary"
+            changed = True
+    t["suppressed"] = hidden
+    t["suppression"] = reason
+    u = None
+    if units_df is not None:
+        u = units_df.copy()
+        diag_hidden = t.loc[~offdiag & hidden, "rater_unit"].astype(str)
+        if "within_suppressed" in u.columns:
+            u["within_suppressed"] = u["within_suppressed"].eq(True) | \
+                u["unit_id"].astype(str).isin(set(diag_hidden))
+    return t, u
+
+
+def _generic_stats(df: pd.DataFrame, n_cols: Sequence[str]) -> list[str]:
+    return [c for c in df.columns if c not in n_cols and pd.api.types.is_numeric_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])]
+
+
+def reader_facing(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
+    """The tables as a reader may see them: primary + secondary suppression.
+
+    * ``ties``: primary (n < k), secondary (:func:`secondary_suppress_ties`),
+      then statistics, ``band`` and ``n`` blanked on every suppressed row;
+      adds ``suppression``.
+    * ``units``: within/between/received each blanked on its own count (and
+      within also when the tie A -> A was hidden); counts of hidden cells blanked.
+    * ``blocks``: on ``n_respondents`` (``n_ties`` blanked too).
+    * ``edges``: recomputed from the suppressed ties when ``ties`` is given (so a
+      secondarily hidden tie is not revealed by the symmetric mean), counts of
+      suppressed edges blanked.
+    * ``organisation`` and any other table with an ``n`` column (e.g.
+      agreement, reliability): rows with n < k blanked (all numeric columns).
+      Tables with ``n_*`` columns but no ``n``: a row is hidden when any
+      ``n_*`` < k.
+    * ``respondent_ties`` and ``respondent_index`` are respondent-level, never
+      reader-facing: they are **dropped** from the result.
+    * any other table is passed through unchanged.
+    """
+    from .scores import edges as _edges            # late import: scores imports this module
+
+    k = check_min_group_size(k)
+    out: dict[str, pd.DataFrame] = {}
+    units = tables.get("units")
+    for name, df in tables.items():
+        if name in _RESPONDENT_LEVEL or name in ("ties", "units", "edges"):
+            continue
+        if name == "blocks":
+            b = suppress(df, "n_respondents", _BLOCK_STATS, k, reason_col=None)
+            if "n_ties" in b.columns:
+                b["n_ties"] = _as_count(b["n_ties"])
+            out[name] = b
+        elif name == "organisation":
+            out[name] = suppress(df, "n", _ORG_STATS, k, reason_col=None)
+        elif "n" in df.columns:
+            out[name] = suppress(df, "n", _generic_stats(df, ["n"]), k, reason_col=None)
+        elif any(str(c).startswith("n_") for c in df.columns):
+            n_cols = [c for c in df.columns if str(c).startswith("n_")]
+            nmin = df[n_cols].apply(pd.to_numeric, errors="coerce").min(axis=1, skipna=False)
+            tmp = df.assign(_n_min=nmin)
+            tmp = suppress(tmp, "_n_min", _generic_stats(df, n_cols) + n_cols, k, reason_col=None)
+            for c in n_cols:
+                tmp[c] = _as_count(tmp[c])
+            out[name] = tmp.drop(columns="_n_min")
+        else:
+            out[name] = df.copy()
+    if "ties" in tables:
+        t, units = secondary_suppress_ties(tables["ties"], units, k)
+        stats_cols = [c for c in t.columns if c not in _TIE_ID]
+        out["ties"] = suppress(t, "n", stats_cols, k)
+    if units is not None:
+        u = units
+        for part in ("within", "between", "received"):
+            if f"{part}_n" in u.columns:
+                cols = [c for c in u.columns if c.startswith(f"{part}_") and c not in
+                        (f"{part}_n", f"{part}_suppressed")]
+                u = suppress(u, f"{part}_n", cols, k, flag_col=f"{part}_suppressed", reason_col=None)
+        out["units"] = u
+    if "ties" in out:
+        e = _edges(out["ties"], k)
+    elif "edges" in tables:
+        e = tables["edges"]
+    else:
+        e = None
+    if e is not None:
+        e = e.copy()
+        hide = e["suppressed"].fillna(True).astype(bool)
+        for c in ("a_to_b", "b_to_a", "symmetric_rc", "asymmetry", "difference", "n_a_to_b", "n_b_to_a"):
+            if c in e.columns:
+                e[c] = pd.to_numeric(e[c], errors="coerce").where(~hide)
+        for c in ("n_a_to_b", "n_b_to_a"):
+            if c in e.columns:
+                e[c] = _as_count(e[c])
+        out["edges"] = e
+    return {name: out[name] for name in tables if name in out}

@@ -1,0 +1,210 @@
+"""Tests for relcoord.privacy: minimum group size, primary and secondary suppression."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relcoord.errors import RelcoordError
+from relcoord.instrument import default_instrument
+from relcoord.privacy import check_min_group_size, reader_facing, secondary_suppress_ties, suppress
+from relcoord.scores import score_round
+
+INST = default_instrument()
+KEYS = INST.keys
+
+
+def test_check_min_group_size():
+    with pytest.raises(RelcoordError, match="refused below 3") as err:
+        check_min_group_size(2)
+    assert "privacy.min_group_size" in str(err.value) and "5 recommended" in str(err.value)
+    for bad in (0, -1, 2.5, True, "5", None):
+        with pytest.raises(RelcoordError):
+            check_min_group_size(bad)
+    assert check_min_group_size(3) == 3 and check_min_group_size(5.0) == 5
+
+
+def test_suppress_blanks_stats_and_n():
+    df = pd.DataFrame({"g": ["a", "b", "c", "d"], "n": [2, 5, np.nan, 9], "mean": [3.0, 4.0, 2.0, 1.0],
+                       "band": ["weak", "strong", "weak", "weak"], "suppressed": [False, False, False, True],
+                       "suppression": ["", "", "", "secondary"]})
+    out = suppress(df, "n", ["mean", "band"], 5)
+    assert out["suppressed"].tolist() == [True, False, True, True]
+    assert out["suppression"].tolist() == ["primary", "", "primary", "secondary"]
+    assert out["mean"].isna().tolist() == [True, False, True, True]
+    assert out["band"].isna().tolist() == [True, False, True, True]
+    assert out["n"].tolist()[1] == 5 and out["n"].isna().tolist() == [True, False, True, True]
+    assert df["mean"].notna().all()                   # input untouched
+    with pytest.raises(RelcoordError):
+        suppress(df, "n", ["mean"], 2)
+
+
+def _ties(rows):
+    return pd.DataFrame(rows, columns=["rater_unit", "target_unit", "rater_kind", "target_kind", "n", "rc_mean"]
+                        ).assign(suppressed=lambda d: d["n"] < 5)
+
+
+def test_secondary_hides_next_smallest_in_column():
+    t = _ties([("A", "D", "base", "base", 2, 3.0), ("B", "D", "base", "base", 8, 4.0),
+               ("C", "D", "base", "base", 6, 3.5), ("E", "D", "base", "base", 20, 4.1),
+               ("D", "D", "base", "base", 9, 4.4)])
+    # give every rater other ties so rows/blocks do not interfere: A's row has two hidden ties
+    t = pd.concat([t, _ties([("A", "F", "base", "base", 1, 3.0)])], ignore_index=True)
+    units = pd.DataFrame({"unit_id": list("ABCDEF"), "within_suppressed": False})
+    out, u = secondary_suppress_ties(t, units, 5)
+    s = out.set_index(["rater_unit", "target_unit"])
+    assert s.loc[("A", "D"), "suppression"] == "primary"
+    assert s.loc[("C", "D"), "suppression"] == "secondary"      # n 6 is the smallest visible in column D
+    assert not s.loc[("B", "D"), "suppressed"] and not s.loc[("E", "D"), "suppressed"]
+    assert not s.loc[("D", "D"), "suppressed"]                  # diagonal is not part of the column sum
+    assert t["suppressed"].sum() == 2                           # input untouched
+
+
+def test_secondary_no_action_when_two_hidden_or_empty():
+    t = _ties([("A", "D", "base", "base", 2, 3.0), ("B", "D", "base", "base", 3, 4.0),
+               ("C", "D", "base", "base", 6, 3.5), ("C", "E", "base", "base", 0, np.nan),
+               ("B", "E", "base", "base", 7, 3.0), ("A", "E", "base", "base", 4, 3.0)])
+    out, _ = secondary_suppress_ties(t, None, 5)
+    col_d = out[out["target_unit"] == "D"]
+    assert (col_d["suppression"] != "secondary").all()
+    # column E: one informative hidden (A, n 4) + an empty tie (n 0): B -> E must go
+    assert out.set_index(["rater_unit", "target_unit"]).loc[("B", "E"), "suppression"] == "secondary"
+
+
+def test_secondary_syncs_units_within():
+    t = _ties([("A", "A", "base", "base", 3, 4.0), ("B", "B", "base", "base", 8, 4.0),
+               ("C", "C", "base", "base", 12, 4.2)])
+    units = pd.DataFrame({"unit_id": ["A", "B", "C"], "within_suppressed": [True, False, False]})
+    out, u = secondary_suppress_ties(t, units, 5)
+    assert out.set_index("rater_unit").loc["B", "suppression"] == "secondary"    # within_base block
+    assert u["within_suppressed"].tolist() == [True, True, False]
+
+
+def test_reader_facing_tables():
+    t = _ties([("A", "B", "base", "base", 2, 3.0), ("B", "A", "base", "base", 8, 4.0)]).assign(band="weak")
+    agreement = pd.DataFrame({"rater_unit": ["A", "B"], "target_unit": ["B", "A"], "n": [2, 8], "rwg_j": [0.9, 0.8]})
+    tables = {"ties": t, "agreement": agreement, "respondent_index": pd.DataFrame({"rc": [1.0]}),
+              "other": pd.DataFrame({"x": [1]}),
+              "changes": pd.DataFrame({"n_a": [3, 10], "n_b": [10, 10], "diff": [0.1, 0.2]})}
+    rf = reader_facing(tables, 5)
+    assert "respondent_index" not in rf and "edges" not in rf
+    assert rf["agreement"]["rwg_j"].isna().tolist() == [True, False]
+    assert rf["agreement"]["n"].isna().tolist() == [True, False]
+    # B -> A would give away A -> B through the base_to_base block total: hidden as well
+    assert rf["ties"]["band"].isna().all() and rf["ties"]["suppression"].tolist() == ["primary", "secondary"]
+    assert rf["changes"]["diff"].isna().tolist() == [True, False]
+    pd.testing.assert_frame_equal(rf["other"], tables["other"])
+
+
+# --------------------------------------------------------------------------- properties on full rounds
+
+
+def random_round(seed: int, n_base: int, n_net: int, n_resp: int, p_missing: float):
+    rng = np.random.default_rng(seed)
+    base = [f"B{i}" for i in range(n_base)]
+    nets = [f"N{i}" for i in range(n_net)]
+    units = pd.DataFrame({"unit_id": base + nets, "name": base + nets, "kind": ["base"] * n_base + ["network"] * n_net,
+                          "area": ["x"] * n_base + [""] * n_net})
+    weights = rng.dirichlet(np.full(n_base, 0.7))               # uneven unit sizes: some small, some large
+    unit = np.array(base, dtype=object)[rng.choice(n_base, n_resp, p=weights)]
+    member = rng.random((n_resp, n_net)) < 0.3
+    resp = pd.DataFrame({"respondent_id": [f"p{i:03d}" for i in range(n_resp)], "rater_unit": unit,
+                         "networks": [";".join(np.array(nets, dtype=object)[m]) for m in member]})
+    targets = np.array(base + nets, dtype=object)
+    vals = rng.integers(1, 6, size=(n_resp, len(targets), 7)).astype(float)
+    vals[rng.random(vals.shape) < p_missing] = np.nan
+    responses = pd.DataFrame({
+        "respondent_id": np.repeat(resp["respondent_id"].to_numpy(), len(targets) * 7),
+        "rater_unit": np.repeat(unit, len(targets) * 7),
+        "target_unit": np.tile(np.repeat(targets, 7), n_resp),
+        "item": np.tile(np.array(KEYS, dtype=object), n_resp * len(targets)),
+        "value": vals.ravel()})
+    return responses, resp, units
+
+
+rounds = st.builds(random_round, seed=st.integers(0, 2**31), n_base=st.integers(2, 6), n_net=st.integers(0, 2),
+                   n_resp=st.integers(2, 60), p_missing=st.sampled_from([0.0, 0.1, 0.4]))
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# (n column, statistic columns) per reader-facing table
+CHECKS = {
+    "ties": ("n", ["rc_mean", "rc_sd", "ci_low", "ci_high", "communication", "relationship", *KEYS]),
+    "blocks": ("n_respondents", ["rc_mean", "rc_sd", "communication", "relationship"]),
+    "organisation": ("n", ["mean", "sd", "ci_low", "ci_high"]),
+}
+
+
+@SETTINGS
+@given(rounds, st.sampled_from([3, 5]))
+def test_no_visible_statistic_from_small_groups(data, k):
+    responses, resp, units = data
+    internal = score_round(responses, resp, units, INST, {}, k)
+    rf = reader_facing(internal, k)
+    assert set(rf) == {"ties", "units", "blocks", "edges", "organisation"}
+    for name, (n_col, cols) in CHECKS.items():
+        df = rf[name]
+        shown = df[cols].notna().any(axis=1)
+        assert (df.loc[shown, n_col] >= k).all(), name
+        assert (df.loc[df[n_col].notna(), n_col] >= k).all(), name      # small counts are blanked too
+    assert rf["ties"].loc[rf["ties"]["band"].notna(), "n"].ge(k).all()
+    u = rf["units"]
+    for part in ("within", "between", "received"):
+        shown = u[f"{part}_rc"].notna()
+        assert (u.loc[shown, f"{part}_n"] >= k).all()
+        assert (u.loc[shown, f"{part}_suppressed"] == False).all()  # noqa: E712
+    e = rf["edges"]
+    shown = e[["a_to_b", "b_to_a", "symmetric_rc", "asymmetry"]].notna().any(axis=1)
+    assert (e.loc[shown, "n_a_to_b"] >= k).all() and (e.loc[shown, "n_b_to_a"] >= k).all()
+    # every visible edge direction is a visible tie with the same value
+    t = rf["ties"].set_index(["rater_unit", "target_unit"])
+    for _, row in e[shown].iterrows():
+        assert t.loc[(row["unit_a"], row["unit_b"]), "rc_mean"] == pytest.approx(row["a_to_b"])
+    # the within RC shown in units.csv is never a tie that ties.csv hides
+    diag = rf["ties"][rf["ties"]["rater_unit"] == rf["ties"]["target_unit"]].set_index("rater_unit")
+    for unit, row in diag.iterrows():
+        if row["suppressed"]:
+            assert np.isnan(u.set_index("unit_id").loc[unit, "within_rc"])
+
+
+def _lonely_hidden(internal_ties: pd.DataFrame, rf_ties: pd.DataFrame, keys: list[str], mask) -> pd.Series:
+    """Per set: exactly one hidden tie with n >= 1 while at least one tie is visible."""
+    t = internal_ties.loc[mask].copy()
+    hidden = rf_ties.loc[mask, "suppressed"].astype(bool)
+    t["hidden_info"] = hidden & (t["n"] >= 1)
+    t["visible"] = ~hidden
+    g = t.groupby(keys)
+    return (g["hidden_info"].sum() == 1) & (g["visible"].sum() >= 1)
+
+
+@SETTINGS
+@given(rounds, st.sampled_from([3, 5]))
+def test_secondary_suppression_leaves_no_lonely_hidden_tie(data, k):
+    responses, resp, units = data
+    internal = score_round(responses, resp, units, INST, {}, k)
+    rf = reader_facing(internal, k)
+    ti, tr = internal["ties"], rf["ties"]
+    assert (ti[["rater_unit", "target_unit"]].to_numpy() == tr[["rater_unit", "target_unit"]].to_numpy()).all()
+    offdiag = ti["rater_unit"] != ti["target_unit"]
+    base_cols = offdiag & (ti["rater_kind"] == "base")
+    assert not _lonely_hidden(ti, tr, ["target_unit"], base_cols).any()       # the brief's invariant
+    assert not _lonely_hidden(ti, tr, ["target_unit", "rater_kind"], offdiag).any()
+    assert not _lonely_hidden(ti, tr, ["rater_unit"], offdiag).any()
+    # primary rows are exactly n < k; secondary rows have n >= k
+    assert (tr["suppression"] == "primary").eq(ti["n"] < k).all()
+    assert (ti.loc[tr["suppression"] == "secondary", "n"] >= k).all()
+    assert tr["suppressed"].eq(tr["suppression"] != "").all()
+
+
+def test_reader_facing_respects_suppressed_edges_after_secondary():
+    responses, resp, units = random_round(11, 4, 1, 40, 0.1)
+    internal = score_round(responses, resp, units, INST, {}, 5)
+    rf = reader_facing(internal, 5)
+    hidden = rf["ties"].loc[rf["ties"]["suppressed"], ["rater_unit", "target_unit"]]
+    e = rf["edges"].set_index(["unit_a", "unit_b"])
+    for a, b in hidden.itertuples(index=False):
+        if a != b:
+            key = (a, b) if a < b else (b, a)
+            assert e.loc[key, "suppressed"] and np.isnan(e.loc[key, "symmetric_rc"])
