@@ -39,7 +39,7 @@ def test_clean_export_builds_canonical_tables():
     assert res.failures.empty
     assert list(res.failures.columns) == FAILURE_COLUMNS
     r = res.responses
-    assert list(r.columns) == ["respondent_id", "rater_unit", "target_unit", "item", "value"]
+    assert list(r.columns) == ["respondent_id", "rater_unit", "target_unit", "item", "value", "answer"]
     assert len(r) == 9 * 4 * 7
     # code 4 of `frequent` is "too often", scored 4; problem_solving is reversed: code 4 -> score 2
     assert set(r.loc[r["item"] == "frequent", "value"]) == {4.0, 5.0}  # code 3 = "just right" = 5
@@ -57,6 +57,8 @@ def test_missing_and_dont_know_become_nan_and_spaces_decimals_are_read():
     assert np.isnan(r[("HJP", "timely")]) and np.isnan(r[("SUC", "timely")])
     assert r[("HJP", "accurate")] == r[("SUC", "accurate")] == r[("JOB", "accurate")] == 3.0
     assert res.summary["answers"]["dont_know"] == 1 and res.summary["answers"]["blank"] == 1
+    a = res.responses.set_index(["target_unit", "item"])["answer"]
+    assert a[("HJP", "timely")] == "dont_know" and a[("SUC", "timely")] == "blank" and a[("JOB", "timely")] == "valid"
 
 
 @pytest.mark.parametrize("record,rule,column", [

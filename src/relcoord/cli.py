@@ -54,8 +54,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import main_simulate
-    return main_simulate(args)
+    from .simulate import run_simulate
+    return run_simulate(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--failures", help="write every problem to this CSV")
     c.set_defaults(func=_cmd_check)
 
-    s = sub.add_parser("simulate", help="generate a synthetic municipality (the demo data)")
-    from .simulate import add_arguments
-    add_arguments(s)
+    from .simulate import build_parser as simulate_parser
+    s = sub.add_parser("simulate", help="generate a synthetic municipality (the demo data)",
+                       parents=[simulate_parser()], add_help=False)
     s.set_defaults(func=_cmd_simulate)
     return p
 

@@ -43,7 +43,7 @@ _TIE_ID = {"rater_unit", "target_unit", "rater_kind", "target_kind", "n", "suppr
            "ci_method"}
 _BLOCK_STATS = ["rc_mean", "rc_sd", "communication", "relationship", "n_ties"]
 _ORG_STATS = ["mean", "sd", "ci_low", "ci_high"]
-_RESPONDENT_LEVEL = ("respondent_ties", "respondent_index")
+_RESPONDENT_LEVEL = ("respondent_ties", "respondent_index", "rater_groups")
 
 
 def check_min_group_size(k: object) -> int:

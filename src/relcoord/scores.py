@@ -617,7 +617,8 @@ def score_round(responses: pd.DataFrame, respondents: pd.DataFrame, units: pd.Da
                 instrument: Instrument, scoring: Mapping[str, Any] | None = None,
                 min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> dict[str, pd.DataFrame]:
     """Score one round: all internal tables, keyed ``respondent_ties,
-    respondent_index, ties, units, blocks, edges, organisation``.
+    respondent_index, ties, units, blocks, edges, organisation, rater_groups``
+    (the respondent-tie rows expanded to rater groups, as the ties use them).
 
     Internal = unsuppressed values with flags; pass the result through
     :func:`relcoord.privacy.reader_facing` before writing anything a reader sees.
@@ -638,4 +639,5 @@ def score_round(responses: pd.DataFrame, respondents: pd.DataFrame, units: pd.Da
         "blocks": blocks(rtg, k),
         "edges": edges(ties_df, k),
         "organisation": organisation(rt, instrument, index=ri),
+        "rater_groups": rtg,
     }

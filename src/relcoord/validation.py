@@ -36,7 +36,7 @@ FAILURE_COLUMNS = ["source_file", "source_row", "column", "value", "rule", "mess
 # rule -> (action, message template). {value} is the cell as found.
 RULES: dict[str, tuple[str, str]] = {
     "missing_respondent_id": ("quarantined", "the respondent id is empty; add the id in the export or remove the record"),
-    "duplicate_respondent_id": ("quarantined", "respondent id {value!r} appears on more than one row; all of them are "
+    "duplicate_respondent_id": ("quarantined", "respondent id (pseudonymised: {value}) appears on more than one row; all of them are "
                                 "set aside: keep one record per respondent in the export and rerun"),
     "missing_rater_unit": ("quarantined", "no base unit answered; the respondent cannot be placed: fill in the unit or "
                            "remove the record"),
@@ -272,12 +272,16 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     m = int(keep.sum())
     resp_ids = pseudo[keep].to_numpy()
     T, K = len(targets), len(keys)
+    st_k = status[keep]
     responses = pd.DataFrame({
         "respondent_id": np.repeat(resp_ids, T * K),
         "rater_unit": pd.Categorical(np.repeat(rater_unit[keep].to_numpy(), T * K), categories=sorted(base_ids)),
         "target_unit": pd.Categorical(np.tile(np.repeat(np.array(targets, dtype=object), K), m), categories=targets),
         "item": pd.Categorical(np.tile(np.array(keys, dtype=object), m * T), categories=keys),
         "value": scores[keep].reshape(-1),
+        # why a value is NaN: "dont_know" (a missing code) or "blank" (not answered)
+        "answer": pd.Categorical.from_codes(np.select([st_k == VALID, st_k == DONT_KNOW], [0, 1], 2).reshape(-1),
+                                            categories=["valid", "dont_know", "blank"]),
     })
     nets_sorted = sorted(member)
     if nets_sorted:
@@ -294,7 +298,7 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
 
     n_quar = int(quarantined.sum())
     warned_idx = set(wfail["index"].astype(int)) if len(wfail) else set()
-    st_keep = status[keep]
+    st_keep = st_k
     summary = {
         "format": export.format,
         "encoding": export.encoding,
@@ -344,6 +348,7 @@ def responses_schema(instrument: Instrument, units: pd.DataFrame) -> pa.DataFram
         "target_unit": pa.Column("category", pa.Check.isin(list(units["unit_id"]))),
         "item": pa.Column("category", pa.Check.isin(instrument.keys)),
         "value": pa.Column(float, pa.Check.in_range(instrument.scale_min, instrument.scale_max), nullable=True),
+        "answer": pa.Column("category", pa.Check.isin(["valid", "dont_know", "blank"])),
     }, strict=True)
 
 

@@ -40,7 +40,10 @@ def codebook_file(wildcards):
 
 
 def round_outputs(round_id):
-    return expand(rules.validate_round.output, round=round_id)
+    return [
+        *expand(rules.validate_round.output, round=round_id),
+        *expand(rules.score_round.output, round=round_id),
+    ]
 
 
 def all_outputs():

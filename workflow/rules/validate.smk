@@ -14,6 +14,8 @@ rule validate_round:
         failures="results/{round}/validation/failures.csv",
         summary="results/{round}/validation/summary.json",
         report="results/{round}/validation/report.html",
+    conda:
+        "../../environment.yml"
     log:
         "logs/{round}/validate_round.log",
     benchmark:

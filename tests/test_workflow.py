@@ -1,0 +1,135 @@
+"""End to end: the workflow on the demo data, from a copy of the project.
+
+One demo run per test session (module fixture); error cases run Snakemake
+only as far as the failing step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+pytestmark = pytest.mark.slow
+
+
+def project_copy(dest: Path) -> Path:
+    for name in ("config", "data"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RELCOORD_SECRET": os.environ.get("RELCOORD_SECRET", "test-secret-0123456789abcdef")}
+    return subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2",
+                           "--configfile", str(workdir / "config" / "config.yaml"), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    work = project_copy(tmp_path_factory.mktemp("demo"))
+    proc = snakemake(work)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return work
+
+
+def test_validated_tables_and_failures_for_both_rounds(demo_run):
+    truth = json.loads((demo_run / "data/raw/demo/truth.json").read_text(encoding="utf-8"))
+    for rnd in ("2024", "2025"):
+        res = demo_run / "results" / rnd
+        responses = pd.read_parquet(res / "validated/responses.parquet")
+        assert list(responses.columns)[:5] == ["respondent_id", "rater_unit", "target_unit", "item", "value"]
+        assert responses["value"].dtype == float
+        respondents = pd.read_parquet(res / "validated/respondents.parquet")
+        assert {"respondent_id", "rater_unit", "networks"} <= set(respondents.columns)
+        failures = pd.read_csv(res / "validation/failures.csv", dtype=str, keep_default_na=False)
+        assert list(failures.columns) == ["source_file", "source_row", "column", "value", "rule", "message", "action"]
+        summary = json.loads((res / "validation/summary.json").read_text(encoding="utf-8"))
+        assert summary["records_in"] == summary["valid"] + summary["quarantined"]
+        assert summary["valid"] == respondents.shape[0]
+        assert all(len(f["sha256"]) == 64 for f in summary["files"])
+        # every planted invalid row is listed at its source row with the expected rule
+        planted = truth["invalid_rows"][rnd]
+        quarantined = failures[failures["action"] == "quarantined"]
+        for p in planted:
+            hit = quarantined[(quarantined["source_row"] == str(p["source_row"])) & (quarantined["rule"] == p["rule"])]
+            assert len(hit) == 1, (rnd, p, quarantined)
+        assert (res / "validation/report.html").stat().st_size > 500
+
+
+def test_raw_ids_never_reach_results(demo_run):
+    raw = pd.read_csv(demo_run / "data/raw/demo/2024/dataset.csv", sep=";", encoding="latin-1", dtype=str)
+    ids = set(raw["id"].dropna()) - {""}
+    text = b"".join(p.read_bytes() for p in (demo_run / "results").rglob("*") if p.is_file())
+    found = [i for i in ids if i.encode() in text]
+    assert not found, found[:5]
+
+
+def test_rerun_is_a_noop(demo_run):
+    proc = snakemake(demo_run, "-n")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([SNAKEMAKE, "--lint", "-s", str(ROOT / "Snakefile"), "-d", str(ROOT)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _error_run(tmp_path, edit) -> str:
+    work = project_copy(tmp_path)
+    edit(work)
+    proc = snakemake(work)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out[-3000:]
+    return out
+
+
+def test_config_typo_stops_naming_the_key(tmp_path):
+    def edit(work):
+        p = work / "config/config.yaml"
+        p.write_text(p.read_text(encoding="utf-8").replace("min_group_size:", "min_grup_size:"), encoding="utf-8")
+    out = _error_run(tmp_path, edit)
+    assert "min_grup_size" in out
+
+
+def test_unknown_unit_kind_stops_naming_it(tmp_path):
+    def edit(work):
+        p = work / "config/units.tsv"
+        lines = p.read_text(encoding="utf-8").splitlines()
+        lines[1] = lines[1].replace("\tbase\t", "\tafdeling\t")
+        p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = _error_run(tmp_path, edit)
+    assert "afdeling" in out and "units.tsv" in out and "row 2" in out
+
+
+def test_comparison_naming_unknown_round_stops(tmp_path):
+    def edit(work):
+        p = work / "config/config.yaml"
+        cfg = yaml.safe_load(p.read_text(encoding="utf-8"))
+        cfg["comparisons"] = [{"baseline": "2024", "followup": "2030"}]
+        p.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    out = _error_run(tmp_path, edit)
+    assert "'2030' is not configured" in out
+
+
+def test_export_missing_a_mapped_variable_stops_naming_it(tmp_path):
+    def edit(work):
+        p = work / "data/raw/demo/2024/dataset.csv"
+        df = pd.read_csv(p, sep=";", encoding="latin-1", dtype=str, keep_default_na=False)
+        df.drop(columns=["s_5_3"]).to_csv(p, sep=";", encoding="latin-1", index=False)
+    out = _error_run(tmp_path, edit)
+    assert "s_5_3" in out and "dataset.csv" in out

@@ -1,0 +1,27 @@
+# Scores, reliability and agreement per round.
+
+
+rule score_round:
+    input:
+        responses=rules.validate_round.output.responses,
+        respondents=rules.validate_round.output.respondents,
+        units=config["units"],
+        instrument=config["instrument"],
+    output:
+        ties="results/{round}/scores/ties.csv",
+        units="results/{round}/scores/units.csv",
+        blocks="results/{round}/scores/blocks.csv",
+        edges="results/{round}/scores/edges.csv",
+        organisation="results/{round}/scores/organisation.csv",
+        reliability="results/{round}/scores/reliability.csv",
+        agreement="results/{round}/scores/agreement.csv",
+        respondent_ties="results/{round}/scores/respondent_ties.parquet",
+        respondent_index="results/{round}/scores/respondent_index.parquet",
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/{round}/score_round.log",
+    benchmark:
+        "benchmarks/{round}/score_round.tsv"
+    script:
+        "../scripts/score_round.py"

@@ -1,0 +1,30 @@
+"""Rule score_round: validated tables -> scores, reliability, agreement."""
+
+import pandas as pd
+
+from relcoord.config import round_order
+from relcoord.instrument import load_instrument
+from relcoord.outputs import write_csv, write_parquet
+from relcoord.registry import load_units, units_in_round
+from relcoord.runner import log, run_step
+from relcoord.stages import score_and_assess
+
+PUBLIC = ("ties", "units", "blocks", "edges", "organisation", "reliability", "agreement")
+INTERNAL = ("respondent_ties", "respondent_index")
+
+
+def main(sm):
+    cfg = sm.config
+    order = round_order(cfg)
+    units = units_in_round(load_units(sm.input.units, order), sm.wildcards.round, order)
+    internal, public = score_and_assess(pd.read_parquet(sm.input.responses), pd.read_parquet(sm.input.respondents),
+                                        units, load_instrument(sm.input.instrument), cfg)
+    for name in PUBLIC:
+        write_csv(public[name], sm.output[name])
+    for name in INTERNAL:
+        write_parquet(internal[name], sm.output[name])
+    t = public["ties"]
+    log.info("%d ties, %d suppressed", len(t), int(t["suppressed"].sum()))
+
+
+run_step(lambda: main(snakemake), snakemake.log[0], f"scoring of round {snakemake.wildcards.round}")
