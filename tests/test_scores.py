@@ -219,7 +219,7 @@ def test_respondent_index(hand):
 
 def test_score_round_keys_and_separate_functions_agree(hand):
     out, responses, respondents = hand
-    assert set(out) == {"respondent_ties", "respondent_index", "ties", "units", "blocks", "edges", "organisation"}
+    assert set(out) == {"respondent_ties", "respondent_index", "ties", "units", "blocks", "edges", "organisation", "rater_groups"}
     rt = out["respondent_ties"]
     pd.testing.assert_frame_equal(ties(rt, respondents, UNITS, INST, {}, 3), out["ties"])
     pd.testing.assert_frame_equal(unit_scores(rt, respondents, UNITS, 3), out["units"])

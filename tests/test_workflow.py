@@ -60,11 +60,16 @@ def test_validated_tables_and_failures_for_both_rounds(demo_run):
         assert summary["valid"] == respondents.shape[0]
         assert all(len(f["sha256"]) == 64 for f in summary["files"])
         # every planted invalid row is listed at its source row with the expected rule
-        planted = truth["invalid_rows"][rnd]
+        rule = {"unknown_unit_code": "unknown_unit", "out_of_range_code": "code_out_of_range",
+                "empty_id": "missing_respondent_id", "duplicate_id": "duplicate_respondent_id"}
         quarantined = failures[failures["action"] == "quarantined"]
-        for p in planted:
-            hit = quarantined[(quarantined["source_row"] == str(p["source_row"])) & (quarantined["rule"] == p["rule"])]
-            assert len(hit) == 1, (rnd, p, quarantined)
+        for p in truth["invalid_rows"][rnd]:
+            for row in p["source_rows"]:
+                hit = quarantined[(quarantined["source_row"] == str(row)) & (quarantined["rule"] == rule[p["kind"]])
+                                  & (quarantined["column"] == p["column"])]
+                assert len(hit) == 1, (rnd, p, quarantined)
+                assert hit["source_file"].iat[0].endswith(p["file"])
+        assert len(quarantined) == sum(len(p["source_rows"]) for p in truth["invalid_rows"][rnd])
         assert (res / "validation/report.html").stat().st_size > 500
 
 

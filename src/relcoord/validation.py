@@ -142,6 +142,8 @@ def _failure_rows(failure_cases: pd.DataFrame, export: RawExport, raw: pd.DataFr
     fc["message"] = [RULES.get(r, ("", "failed check {value!r}"))[1].format(value=v) for r, v in zip(fc["rule"], fc["value"])]
     fc["column"] = fc["export_column"]
     fc["source_file"] = export.source_file.to_numpy()[fc["index"]]
+    if export.column_files:  # a workbook split over sheets: name the sheet holding the column
+        fc["source_file"] = [export.column_files.get(c, f) for c, f in zip(fc["column"], fc["source_file"])]
     fc["source_row"] = export.source_row.to_numpy()[fc["index"]]
     return fc[FAILURE_COLUMNS + ["index"]]
 

@@ -25,6 +25,8 @@ class RawExport:
     labels:      value labels (variable, value, label), value as ``str``.
     files:       every file read, for provenance (sha256).
     format:      reader name, e.g. ``"surveyxact-csv"``.
+    column_files: where a column's cells live when that differs per column
+                 (a workbook's Dataset split over sheets): column -> file/sheet.
     """
 
     data: pd.DataFrame
@@ -38,3 +40,4 @@ class RawExport:
     format: str = ""
     encoding: str | None = None
     delimiter: str | None = None
+    column_files: dict[str, str] = field(default_factory=dict)

@@ -553,6 +553,7 @@ def _read_workbook(path: Path) -> RawExport:
         format="surveyxact-xlsx",
         encoding=None,
         delimiter=None,
+        column_files=data.attrs.pop("column_files", {}),
     )
 
 
@@ -609,4 +610,6 @@ def _read_dataset_sheets(wb, path: Path, sheet_names: list[str]) -> pd.DataFrame
             columns.append(name)
             data[name] = values
             origin[name] = where
-    return pd.DataFrame({c: data[c] for c in columns}, columns=columns, dtype=object)
+    df = pd.DataFrame({c: data[c] for c in columns}, columns=columns, dtype=object)
+    df.attrs["column_files"] = origin
+    return df
