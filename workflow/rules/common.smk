@@ -8,11 +8,14 @@ from snakemake.utils import validate
 from relcoord.config import check_config, normalise_keys, round_order
 from relcoord.errors import RelcoordError
 from relcoord.registry import load_memberships, load_units
+from relcoord.schema import validate as check_schema
 
 normalise_keys(config)
-validate(config, schema="../schemas/config.schema.yaml")
-
 try:
+    # The library's check first: one line per problem, naming the key path and
+    # the allowed keys; then Snakemake's own validate (which also fills defaults).
+    check_schema(config, "config.schema.yaml", "config/config.yaml")
+    validate(config, schema="../schemas/config.schema.yaml")
     check_config(config)
     ROUND_ORDER = round_order(config)
     UNITS = load_units(config["units"], ROUND_ORDER)
