@@ -11,6 +11,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/score.smk"
+include: "workflow/rules/compare.smk"
 
 
 rule all:

@@ -138,3 +138,39 @@ def test_export_missing_a_mapped_variable_stops_naming_it(tmp_path):
         df.drop(columns=["s_5_3"]).to_csv(p, sep=";", encoding="latin-1", index=False)
     out = _error_run(tmp_path, edit)
     assert "s_5_3" in out and "dataset.csv" in out
+
+
+def test_scores_for_both_rounds_with_contract_columns(demo_run):
+    contract = {
+        "ties.csv": ["rater_unit", "target_unit", "rater_kind", "target_kind", "n", "rc_mean", "rc_sd", "ci_low",
+                     "ci_high", "communication", "relationship", "frequent", "timely", "accurate",
+                     "problem_solving", "shared_goals", "shared_knowledge", "mutual_respect", "band", "suppressed"],
+        "reliability.csv": ["scope", "measure", "value", "ci_low", "ci_high", "n"],
+        "agreement.csv": ["rater_unit", "target_unit", "n", "rwg_j"],
+        "units.csv": ["unit_id"], "blocks.csv": ["block"], "organisation.csv": ["measure"],
+    }
+    for rnd in ("2024", "2025"):
+        for name, cols in contract.items():
+            df = pd.read_csv(demo_run / "results" / rnd / "scores" / name)
+            assert set(cols) <= set(df.columns), (rnd, name)
+        ties = pd.read_csv(demo_run / "results" / rnd / "scores" / "ties.csv")
+        # the demo's small unit (BYG, < 5 respondents) is suppressed, never shown
+        byg = ties[ties["rater_unit"] == "BYG"]
+        assert len(byg) and byg["suppressed"].all() and byg["rc_mean"].isna().all() and byg["n"].isna().all()
+        visible = ties[~ties["suppressed"]]
+        assert (visible["n"] >= 5).all() and visible["rc_mean"].between(1, 5).all()
+        assert set(ties["rater_kind"]) == {"base", "network"}
+
+
+def test_comparison_recovers_the_planted_network_effect(demo_run):
+    truth = json.loads((demo_run / "data/raw/demo/truth.json").read_text(encoding="utf-8"))
+    out = demo_run / "results/comparisons/2024_vs_2025"
+    changes = pd.read_csv(out / "changes.csv")
+    assert ["level", "rater_unit", "target_unit", "measure", "n_a", "n_b", "mean_a", "mean_b", "diff", "hedges_g",
+            "g_ci_low", "g_ci_high", "statistic", "p", "p_fdr", "test"] == list(changes.columns[:16])
+    visible = changes[~changes["suppressed"]]
+    assert (visible[["n_a", "n_b"]] >= 5).all().all()
+    model = pd.read_csv(out / "model.csv")
+    assert ["model", "term", "estimate", "se", "ci_low", "ci_high", "p"] == list(model.columns[:7])
+    did = model[(model["model"] == "network_did") & (model["term"] == "round:shares_network")].iloc[0]
+    assert did["ci_low"] <= truth["network_effect_rc"] <= did["ci_high"]

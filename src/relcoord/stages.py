@@ -30,3 +30,30 @@ def score_and_assess(responses: pd.DataFrame, respondents: pd.DataFrame, units: 
     internal["agreement"] = agreement_table(groups, instrument)
     public = reader_facing({k_: v for k_, v in internal.items()}, k)
     return internal, public
+
+
+def comparison_config(cfg: Mapping[str, Any], comparison_id: str) -> dict:
+    """The ``comparisons`` entry whose id is ``<baseline>_vs_<followup>``."""
+    for c in cfg.get("comparisons", []):
+        if f"{c['baseline']}_vs_{c['followup']}" == comparison_id:
+            return dict(c)
+    raise KeyError(comparison_id)
+
+
+def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b: pd.DataFrame,
+            units: pd.DataFrame, memberships: pd.DataFrame, cfg: Mapping[str, Any],
+            comparison_id: str) -> dict[str, pd.DataFrame]:
+    """Changes and models between a comparison's baseline (a) and follow-up (b),
+    with the changes table suppressed for readers (a row is hidden, counts
+    included, when either round has fewer than min_group_size respondents)."""
+    from .compare import compare_rounds
+    from .config import round_order
+
+    c = comparison_config(cfg, comparison_id)
+    k = check_min_group_size(cfg["privacy"]["min_group_size"])
+    out = compare_rounds({"respondent_ties": rt_a, "respondents": resp_a, "round": c["baseline"]},
+                         {"respondent_ties": rt_b, "respondents": resp_b, "round": c["followup"]},
+                         units, memberships,
+                         {"round_a": c["baseline"], "round_b": c["followup"], "round_order": round_order(cfg),
+                          "min_group_size": k, "seed": cfg["seed"], "panel_key": c.get("panel_key")})
+    return {"changes": reader_facing({"changes": out["changes"]}, k)["changes"], "model": out["model"]}

@@ -24,10 +24,12 @@ except RelcoordError as err:
     raise WorkflowError(str(err)) from None
 
 ROUNDS = list(config["rounds"])
+COMPARISONS = {f"{c['baseline']}_vs_{c['followup']}": c for c in config["comparisons"]}
 
 
 wildcard_constraints:
-    round="|".join(map(re.escape, ROUNDS)) if ROUNDS else "NO_ROUND",
+    round="|".join(map(re.escape, ROUNDS)),
+    comparison="|".join(map(re.escape, COMPARISONS)) or "NO_COMPARISON",
 
 
 def export_files(wildcards):
@@ -42,6 +44,17 @@ def codebook_file(wildcards):
     return config["rounds"][wildcards.round]["codebook"]
 
 
+def comparison_input(side, table):
+    """Input function: a table of the comparison's baseline or follow-up round."""
+    outputs = {"respondent_ties": rules.score_round.output.respondent_ties,
+               "respondents": rules.validate_round.output.respondents}
+
+    def path(wildcards):
+        return outputs[table].format(round=COMPARISONS[wildcards.comparison][side])
+
+    return path
+
+
 def round_outputs(round_id):
     return [
         *expand(rules.validate_round.output, round=round_id),
@@ -49,5 +62,9 @@ def round_outputs(round_id):
     ]
 
 
+def comparison_outputs(comparison_id):
+    return expand(rules.compare_rounds.output, comparison=comparison_id)
+
+
 def all_outputs():
-    return [f for r in ROUNDS for f in round_outputs(r)]
+    return [f for r in ROUNDS for f in round_outputs(r)] + [f for c in COMPARISONS for f in comparison_outputs(c)]

@@ -1,0 +1,22 @@
+# Before/after comparisons between two rounds.
+
+
+rule compare_rounds:
+    input:
+        baseline_ties=comparison_input("baseline", "respondent_ties"),
+        baseline_respondents=comparison_input("baseline", "respondents"),
+        followup_ties=comparison_input("followup", "respondent_ties"),
+        followup_respondents=comparison_input("followup", "respondents"),
+        units=config["units"],
+        memberships=config["memberships"],
+    output:
+        changes="results/comparisons/{comparison}/changes.csv",
+        model="results/comparisons/{comparison}/model.csv",
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/comparisons/{comparison}/compare_rounds.log",
+    benchmark:
+        "benchmarks/comparisons/{comparison}/compare_rounds.tsv"
+    script:
+        "../scripts/compare_rounds.py"
