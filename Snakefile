@@ -8,10 +8,14 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -251,3 +251,128 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.Da
                 e[c] = _as_count(e[c])
         out["edges"] = e
     return {name: out[name] for name in tables if name in out}
+
+
+# --------------------------------------------------------------------------- visibility for readers
+
+def _as_bool(s: pd.Series) -> pd.Series:
+    if s.dtype == bool:
+        return s
+    return s.map(lambda x: str(x).strip().lower() in ("true", "1", "yes")).astype(bool)
+
+
+def visible_rows(df: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE, n_cols: Sequence[str] = ("n",),
+                 flag: str = "suppressed", value_cols: Sequence[str] = ()) -> pd.Series:
+    """Boolean mask of rows a reader may see: not flagged, every count in
+    ``n_cols`` present and >= k, every ``value_cols`` finite. Defensive: also
+    hides rows an upstream step forgot to blank."""
+    ok = pd.Series(True, index=df.index)
+    if flag in df.columns:
+        ok &= ~_as_bool(df[flag].fillna(True))
+    for c in n_cols:
+        if c in df.columns:
+            ok &= pd.to_numeric(df[c], errors="coerce") >= min_group_size
+    for c in value_cols:
+        if c in df.columns:
+            ok &= np.isfinite(pd.to_numeric(df[c], errors="coerce"))
+    return ok
+
+
+def _hidden_keys(public: Mapping[str, pd.DataFrame] | None, k: int) -> dict[str, set]:
+    """What a round's reader-facing tables hide, keyed like changes.csv rows:
+    ``tie`` (rater, target), ``unit_within``/``unit_between``/``unit_received``
+    unit id, ``block`` block label, ``organisation`` measure."""
+    out: dict[str, set] = {lvl: set() for lvl in ("tie", "unit_within", "unit_between", "unit_received",
+                                                  "block", "organisation")}
+    if not public:
+        return out
+    t = public.get("ties")
+    if t is not None and len(t):
+        hid = t[~visible_rows(t, k, value_cols=("rc_mean",))]
+        pairs = set(zip(hid["rater_unit"].astype(str), hid["target_unit"].astype(str)))
+        out["tie"] |= pairs
+        out["unit_within"] |= {r for r, c in pairs if r == c}
+    u = public.get("units")
+    if u is not None and len(u):
+        for part in ("within", "between", "received"):
+            if f"{part}_rc" not in u.columns:
+                continue
+            vis = visible_rows(u, k, n_cols=(f"{part}_n",), flag=f"{part}_suppressed", value_cols=(f"{part}_rc",))
+            out[f"unit_{part}"] |= set(u.loc[~vis, "unit_id"].astype(str))
+    b = public.get("blocks")
+    if b is not None and len(b):
+        vis = visible_rows(b, k, n_cols=("n_respondents",), value_cols=("rc_mean",))
+        out["block"] |= set(b.loc[~vis, "block"].astype(str))
+    o = public.get("organisation")
+    if o is not None and len(o):
+        vis = visible_rows(o, k, value_cols=("mean",))
+        out["organisation"] |= set(o.loc[~vis, "measure"].astype(str))
+    return out
+
+
+def change_visibility(changes: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+                      public_a: Mapping[str, pd.DataFrame] | None = None,
+                      public_b: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The unpaired rows of changes.csv with a ``visible`` column a reader may see.
+
+    Hidden: ``suppressed``, either n below k, a missing mean; and, when the
+    rounds' reader-facing tables are given (``public_a``/``public_b``: dicts
+    with any of ``ties, units, blocks, organisation``), every row whose cell is
+    hidden in either round (e.g. a tie or a unit's within RC removed by
+    secondary suppression), because a comparison must not reveal what a round
+    report hides. Measures other than rc of a hidden cell are hidden too."""
+    k = int(min_group_size)
+    c = changes.copy()
+    for col in ("level", "rater_unit", "target_unit", "measure", "block"):
+        c[col] = c[col].fillna("").astype(str) if col in c.columns else ""
+    if "test" in c.columns:
+        c = c[~c["test"].astype(str).str.startswith(("paired", "wilcoxon"))]
+    for col in ("n_a", "n_b", "mean_a", "mean_b", "diff", "hedges_g", "g_ci_low", "g_ci_high", "p", "p_fdr"):
+        if col in c.columns:
+            c[col] = pd.to_numeric(c[col], errors="coerce")
+    c = c.reset_index(drop=True)
+    vis = visible_rows(c, k, n_cols=("n_a", "n_b"), value_cols=("mean_a", "mean_b", "diff")).to_numpy()
+    ha, hb = _hidden_keys(public_a, k), _hidden_keys(public_b, k)
+    hidden = {lvl: ha[lvl] | hb[lvl] for lvl in ha}
+    keys = []
+    for lvl, r, t, m, blk in zip(c["level"], c["rater_unit"], c["target_unit"], c["measure"], c["block"]):
+        if lvl == "tie":
+            keys.append((r, t) in hidden["tie"])
+        elif lvl.startswith("unit_"):
+            keys.append((r or t) in hidden.get(lvl, set()))
+        elif lvl == "block":
+            keys.append((blk or f"{r}_to_{t}") in hidden["block"])
+        elif lvl == "organisation":
+            keys.append(m in hidden["organisation"])
+        else:
+            keys.append(False)
+    c["visible"] = vis & ~np.asarray(keys, dtype=bool)
+    return c
+
+
+
+
+def suppress_changes(changes: pd.DataFrame, k: int, public_a: Mapping[str, pd.DataFrame] | None,
+                     public_b: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
+    """changes.csv as a reader may see it: a row is hidden (``suppressed``,
+    statistics and counts blanked) when either round has fewer than k
+    respondents in it, or when its cell is hidden in either round's
+    reader-facing tables (primary or secondary suppression there): a
+    comparison must never reveal what a round report hides. Paired rows are
+    judged by the same keys."""
+    k = check_min_group_size(k)
+    c = changes.reset_index(drop=True).assign(_row=np.arange(len(changes)))
+    probe = c.assign(test="") if "test" in c.columns else c
+    vis = change_visibility(probe, k, public_a, public_b)
+    visible = np.zeros(len(c), dtype=bool)
+    visible[vis.loc[vis["visible"], "_row"].to_numpy(dtype=int)] = True
+    hide = ~visible
+    out = c.drop(columns="_row")
+    n_cols = [col for col in ("n_a", "n_b") if col in out.columns]
+    stat_cols = [col for col in out.columns if col not in n_cols and col != "suppressed"
+                 and pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col])]
+    out.loc[hide, stat_cols] = np.nan
+    for col in n_cols:
+        out[col] = _as_count(out[col].where(~hide))
+    out["suppressed"] = hide
+    return out

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .instrument import Instrument
-from .privacy import check_min_group_size, reader_facing
+from .privacy import check_min_group_size, reader_facing, suppress_changes
 from .reliability import agreement_table, reliability_table
 from .scores import score_round
 
@@ -42,10 +42,13 @@ def comparison_config(cfg: Mapping[str, Any], comparison_id: str) -> dict:
 
 def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b: pd.DataFrame,
             units: pd.DataFrame, memberships: pd.DataFrame, cfg: Mapping[str, Any],
-            comparison_id: str) -> dict[str, pd.DataFrame]:
+            comparison_id: str, public_a: Mapping[str, pd.DataFrame] | None = None,
+            public_b: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Changes and models between a comparison's baseline (a) and follow-up (b),
-    with the changes table suppressed for readers (a row is hidden, counts
-    included, when either round has fewer than min_group_size respondents)."""
+    with the changes table suppressed for readers: a row is hidden, counts
+    included, when either round has fewer than min_group_size respondents in
+    it or when the round reports (``public_a``/``public_b``: their ties,
+    units, blocks, organisation tables) hide that cell."""
     from .compare import compare_rounds
     from .config import round_order
 
@@ -56,4 +59,14 @@ def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b
                          units, memberships,
                          {"round_a": c["baseline"], "round_b": c["followup"], "round_order": round_order(cfg),
                           "min_group_size": k, "seed": cfg["seed"], "panel_key": c.get("panel_key")})
-    return {"changes": reader_facing({"changes": out["changes"]}, k)["changes"], "model": out["model"]}
+    return {"changes": suppress_changes(out["changes"], k, public_a, public_b), "model": out["model"]}
+
+
+PUBLIC_NAMES = ("ties", "units", "blocks", "edges", "organisation", "reliability", "agreement")
+
+
+def public_tables(paths) -> dict[str, pd.DataFrame]:
+    """A round's reader-facing tables from their CSV paths (named by file stem)."""
+    from pathlib import Path
+
+    return {Path(p).stem: pd.read_csv(p) for p in paths if Path(p).stem in PUBLIC_NAMES}

@@ -8,7 +8,9 @@ from snakemake.utils import validate
 from relcoord.config import check_config, normalise_keys, round_order
 from relcoord.errors import RelcoordError
 from relcoord.registry import load_memberships, load_units
+from relcoord.figures import COMPARISON_FIGURES, ROUND_FIGURES
 from relcoord.schema import validate as check_schema
+from relcoord.stages import PUBLIC_NAMES as PUBLIC_TABLES
 
 normalise_keys(config)
 try:
@@ -47,7 +49,8 @@ def codebook_file(wildcards):
 def comparison_input(side, table):
     """Input function: a table of the comparison's baseline or follow-up round."""
     outputs = {"respondent_ties": rules.score_round.output.respondent_ties,
-               "respondents": rules.validate_round.output.respondents}
+               "respondents": rules.validate_round.output.respondents,
+               "summary": rules.validate_round.output.summary}
 
     def path(wildcards):
         return outputs[table].format(round=COMPARISONS[wildcards.comparison][side])
@@ -55,16 +58,62 @@ def comparison_input(side, table):
     return path
 
 
+FIGURE_CATEGORY = {"rc_matrix": "RC matrix", "rc_map": "RC map", "dimension_profile": "Dimensions",
+                   "item_distributions": "Answers", "response_overview": "Response",
+                   "forest_changes": "Changes", "tie_dumbbell": "Changes", "network_effect": "Network effect"}
+
+
+def round_public_tables(wildcards):
+    """A round's reader-facing score tables (CSV; the file stem names the table)."""
+    return [rules.score_round.output[name].format(round=wildcards.round) for name in PUBLIC_TABLES]
+
+
+def comparison_public(side):
+    """Input function: the reader-facing score tables of a comparison's round."""
+
+    def paths(wildcards):
+        rnd = COMPARISONS[wildcards.comparison][side]
+        return [rules.score_round.output[name].format(round=rnd) for name in PUBLIC_TABLES]
+
+    return paths
+
+
+def _figures(folder, stems, category):
+    """Figure outputs (PNG and SVG), each marked for `snakemake --report`."""
+    mark = report  # (a line may not start with `report`: Snakemake reads it as the keyword)
+    return [
+        mark(f"{folder}/figures/{stem}.{ext}", caption=f"../report/{stem}.rst", category=category,
+             subcategory=FIGURE_CATEGORY[stem], labels={"figure": stem, "format": ext})
+        for stem in stems for ext in ("png", "svg")
+    ]
+
+
+def round_figure_outputs():
+    return _figures("results/{round}", ROUND_FIGURES, "Round {round}")
+
+
+def comparison_figure_outputs():
+    return _figures("results/comparisons/{comparison}", COMPARISON_FIGURES, "Comparison {comparison}")
+
+
 def round_outputs(round_id):
     return [
         *expand(rules.validate_round.output, round=round_id),
         *expand(rules.score_round.output, round=round_id),
+        *expand(rules.report_round.output, round=round_id),
     ]
 
 
 def comparison_outputs(comparison_id):
-    return expand(rules.compare_rounds.output, comparison=comparison_id)
+    return [
+        *expand(rules.compare_rounds.output, comparison=comparison_id),
+        *expand(rules.report_comparison.output, comparison=comparison_id),
+    ]
 
 
 def all_outputs():
-    return [f for r in ROUNDS for f in round_outputs(r)] + [f for c in COMPARISONS for f in comparison_outputs(c)]
+    return [
+        *[f for r in ROUNDS for f in round_outputs(r)],
+        *[f for c in COMPARISONS for f in comparison_outputs(c)],
+        rules.index.output[0],
+    ]

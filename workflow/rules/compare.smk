@@ -7,6 +7,8 @@ rule compare_rounds:
         baseline_respondents=comparison_input("baseline", "respondents"),
         followup_ties=comparison_input("followup", "respondent_ties"),
         followup_respondents=comparison_input("followup", "respondents"),
+        baseline_public=comparison_public("baseline"),
+        followup_public=comparison_public("followup"),
         units=config["units"],
         memberships=config["memberships"],
     output:

@@ -1,0 +1,334 @@
+"""Tests for relcoord.report: self-contained HTML reports in Danish and English,
+embedded images, sections, privacy (no suppressed value ever shown), texts.
+
+Demo data come from the library (see the builders in tests/test_figures.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from functools import lru_cache
+from html.parser import HTMLParser
+
+import matplotlib.image as mpimg
+import pandas as pd
+import pytest
+
+from relcoord import figures as F
+from relcoord import report as R
+from relcoord.privacy import reader_facing
+from test_figures import (CFG, K, demo_comparison, demo_round, instrument, responses_with_answers, scored, study,
+                          summary_for, synthetic_changes, synthetic_model)
+
+SOFTWARE = {"python": "3.x", "pandas": "2.x"}          # fixed, so no version string can look like a value
+PROVENANCE = {"config_sha256": "c0ffee" * 10 + "abcd", "software": SOFTWARE}
+LANGS = ("da", "en")
+
+
+def cfg_for(lang: str) -> dict:
+    return {**CFG, "report": {"language": lang}}
+
+
+@lru_cache(maxsize=None)
+def round_figure_paths(tmpdir: str, lang: str) -> dict:
+    st, internal, public = demo_round()
+    return F.round_figures(public, summary_for(st, "2024"), responses_with_answers(st, "2024"), st.units,
+                           instrument(), cfg_for(lang), f"{tmpdir}/{lang}/round", round_label="Baseline 2024",
+                           invited=520)
+
+
+@pytest.fixture(scope="module")
+def figdir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("figs"))
+
+
+def render_round(lang: str, figures: dict | None = None, tables: dict | None = None) -> str:
+    st, internal, public = demo_round()
+    return R.round_report("2024", "Baseline 2024", tables or public, summary_for(st, "2024"), figures, st.units,
+                          instrument(), cfg_for(lang), PROVENANCE)
+
+
+def render_comparison(lang: str, figures: dict | None = None, changes: pd.DataFrame | None = None) -> str:
+    st = study()
+    ch, model, pairs, pa, pb = demo_comparison()
+    return R.comparison_report("2024_vs_2025", "2024", "2025", ch if changes is None else changes, model, figures,
+                               st.units, instrument(), cfg_for(lang), PROVENANCE,
+                               summaries={"2024": summary_for(st, "2024"), "2025": summary_for(st, "2025")},
+                               public_a=pa, public_b=pb)
+
+
+class _Imgs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.srcs, self.ids, self.links, self.scripts = [], set(), [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.srcs.append(a.get("src", ""))
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag in ("link", "script") or (tag == "a" and a.get("href", "").startswith("http")):
+            self.links.append((tag, a))
+
+
+def parse(html: str) -> _Imgs:
+    p = _Imgs()
+    p.feed(html)
+    return p
+
+
+def visible_text(html: str) -> str:
+    """The HTML without embedded images (base64 has no '.' or ',', but keep checks honest)."""
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+
+
+def shows_value(html: str, value: str) -> bool:
+    """``value`` like "1.23" shown as a number (either decimal mark), not as part of a longer number."""
+    a, b = value.split(".")
+    return re.search(rf"(?<![\d.,]){a}[.,]{b}(?!\d)", visible_text(html)) is not None
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_round_report_embeds_every_figure_as_png(lang, figdir):
+    figs = round_figure_paths(figdir, lang)
+    html = render_round(lang, figs)
+    p = parse(html)
+    assert len(p.srcs) == len(F.ROUND_FIGURES)
+    for src in p.srcs:
+        assert src.startswith("data:image/png;base64,")
+        data = base64.b64decode(src.split(",", 1)[1])
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        img = mpimg.imread(io.BytesIO(data), format="png")
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    assert not p.links, "a report must not load anything from elsewhere"
+    assert f'<html lang="{lang}">' in html
+    for name in F.ROUND_FIGURES:
+        assert f'id="fig-{name}"' in html
+        assert F.captions(lang, K)[name].split(":")[0][:40].replace('"', "&#34;") in html
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_round_report_has_every_section(lang):
+    ids = parse(render_round(lang)).ids
+    for s in R.ROUND_SECTIONS:
+        assert s in ids, s
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_comparison_report_sections_and_images(lang, tmp_path):
+    st = study()
+    ch, model, pairs, pa, pb = demo_comparison()
+    figs = F.comparison_figures(ch, model, st.units, instrument(), cfg_for(lang), tmp_path, shared_pairs=pairs,
+                                public_a=pa, public_b=pb, label_a="2024", label_b="2025")
+    html = render_comparison(lang, figs)
+    p = parse(html)
+    for s in R.COMPARISON_SECTIONS:
+        assert s in p.ids, s
+    assert len(p.srcs) == len(F.COMPARISON_FIGURES)
+    for src in p.srcs:
+        data = base64.b64decode(src.split(",", 1)[1])
+        assert data.startswith(b"\x89PNG") and mpimg.imread(io.BytesIO(data), format="png").size
+    assert not p.links
+
+
+def test_reports_are_deterministic(figdir):
+    figs = round_figure_paths(figdir, "da")
+    assert render_round("da", figs) == render_round("da", figs)
+    assert render_comparison("en") == render_comparison("en")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_index_page_links_every_report(lang):
+    rounds = [{"id": "2024", "label": "Baseline 2024", "href": "2024/report.html", "date": "2024-03-01"},
+              ("2025", "Follow-up 2025", "2025/report.html")]
+    comps = [{"id": "2024_vs_2025", "label": "2024 → 2025", "href": "comparisons/2024_vs_2025/report.html"}]
+    html = R.index_page(rounds, comps, lang=lang)
+    for href in ("2024/report.html", "2025/report.html", "comparisons/2024_vs_2025/report.html"):
+        assert f'href="{href}"' in html
+    assert "Baseline 2024" in html and R.TEXT[lang]["rounds"] in html
+    empty = R.index_page([], [], lang=lang)
+    assert R.TEXT[lang]["no_reports"] in empty
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def _internal_with_marker():
+    """Internal tables of the demo round where a tie with n < k carries the distinctive value 1.234."""
+    st, internal, _ = demo_round()
+    internal = {k_: v.copy() for k_, v in internal.items()}
+    t = internal["ties"]
+    small = t.index[(t["n"] < K) & (t["n"] > 0)]
+    assert len(small), "the demo keeps one unit tiny, so some ties have n < k"
+    item_cols = [c for c in instrument().keys if c in t.columns]
+    t.loc[small[0], ["rc_mean", "ci_low", "ci_high", "communication", "relationship", *item_cols]] = 1.234
+    # a tie hidden only by secondary suppression also carries a distinctive value
+    return st, internal, small[0]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_suppressed_value_appears_in_the_round_report(lang):
+    st, internal, idx = _internal_with_marker()
+    public = reader_facing({k_: v for k_, v in internal.items() if k_ not in ("rater_groups",)}, K)
+    assert public["ties"].loc[public["ties"]["rc_mean"] == 1.234].empty
+    html = render_round(lang, tables=public)
+    assert not shows_value(html, "1.23")
+    hidden = R.TEXT[lang]["hidden_note"].format(k=K)
+    assert hidden.replace('"', "&#34;").split("(")[0].strip() in html
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_report_hides_values_an_upstream_step_forgot_to_blank(lang):
+    """Defence in depth: a tie flagged suppressed, or with n < k, is never rendered, whatever value it holds."""
+    st, internal, public = demo_round()
+    public = {k_: v.copy() for k_, v in public.items()}
+    t = public["ties"]
+    vis = t.index[~t["suppressed"]]
+    t.loc[vis[0], ["rc_mean", "suppressed"]] = [1.234, True]
+    t.loc[vis[1], ["rc_mean", "n"]] = [1.234, 3]
+    e = public["edges"]
+    ev = e.index[~e["suppressed"]]
+    e.loc[ev[0], ["a_to_b", "suppressed"]] = [1.234, True]
+    e.loc[ev[1], ["b_to_a", "n_b_to_a"]] = [1.234, 2]
+    u = public["units"]
+    u.loc[u.index[0], ["within_rc", "within_n"]] = [1.234, 2]
+    b = public["blocks"]
+    b.loc[b.index[0], ["rc_mean", "n_respondents"]] = [1.234, 4]
+    o = public["organisation"]
+    o.loc[o["measure"] == "timely", ["mean", "n"]] = [1.234, 4]
+    html = render_round(lang, tables=public)
+    assert not shows_value(html, "1.23")
+
+
+def test_small_unit_counts_show_as_less_than_k():
+    st = study()
+    summary = summary_for(st, "2024")
+    small = {u: n for u, n in summary["respondents_per_unit"].items() if n < K}
+    html = render_round("en")
+    names = dict(zip(st.units["unit_id"], st.units["name"]))
+    for u, n in small.items():
+        m = re.search(rf"{re.escape(names[u])} \({u}\)</td><td class=\"num\">([^<]*)</td>", html)
+        assert m and m.group(1) == f"&lt; {K}", (u, m and m.group(1))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_suppressed_value_appears_in_the_comparison_report(lang):
+    ch, model, pairs, pa, pb = demo_comparison()
+    ch = ch.copy()
+    # a primary-suppressed row that (wrongly) still carries values, and a row hidden only by
+    # secondary suppression in round A (compare.py knows nothing of secondary suppression)
+    sup = ch.index[ch["suppressed"].astype(bool)]
+    assert len(sup)
+    ch.loc[sup[0], ["mean_a", "mean_b", "diff"]] = [1.234, 1.234, 1.234]
+    sec = pa["ties"][pa["ties"]["suppression"] == "secondary"]
+    assert len(sec)
+    r, c = sec.iloc[0]["rater_unit"], sec.iloc[0]["target_unit"]
+    row = ch.index[(ch["level"] == "tie") & (ch["rater_unit"] == r) & (ch["target_unit"] == c)
+                   & (ch["measure"] == "rc")]
+    ch.loc[row, ["mean_a", "suppressed"]] = [1.234, False]
+    html = render_comparison(lang, changes=ch)
+    assert not shows_value(html, "1.23")
+    # n below k is never printed as a number
+    small = ch[(ch["n_a"] < K) & (ch["n_a"] > 0)]
+    assert len(small)
+    assert f"&lt; {K}" in html
+
+
+# --------------------------------------------------------------------------- texts and findings
+
+
+def test_text_catalogues_have_the_same_keys():
+    assert set(R.TEXT["da"]) == set(R.TEXT["en"])
+    for lang in LANGS:
+        for key, text in R.TEXT[lang].items():
+            assert text.strip(), (lang, key)
+    # placeholders agree between the languages
+    fields = re.compile(r"{(\w+)}")
+    for key in R.TEXT["da"]:
+        assert set(fields.findall(R.TEXT["da"][key])) == set(fields.findall(R.TEXT["en"][key])), key
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_round_findings_are_plain_and_from_the_numbers(lang):
+    st, internal, public = demo_round()
+    findings = [str(f) for f in R.round_findings(public, st.units, instrument(), cfg_for(lang), lang)]
+    org = public["organisation"].set_index("measure").loc["rc"]
+    first = findings[0]
+    assert F.fmt_num(org["mean"], lang) in first
+    assert F.fmt_num(org["ci_low"], lang) in first and F.fmt_num(org["ci_high"], lang) in first
+    assert F.fmt_int(org["n"], lang) in first
+    text = " ".join(findings)
+    names = dict(zip(st.units["unit_id"], st.units["name"]))
+    e = public["edges"][~public["edges"]["suppressed"]].copy()
+    e["m"] = (e["a_to_b"] + e["b_to_a"]) / 2
+    weakest = e.sort_values("m").iloc[0]
+    assert names[weakest["unit_a"]] in text and F.fmt_num(weakest["a_to_b"], lang) in text \
+        and F.fmt_num(weakest["b_to_a"], lang) in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_comparison_findings_do_not_overclaim(lang):
+    ch, model, pairs, pa, pb = demo_comparison()
+    text = " ".join(str(f) for f in R.comparison_findings(ch, model, cfg_for(lang), label_a="2024", label_b="2025",
+                                                           lang=lang, public_a=pa, public_b=pb)).lower()
+    if lang == "en":
+        assert "difference-in-differences estimate" in text
+        assert "not proof" in text and "fdr" in text
+        for phrase in ("led to", "resulted in", "because of the network", "due to the network", "thanks to",
+                       "caused by", "improved because", "proves"):
+            assert phrase not in text, phrase
+    else:
+        assert "forskel-i-forskelle-estimatet" in text and "ikke et bevis" in text
+        for phrase in ("førte til", "skyldes netværk", "på grund af netværk", "takket være"):
+            assert phrase not in text, phrase
+    did = F.did_estimate(model)
+    assert F.fmt_num(did["estimate"], lang, 2, sign=True).lower() in text
+
+
+def test_comparison_findings_say_plainly_when_nothing_changed():
+    st = study()
+    ia, pa = scored("2024")
+    ib, pb = scored("2025")
+    ch = synthetic_changes(pa, pb, ia, ib)
+    ch.loc[ch["level"] == "organisation", ["p", "p_fdr"]] = 0.4
+    model = synthetic_model(0.01)
+    model.loc[model["term"] == "round:shares_network", ["ci_low", "ci_high"]] = [-0.03, 0.05]
+    text = " ".join(str(f) for f in R.comparison_findings(ch, model, cfg_for("en"), lang="en"))
+    assert "<strong>not</strong> statistically significant" in text
+    assert "includes 0" in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_danish_and_english_number_formats(lang):
+    html = render_round(lang)
+    org = demo_round()[2]["organisation"].set_index("measure").loc["rc", "mean"]
+    assert F.fmt_num(org, lang) in html
+    assert ("3,6" in html) == (lang == "da") or lang == "en"
+
+
+def test_provenance_lists_export_files_config_hash_and_software():
+    html = render_round("en")
+    assert "data/raw/demo/2024/dataset.csv" in html and "ab" * 32 in html
+    assert PROVENANCE["config_sha256"] in html
+    assert "pandas" in html
+    v = R.software_versions()
+    assert {"python", "pandas", "scipy", "statsmodels", "relcoord"} <= set(v)
+    assert R.config_hash({"a": 1, "b": [1, 2]}) == R.config_hash({"b": [1, 2], "a": 1})
+
+
+def test_embed_png_accepts_paths_bytes_and_figures(tmp_path):
+    st, internal, public = demo_round()
+    fig = F.response_overview(summary_for(st, "2024"), st.units)
+    png, _ = F.save_figure(fig, tmp_path / "x")
+    for src in (png, png.read_bytes(), fig, tmp_path / "x"):
+        uri = R.embed_png(src)
+        assert uri.startswith("data:image/png;base64,")
+    assert R.embed_png(tmp_path / "missing.png") is None
+    with pytest.raises(ValueError):
+        R.embed_png(b"GIF89a")

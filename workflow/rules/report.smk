@@ -1,0 +1,69 @@
+# Figures and self-contained HTML reports: per round, per comparison, and an index.
+
+
+rule report_round:
+    input:
+        tables=round_public_tables,
+        summary=rules.validate_round.output.summary,
+        responses=rules.validate_round.output.responses,
+        units=config["units"],
+        instrument=config["instrument"],
+    output:
+        figures=round_figure_outputs(),
+        report=report(
+            "results/{round}/report.html",
+            caption="../report/round_report.rst",
+            category="Reports",
+            labels={"report": "round {round}"},
+        ),
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/{round}/report_round.log",
+    benchmark:
+        "benchmarks/{round}/report_round.tsv"
+    script:
+        "../scripts/report_round.py"
+
+
+rule report_comparison:
+    input:
+        changes=rules.compare_rounds.output.changes,
+        model=rules.compare_rounds.output.model,
+        baseline_public=comparison_public("baseline"),
+        followup_public=comparison_public("followup"),
+        baseline_summary=comparison_input("baseline", "summary"),
+        followup_summary=comparison_input("followup", "summary"),
+        units=config["units"],
+        memberships=config["memberships"],
+        instrument=config["instrument"],
+    output:
+        figures=comparison_figure_outputs(),
+        report=report(
+            "results/comparisons/{comparison}/report.html",
+            caption="../report/comparison_report.rst",
+            category="Reports",
+            labels={"report": "comparison {comparison}"},
+        ),
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/comparisons/{comparison}/report_comparison.log",
+    benchmark:
+        "benchmarks/comparisons/{comparison}/report_comparison.tsv"
+    script:
+        "../scripts/report_comparison.py"
+
+
+rule index:
+    input:
+        rounds=expand(rules.report_round.output.report, round=ROUNDS),
+        comparisons=expand(rules.report_comparison.output.report, comparison=COMPARISONS),
+    output:
+        "results/index.html",
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/index.log",
+    script:
+        "../scripts/index.py"
