@@ -174,3 +174,25 @@ def test_comparison_recovers_the_planted_network_effect(demo_run):
     assert ["model", "term", "estimate", "se", "ci_low", "ci_high", "p"] == list(model.columns[:7])
     did = model[(model["model"] == "network_did") & (model["term"] == "round:shares_network")].iloc[0]
     assert did["ci_low"] <= truth["network_effect_rc"] <= did["ci_high"]
+
+
+def test_reports_and_index_are_produced(demo_run):
+    res = demo_run / "results"
+    for page in ("2024/report.html", "2025/report.html", "comparisons/2024_vs_2025/report.html"):
+        html = (res / page).read_text(encoding="utf-8")
+        assert html.count("data:image/png;base64,") >= 3, page
+        assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html, page
+    index = (res / "index.html").read_text(encoding="utf-8")
+    for href in ("2024/report.html", "2025/report.html", "comparisons/2024_vs_2025/report.html"):
+        assert href in index
+    for stem in ("rc_matrix", "rc_map", "dimension_profile", "item_distributions", "response_overview"):
+        assert (res / "2024/figures" / f"{stem}.png").stat().st_size > 1000
+        assert (res / "2024/figures" / f"{stem}.svg").stat().st_size > 1000
+    for stem in ("forest_changes", "tie_dumbbell", "network_effect"):
+        assert (res / "comparisons/2024_vs_2025/figures" / f"{stem}.png").stat().st_size > 1000
+
+
+def test_snakemake_report_renders(demo_run):
+    proc = snakemake(demo_run, "--report", str(demo_run / "snakemake_report.zip"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (demo_run / "snakemake_report.zip").stat().st_size > 10_000
