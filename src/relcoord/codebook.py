@@ -1,10 +1,29 @@
 """Codebooks: where an export keeps the respondent id, base unit, network
-memberships and each (item, target unit) answer.
+memberships and each (item, target unit) answer, and how its answers read.
 
-A codebook is a small YAML file (schema: workflow/schemas/codebook.schema.yaml).
-Unit and network texts found in the export (value labels, matrix row texts,
-choice texts) are matched to the unit register by unit_id, name or alias,
-ignoring case, surrounding blanks and repeated spaces.
+A codebook is a small YAML file (schema: workflow/schemas/codebook.schema.yaml,
+documented with an example per export format in config/README.md). Unit and
+network texts found in the export (value labels, matrix row texts, choice
+texts, cell values) are matched to the unit register by unit_id, name or
+alias, ignoring case, surrounding blanks and repeated spaces.
+
+Where the columns of a matrix item are:
+
+- a question name (``frequent: s_3``): the rows of that question in the
+  export's structure; each row's target unit is its choice text, or its
+  question text after the last " - " (SurveyXact, Qualtrics, SPSS labels) or
+  inside a trailing ``[...]`` (LimeSurvey);
+- ``{variables: {s_4_1: HJP, ...}}``: an explicit column -> unit map;
+- ``{pattern: "Q3[SQ{n}]", targets: {1: HJP, ...}}``: every column matching
+  the pattern; ``{n}`` matches a number (``SQ001`` is 1), ``{target}`` any
+  text, looked up in ``targets`` or, without ``targets``, in the unit register.
+
+How answers read: export codes go through the instrument's ``codes`` map.
+``answers:`` (for the whole codebook or per item) first maps what the export
+holds to an instrument code: ``{A1: 1, ..., A6: missing}``, or ``options``
+(the instrument's answer texts in any language, and its ``missing_labels``).
+``values: scores`` says the export already holds scores 1..5 (the canonical
+format, a table from R): they are read as scores, never recoded.
 """
 
 from __future__ import annotations
@@ -14,6 +33,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import RelcoordError
@@ -21,15 +41,22 @@ from .instrument import Instrument
 from .readers import RawExport
 from .schema import read_yaml, validate
 
+MISSING = "missing"          # an answer-map target: "don't know" / "not relevant", never a score
+DEFAULT_SELECTED = ("1",)    # a multiple-choice flag meaning "member"
+DEFAULT_UNSELECTED = ("", "0")
+
 
 @dataclass(frozen=True)
 class Codebook:
     respondent_id: str
     rater_unit: str
     items: dict[str, str | dict]
-    networks: str | None = None
+    networks: str | dict | None = None
     background: tuple[str, ...] = ()
     source: str = ""
+    rater_codes: dict[str, str] = field(default_factory=dict)   # export value -> base unit (id, name or alias)
+    answers: str | dict | None = None                            # "options" or {export answer: code | "missing"}
+    values: str = "codes"                                        # codes | scores
 
 
 @dataclass
@@ -45,19 +72,31 @@ class ColumnMap:
     dont_know: dict[str, set[str]] = field(default_factory=dict)  # variable -> codes labelled "don't know"
     background: tuple[str, ...] = ()
     unused: list[str] = field(default_factory=list)  # export columns not carried (privacy: dropped)
+    answers: dict[str, dict[str, str]] = field(default_factory=dict)  # item -> answer key -> code | MISSING
+    network_selected: frozenset = frozenset(DEFAULT_SELECTED)        # flag values (answer keys) = member
+    network_unselected: frozenset = frozenset(DEFAULT_UNSELECTED)    # flag values = not a member
+    network_list: tuple | None = None    # (variable, separator, answer key -> network unit_id)
 
 
-def load_codebook(path: str | Path) -> Codebook:
-    data = read_yaml(path) or {}
-    data = validate(data, "codebook.schema.yaml", str(path))
-    return Codebook(respondent_id=data["respondent_id"], rater_unit=data["rater_unit"], items=dict(data["items"]),
-                    networks=data.get("networks"), background=tuple(data.get("background", [])), source=str(path))
-
+# --------------------------------------------------------------------------- text keys
 
 def normalise_text(text: str) -> str:
     """Case-folded, NFC, single-spaced, stripped: how unit names are matched."""
     text = unicodedata.normalize("NFC", str(text))
     return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def answer_key(value) -> str:
+    """How an export value is matched against a code map: '4 ', '4,0', '4.0' -> '4'; text case-folded.
+    (The scalar form of :func:`relcoord.validation.normalise_code`, then :func:`normalise_text`.)"""
+    s = str(value).strip()
+    t = s.replace(",", ".")
+    try:
+        f = float(t)
+        s = str(int(f)) if f.is_integer() else t
+    except (ValueError, OverflowError):
+        pass
+    return normalise_text(s)
 
 
 def unit_lookup(units: pd.DataFrame, kind: str | None = None) -> dict[str, str]:
@@ -72,62 +111,352 @@ def unit_lookup(units: pd.DataFrame, kind: str | None = None) -> dict[str, str]:
 
 
 def _row_text(question_text: str) -> str:
-    """Matrix row text: what follows the last ' - ' of SurveyXact's questionText."""
-    parts = str(question_text).rsplit(" - ", 1)
-    return parts[-1] if len(parts) == 2 else str(question_text)
+    """Matrix row text: inside a trailing ``[...]`` (LimeSurvey), else after the last ' - '
+    (SurveyXact, Qualtrics), else the whole text."""
+    text = str(question_text).strip()
+    if text.endswith("]") and "[" in text:
+        inner = text[text.rindex("[") + 1:-1].strip()
+        if inner:
+            return inner
+    parts = text.rsplit(" - ", 1)
+    return parts[-1] if len(parts) == 2 else text
 
+
+# --------------------------------------------------------------------------- loading
+
+_MAP_PATHS = (("rater_unit", "codes"), ("networks", "codes"), ("networks", "targets"), ("networks", "variables"),
+              ("answers",))
+
+
+def _str_keys(d):
+    return {str(k): v for k, v in d.items()} if isinstance(d, dict) else d
+
+
+def _stringify(data: dict) -> dict:
+    """YAML reads ``{1: HJP}`` with int keys; JSON schema wants strings."""
+    for path in _MAP_PATHS:
+        node = data
+        for k in path[:-1]:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(path[-1]), dict):
+            node[path[-1]] = _str_keys(node[path[-1]])
+    for spec in (data.get("items") or {}).values() if isinstance(data.get("items"), dict) else []:
+        if isinstance(spec, dict):
+            for k in ("variables", "targets", "answers"):
+                if isinstance(spec.get(k), dict):
+                    spec[k] = _str_keys(spec[k])
+    return data
+
+
+_PLACEHOLDER = re.compile(r"\{(target|n)\}")
+
+
+def _check_pattern(spec: dict, where: str, source: str) -> None:
+    found = _PLACEHOLDER.findall(spec["pattern"])
+    if len(found) != 1:
+        raise RelcoordError(f"{where}: pattern {spec['pattern']!r} must hold exactly one {{target}} or {{n}} "
+                            f"placeholder (it holds {len(found)})", file=source,
+                            hint='e.g. pattern: "Q3_{n}" with targets: {1: HJP, 2: SUC}, or "hyppig_{target}"')
+    if found[0] == "n":
+        if "targets" not in spec:
+            raise RelcoordError(f"{where}: pattern {spec['pattern']!r} uses {{n}}, so it needs `targets:` "
+                                "mapping each number to a unit", file=source,
+                                hint="add e.g. targets: {1: HJP, 2: SUC}; or use {target} when the column "
+                                     "names hold the unit id or name")
+        bad = [k for k in spec["targets"] or {} if not re.fullmatch(r"\s*\d+\s*", str(k))]
+        if bad:
+            raise RelcoordError(f"{where}: targets of a {{n}} pattern must be numbered, not {bad[0]!r}",
+                                file=source, hint="use {target} for text keys")
+
+
+_ITEM_FORMS = {"question": ("answers",), "variables": ("answers",), "pattern": ("targets", "answers")}
+_NETWORK_FORMS = {"question": ("selected", "not_selected"), "variables": ("selected", "not_selected"),
+                  "pattern": ("targets", "selected", "not_selected"), "variable": ("separator", "codes")}
+
+
+def _form_problems(spec, forms: dict[str, tuple[str, ...]], where: str) -> list[str]:
+    """Say which of the alternative forms of a mapping was meant and what is wrong with it
+    (JSON schema's oneOf only says "not valid under any of the given schemas")."""
+    if not isinstance(spec, dict):
+        return []
+    given = [k for k in forms if k in spec]
+    if len(given) != 1:
+        return [f"{where}: give exactly one of {', '.join(forms)} (found "
+                f"{', '.join(given) if given else 'none of them'})"]
+    allowed = {given[0], *forms[given[0]]}
+    extra = sorted(k for k in spec if k not in allowed)
+    if extra:
+        return [f"{where}: unknown key(s) {', '.join(map(repr, extra))} for the `{given[0]}` form; allowed: "
+                f"{', '.join(sorted(allowed))}"]
+    return []
+
+
+def codebook_from_dict(data: dict, source: str = "codebook") -> Codebook:
+    data = _stringify(data or {})
+    problems = []
+    if isinstance(data, dict):
+        if isinstance(data.get("items"), dict):
+            for key, spec in data["items"].items():
+                problems += _form_problems(spec, _ITEM_FORMS, f"items/{key}")
+        problems += _form_problems(data.get("networks"), _NETWORK_FORMS, "networks")
+    if problems:
+        raise RelcoordError("invalid codebook:\n  - " + "\n  - ".join(problems), file=source,
+                            hint="the forms are documented in config/README.md (Codebooks)")
+    if isinstance(data, dict):
+        specs = [("networks", data.get("networks"))]
+        if isinstance(data.get("items"), dict):
+            specs += [(f"items/{k}", v) for k, v in data["items"].items()]
+        for where, spec in specs:
+            if isinstance(spec, dict) and isinstance(spec.get("pattern"), str):
+                _check_pattern(spec, where, source)
+    data = validate(data, "codebook.schema.yaml", source)
+    rater = data["rater_unit"]
+    rater_var, rater_codes = (rater, {}) if isinstance(rater, str) else (rater["variable"], dict(rater["codes"]))
+    nets = data.get("networks")
+    return Codebook(respondent_id=data["respondent_id"], rater_unit=rater_var, items=dict(data["items"]),
+                    networks=nets, background=tuple(data.get("background", [])), source=source,
+                    rater_codes=rater_codes, answers=data.get("answers"), values=data.get("values", "codes"))
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    return codebook_from_dict(read_yaml(path) or {}, str(path))
+
+
+# --------------------------------------------------------------------------- resolution helpers
+
+def _pattern_regex(pattern: str) -> tuple[re.Pattern, str]:
+    kind = _PLACEHOLDER.search(pattern).group(1)
+    parts = _PLACEHOLDER.split(pattern)  # literal, name, literal
+    rx = re.escape(parts[0]) + (r"(?P<t>\d+)" if kind == "n" else r"(?P<t>.+?)") + re.escape(parts[2])
+    return re.compile(rx, re.S), kind
+
+
+def _expand_pattern(spec: dict, columns: list[str], lookup: dict[str, str], what: str,
+                    problems: list[str], round_id: str) -> list[tuple[str, str]]:
+    """(column, unit_id) for every column matching ``spec['pattern']``."""
+    rx, kind = _pattern_regex(spec["pattern"])
+    targets = spec.get("targets")
+    if targets is not None:
+        tkey = {(str(int(k)) if kind == "n" else normalise_text(k)): v for k, v in targets.items()}
+    out = []
+    matched = 0
+    for col in columns:
+        m = rx.fullmatch(col)
+        if not m:
+            continue
+        matched += 1
+        token = m.group("t")
+        key = str(int(token)) if kind == "n" else normalise_text(token)
+        if targets is not None:
+            if key not in tkey:
+                problems.append(f"{what}: column {col!r} matches the pattern {spec['pattern']!r} but "
+                                f"{token!r} is not in its targets ({', '.join(map(str, targets))})")
+                continue
+            text = tkey[key]
+        else:
+            text = token
+        uid = lookup.get(normalise_text(text))
+        if uid is None:
+            problems.append(f"{what}: column {col!r} stands for {str(text).strip()!r}, which is not a unit in "
+                            f"the unit register for round {round_id}")
+        else:
+            out.append((col, uid))
+    if not matched:
+        example = ", ".join(repr(c) for c in columns[:8])
+        problems.append(f"{what}: no column matches the pattern {spec['pattern']!r} (the export's columns "
+                        f"start {example})")
+    return out
+
+
+def _question_rows(structure: pd.DataFrame, name: str) -> pd.DataFrame:
+    rows = structure[structure["questionName"] == name]
+    if rows.empty:  # forgive case and blanks
+        key = normalise_text(name)
+        rows = structure[structure["questionName"].map(normalise_text) == key]
+    return rows
+
+
+def _score_to_code(item) -> dict[float, int]:
+    inv: dict[float, int] = {}
+    for code, score in sorted(item.codes.items()):
+        inv.setdefault(float(score), int(code))
+    return inv
+
+
+def _answer_map(spec, item, instrument: Instrument, values: str, fmt: str, what: str,
+                problems: list[str]) -> dict[str, str]:
+    """answer key -> instrument code (as text) or MISSING, for one item."""
+    inv = _score_to_code(item)
+    missing_words = {normalise_text(w): MISSING for w in instrument.missing_labels}
+    out: dict[str, str] = {}
+    if values == "scores":
+        out.update({answer_key(s): str(c) for s, c in inv.items()})
+        out.update(missing_words)
+        out[normalise_text("dont_know")] = MISSING
+    if spec == "options":
+        for lang, opts in item.options.items():
+            for s, text in enumerate(opts, start=1):
+                if float(s) in inv:
+                    out.setdefault(normalise_text(text), str(inv[float(s)]))
+        out.update(missing_words)
+        if not item.options:
+            problems.append(f"{what}: `answers: options` needs the item's `options` in the instrument")
+    elif isinstance(spec, dict):
+        missing_codes = set(item.missing_codes)
+        for k, v in spec.items():
+            if isinstance(v, str) and v.strip().lower() == MISSING:
+                out[answer_key(k)] = MISSING
+                continue
+            v = int(v)
+            if values == "scores":
+                if float(v) not in inv:
+                    problems.append(f"{what}: answers maps {k!r} to score {v}, which no code of item "
+                                    f"{item.key} scores")
+                    continue
+                out[answer_key(k)] = str(inv[float(v)])
+            else:
+                if v not in item.codes and v not in missing_codes:
+                    problems.append(f"{what}: answers maps {k!r} to code {v}, which is neither in the item's "
+                                    f"`codes` ({', '.join(map(str, sorted(item.codes)))}) nor a missing code")
+                    continue
+                out[answer_key(k)] = str(v)
+    if fmt == "canonical":
+        out[normalise_text("dont_know")] = MISSING
+    return out
+
+
+def _distinct_codes(values: pd.Series) -> list[str]:
+    from .validation import normalise_code
+    uniq = pd.unique(values.to_numpy(dtype=object).astype(str))
+    return sorted({c for c in normalise_code(np.asarray(uniq, dtype=object)) if c != ""})
+
+
+def _where(export: RawExport, var: str) -> str:
+    rows = export.cell_rows.get(var) if export.cell_rows else None
+    if rows is not None:
+        nz = np.asarray(rows)[np.asarray(rows) > 0]
+        if len(nz):
+            return f" (first in {Path(export.column_files.get(var, '')).name or 'the export'} row {int(nz.min())})"
+    return ""
+
+
+# --------------------------------------------------------------------------- resolve
 
 def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrument: Instrument,
             round_id: str) -> ColumnMap:
     """Resolve the codebook against one export. Structural problems (a column
     the codebook names is absent, a matrix row naming no registered unit, an
-    item unknown to the instrument) raise one RelcoordError."""
-    cols = set(export.data.columns)
+    item unknown to the instrument) raise one RelcoordError listing them all."""
+    columns = list(export.data.columns)
+    cols = set(columns)
     src = str(export.files[0]) if export.files else export.format
     problems: list[str] = []
 
-    def need(var: str, what: str) -> None:
+    def need(var: str, what: str) -> bool:
         if var not in cols:
             problems.append(f"column {var!r} ({what}, from codebook {codebook.source}) is not in the export")
+            return False
+        return True
 
     need(codebook.respondent_id, "respondent id")
-    need(codebook.rater_unit, "base unit")
-
     structure = export.structure.fillna("").astype(str)
     labels = export.labels.fillna("").astype(str)
     labels_by_var = {v: dict(zip(g["value"].str.strip(), g["label"])) for v, g in labels.groupby("variable")}
+    every = unit_lookup(units)
+    net_lookup = unit_lookup(units, "network")
 
-    # Rater unit: value labels -> base units.
+    # ---- rater unit: explicit codes, then value labels, then the cell text itself ----
     base = unit_lookup(units, "base")
     rater_labels = labels_by_var.get(codebook.rater_unit, {})
-    if codebook.rater_unit in cols and not rater_labels:
-        problems.append(f"the base-unit variable {codebook.rater_unit!r} has no value labels in the export's labels")
-    rater_codes = {code: base[normalise_text(lab)] for code, lab in rater_labels.items() if normalise_text(lab) in base}
+    rater_codes: dict[str, str] = {}
+    explicit: dict[str, str] = {}
+    for k, text in codebook.rater_codes.items():
+        uid = base.get(normalise_text(text))
+        if uid is None:
+            problems.append(f"rater_unit codes: {k!r} maps to {text!r}, which is not a base unit in the unit "
+                            f"register for round {round_id}")
+        else:
+            explicit[answer_key(k)] = uid
+    if need(codebook.rater_unit, "base unit"):
+        label_of = {answer_key(c): lab for c, lab in rater_labels.items()}
+        distinct = _distinct_codes(export.data[codebook.rater_unit])
+        for code in distinct:
+            key = answer_key(code)
+            if key in explicit:
+                rater_codes[code] = explicit[key]
+            elif key in label_of and normalise_text(label_of[key]) in base:
+                rater_codes[code] = base[normalise_text(label_of[key])]
+            elif key in base:
+                rater_codes[code] = base[key]
+        if distinct and not rater_codes and not rater_labels and not explicit:
+            shown = ", ".join(repr(c) for c in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
+            problems.append(
+                f"no value of the base-unit column {codebook.rater_unit!r} ({shown}) names a base unit of the "
+                "register, and the export has no value labels for it: give the codes in the codebook "
+                "(rater_unit: {variable: ..., codes: {1: HJP, ...}}) or add the names as aliases in units.tsv")
 
-    # Networks: 0/1 variables of one multiple-choice question.
+    # ---- networks ----
     networks: dict[str, str] = {}
-    if codebook.networks:
-        net = unit_lookup(units, "network")
-        rows = structure[structure["questionName"] == codebook.networks]
-        if rows.empty:
-            problems.append(f"the networks question {codebook.networks!r} is not in the export's structure")
-        for var, text in zip(rows["variableName"], rows["choiceText"]):
-            need(var, f"network choice of {codebook.networks}")
-            key = normalise_text(text)
-            if key not in net:
-                problems.append(f"network choice {var!r} says {text.strip()!r}, which is not a network in the unit "
-                                f"register for round {round_id}")
-            else:
-                networks[var] = net[key]
+    network_list = None
+    selected, unselected = set(DEFAULT_SELECTED), set(DEFAULT_UNSELECTED)
+    spec = codebook.networks
+    if isinstance(spec, dict):
+        selected = {answer_key(v) for v in spec.get("selected", DEFAULT_SELECTED)}
+        unselected = set(DEFAULT_UNSELECTED) | {answer_key(v) for v in spec.get("not_selected", [])}
+        clash = selected & unselected
+        if clash:
+            problems.append(f"networks: value(s) {sorted(clash)} are both selected and not selected")
+    if spec is not None:
+        question = spec if isinstance(spec, str) else spec.get("question")
+        if question is not None:
+            rows = _question_rows(structure, question)
+            if rows.empty:
+                problems.append(f"the networks question {question!r} is not in the export's structure")
+            for var, qtext, ctext in zip(rows["variableName"], rows["questionText"], rows["choiceText"]):
+                need(var, f"network choice of {question}")
+                text = ctext if ctext.strip() else _row_text(qtext)
+                key = normalise_text(text)
+                if key not in net_lookup:
+                    problems.append(f"network choice {var!r} says {text.strip()!r}, which is not a network in the "
+                                    f"unit register for round {round_id}")
+                else:
+                    networks[var] = net_lookup[key]
+        elif "variables" in spec:
+            for var, text in spec["variables"].items():
+                need(var, "network choice")
+                uid = net_lookup.get(normalise_text(text))
+                if uid is None:
+                    problems.append(f"networks: variable {var!r} maps to {text!r}, not a network in round {round_id}")
+                else:
+                    networks[var] = uid
+        elif "pattern" in spec:
+            networks = dict(_expand_pattern(spec, columns, net_lookup, "networks", problems, round_id))
+        elif "variable" in spec:
+            var = spec["variable"]
+            need(var, "networks list")
+            lookup = dict(net_lookup)
+            for k, text in (spec.get("codes") or {}).items():
+                uid = net_lookup.get(normalise_text(text))
+                if uid is None:
+                    problems.append(f"networks codes: {k!r} maps to {text!r}, not a network in round {round_id}")
+                else:
+                    lookup[answer_key(k)] = uid
+            network_list = (var, spec.get("separator", ";"), lookup)
 
-    # Items: matrix question -> one variable per target unit.
-    every = unit_lookup(units)
+    # ---- items ----
     item_rows = []
+    answers: dict[str, dict[str, str]] = {}
     for key, spec in codebook.items.items():
         if key not in instrument.keys:
             problems.append(f"codebook item {key!r} is not an item of the instrument ({', '.join(instrument.keys)})")
             continue
-        if isinstance(spec, dict):
+        item = instrument.item(key)
+        ans_spec = spec.get("answers", codebook.answers) if isinstance(spec, dict) else codebook.answers
+        amap = _answer_map(ans_spec, item, instrument, codebook.values, export.format, f"item {key}", problems)
+        if amap:
+            answers[key] = amap
+        question = spec if isinstance(spec, str) else spec.get("question")
+        if isinstance(spec, dict) and "variables" in spec:
             for var, target in spec["variables"].items():
                 need(var, f"item {key}")
                 uid = every.get(normalise_text(target))
@@ -136,16 +465,24 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
                 else:
                     item_rows.append((var, key, uid))
             continue
-        rows = structure[structure["questionName"] == spec]
+        if isinstance(spec, dict) and "pattern" in spec:
+            for var, uid in _expand_pattern(spec, columns, every, f"item {key}", problems, round_id):
+                item_rows.append((var, key, uid))
+            continue
+        rows = _question_rows(structure, question)
         if rows.empty:
-            problems.append(f"item {key}: question {spec!r} is not in the export's structure")
+            known = sorted(set(structure["questionName"]))[:8]
+            problems.append(f"item {key}: question {question!r} is not in the export's structure"
+                            + (f" (questions include {', '.join(map(repr, known))})" if known else
+                               " (this export has no question structure: map the columns with `variables:` or "
+                               "`pattern:`)"))
         for var, qtext, ctext in zip(rows["variableName"], rows["questionText"], rows["choiceText"]):
             need(var, f"item {key}")
             text = ctext if ctext.strip() else _row_text(qtext)
             uid = every.get(normalise_text(text))
             if uid is None:
                 problems.append(f"item {key}: matrix row {var!r} names {text.strip()!r}, which is not a unit in "
-                                f"the unit register for round {round_id}")
+                                f"the unit register for round {round_id}{_where(export, var)}")
             else:
                 item_rows.append((var, key, uid))
     missing_items = [k for k in instrument.index_keys if k not in codebook.items]
@@ -159,18 +496,34 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
     if len(dup):
         problems.append("more than one variable answers the same (item, target): "
                         + ", ".join(f"{v}->{i}/{t}" for v, i, t in dup.head(6).itertuples(index=False)))
+    if export.format == "canonical":  # every answer row must belong to a mapped item
+        asked = {normalise_text(spec if isinstance(spec, str) else spec.get("question", ""))
+                 for spec in codebook.items.values()}
+        for var, q in zip(structure["variableName"], structure["questionName"]):
+            if normalise_text(q) not in asked:
+                problems.append(f"item {q!r} in responses.csv is not an item the codebook maps "
+                                f"({', '.join(codebook.items)}){_where(export, var)}")
+                break
     if problems:
+        hint = (f"check the variable names in {codebook.source} against the export, and that every unit named in "
+                "the export is in config/units.tsv (name or aliases) for this round")
+        if len(columns) == 1:
+            hint += f"; the export was read as ONE column ({columns[0][:60]!r}): is the delimiter right?"
         raise RelcoordError("the export does not match the codebook:\n  - " + "\n  - ".join(problems), file=src,
-                            hint=f"check the variable names in {codebook.source} against the export, and that every "
-                                 "unit named in the export is in config/units.tsv (name or aliases) for this round")
+                            hint=hint)
 
     order = {k: i for i, k in enumerate(instrument.keys)}
     items = items.assign(_o=items["item"].map(order)).sort_values(["_o", "target_unit"]).drop(columns="_o")
     missing_words = {normalise_text(w) for w in instrument.missing_labels}
     dont_know = {var: {c for c, lab in labels_by_var.get(var, {}).items() if normalise_text(lab) in missing_words}
+                 | set(export.missing_values.get(var, set()))
                  for var in items["variable"]}
     used = {codebook.respondent_id, codebook.rater_unit, *networks, *items["variable"], *codebook.background}
+    if network_list:
+        used.add(network_list[0])
     return ColumnMap(respondent_id=codebook.respondent_id, rater_unit=codebook.rater_unit, rater_codes=rater_codes,
                      rater_labels=rater_labels, networks=networks, items=items.reset_index(drop=True),
                      dont_know=dont_know, background=codebook.background,
-                     unused=[c for c in export.data.columns if c not in used])
+                     unused=[c for c in export.data.columns if c not in used], answers=answers,
+                     network_selected=frozenset(selected), network_unselected=frozenset(unselected),
+                     network_list=network_list)

@@ -14,16 +14,49 @@ from .registry import load_memberships, load_units, memberships_in_round, units_
 from .validation import (IngestResult, check_quarantine_ceiling, failures_schema, respondents_schema,
                          responses_schema, validate_export)
 
-READERS = {"surveyxact"}
+#: format -> the reader options it takes (every reader takes encoding; `auto` is always the default)
+READERS: dict[str, tuple[str, ...]] = {
+    "surveyxact": ("encoding", "delimiter"),
+    "qualtrics": ("encoding", "delimiter", "header_rows"),
+    "limesurvey": ("encoding", "delimiter"),
+    "spss": ("encoding",),
+    "generic": ("encoding", "delimiter", "sheet", "skip_rows"),
+    "canonical": ("encoding", "delimiter"),
+}
+_DEFAULTS = {"encoding": "auto", "delimiter": "auto", "header_rows": "auto", "skip_rows": 0, "sheet": None}
 
 
 def read_export(fmt: str, path: str | Path, options: dict | None = None) -> RawExport:
-    options = options or {}
+    """Read one export with the reader of its configured ``format``.
+
+    ``options`` are the round's ``reader:`` settings; an option the format does
+    not take stops with a message naming it (a default value is ignored)."""
+    options = dict(options or {})
+    if fmt not in READERS:
+        raise RelcoordError(f"unknown export format {fmt!r}", hint=f"use one of: {', '.join(READERS)}")
+    extra = sorted(k for k, v in options.items() if k not in READERS[fmt] and v != _DEFAULTS.get(k, object()))
+    if extra:
+        raise RelcoordError(f"reader option(s) {', '.join(extra)} do not apply to format {fmt!r}",
+                            file=str(path), hint=f"format {fmt} takes: {', '.join(READERS[fmt])}; remove the others "
+                                                 "from the round's `reader:` settings")
+    opt = {k: options.get(k, _DEFAULTS[k]) for k in READERS[fmt]}
     if fmt == "surveyxact":
         from .readers.surveyxact import read_surveyxact
-        return read_surveyxact(path, encoding=options.get("encoding", "auto"),
-                               delimiter=options.get("delimiter", "auto"))
-    raise RelcoordError(f"unknown export format {fmt!r}", hint=f"use one of: {', '.join(sorted(READERS))}")
+        return read_surveyxact(path, **opt)
+    if fmt == "qualtrics":
+        from .readers.qualtrics import read_qualtrics
+        return read_qualtrics(path, **opt)
+    if fmt == "limesurvey":
+        from .readers.limesurvey import read_limesurvey
+        return read_limesurvey(path, **opt)
+    if fmt == "spss":
+        from .readers.spss import read_spss
+        return read_spss(path, **opt)
+    if fmt == "generic":
+        from .readers.generic import read_generic
+        return read_generic(path, **opt)
+    from .readers.canonical import read_canonical
+    return read_canonical(path, **opt)
 
 
 def ingest_round(cfg: dict, round_id: str, base: str | Path = ".", export_path: str | Path | None = None,

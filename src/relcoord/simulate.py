@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy.special import ndtr
 
 from .instrument import Instrument, default_instrument, load_instrument
@@ -669,8 +670,10 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
 
     ``fmt=None`` writes the first round as the SurveyXact CSV trio (``;``,
     Latin-1) and later rounds as SurveyXact workbooks (``<round>/export.xlsx``);
-    ``"csv"`` / ``"xlsx"`` use one format for every round; ``"canonical"``
-    writes ``<round>/responses.csv`` and ``<round>/respondents.csv``.
+    ``"csv"`` / ``"xlsx"`` use one format for every round; any other key of
+    :data:`relcoord.writers.FORMATS` (``"qualtrics"``, ``"limesurvey"``,
+    ``"spss"``, ``"generic-csv"``, ``"generic-xlsx"``, ``"canonical"``) writes
+    every round in that format and its codebook to ``<config_dir>/codebooks/<fmt>.yaml``.
     """
     from .writers.surveyxact import read_codebook, write_surveyxact
 
@@ -691,11 +694,13 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
         kind = fmt or ("csv" if k == 0 else "xlsx")
         rdir = out_dir / rid
         rdir.mkdir(parents=True, exist_ok=True)
-        if kind == "canonical":
-            responses, respondents = study.rounds[rid]
-            responses.to_csv(rdir / "responses.csv", index=False, lineterminator="\n")
-            respondents.to_csv(rdir / "respondents.csv", index=False, lineterminator="\n")
-            written[rid] = "canonical tables `responses.csv`, `respondents.csv` (UTF-8)"
+        if kind not in ("csv", "xlsx"):  # the other formats' writers (relcoord.writers.FORMATS)
+            from .writers import write_round
+            info = write_round(kind, study.round(rid), study.units, inst, rdir, seed=seed + k)
+            written[rid] = info["description"]
+            (config_dir / "codebooks").mkdir(parents=True, exist_ok=True)
+            (config_dir / "codebooks" / f"{kind}.yaml").write_text(
+                yaml.safe_dump(info["codebook"], allow_unicode=True, sort_keys=False), encoding="utf-8")
             continue
         names = None
         trailing = False
@@ -733,8 +738,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--respondents", type=int, default=450, help="respondents per round (default 450)")
     ap.add_argument("--units", type=int, default=10, help="base units (default 10)")
     ap.add_argument("--networks", type=int, default=4, help="networks (default 4)")
-    ap.add_argument("--format", choices=["csv", "xlsx", "canonical"], default=None,
-                    help="one format for every round (default: first round CSV trio, later rounds xlsx)")
+    ap.add_argument("--format", choices=["csv", "xlsx", "qualtrics", "limesurvey", "spss", "generic-csv",
+                                         "generic-xlsx", "canonical"], default=None,
+                    help="one format for every round (default: first round SurveyXact CSV trio, later rounds "
+                         "SurveyXact xlsx); other formats also write their codebook to CONFIG_DIR/codebooks/")
     return ap
 
 

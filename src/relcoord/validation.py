@@ -10,9 +10,12 @@ validation; failure cases become failure rows):
 
 quarantine (the respondent's rows are set aside)
   missing_respondent_id, duplicate_respondent_id, missing_rater_unit,
-  unknown_unit, code_out_of_range, not_a_code, no_valid_answers
+  unknown_unit, code_out_of_range, not_a_code, no_valid_answers, and the
+  problems a reader finds in a record (the canonical long format:
+  not_in_respondents, conflicting_answers, inconsistent_rater_unit)
 warn (kept, but listed)
-  straightlining, few_targets, invalid_network_flag, unexpected_network
+  straightlining, few_targets, invalid_network_flag, unknown_network,
+  unexpected_network
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .codebook import ColumnMap
+from .codebook import MISSING, ColumnMap, normalise_text
 from .errors import RelcoordError
 from .instrument import Instrument
 from .pseudonymise import pseudonymise
@@ -40,17 +43,28 @@ RULES: dict[str, tuple[str, str]] = {
                                 "set aside: keep one record per respondent in the export and rerun"),
     "missing_rater_unit": ("quarantined", "no base unit answered; the respondent cannot be placed: fill in the unit or "
                            "remove the record"),
-    "unknown_unit": ("quarantined", "base-unit code {value!r} is not a unit of this round (no value label, or its label "
-                     "is not in config/units.tsv); correct the code or add the unit (or an alias) to the register"),
+    "unknown_unit": ("quarantined", "base-unit code {value!r} is not a unit of this round (no value label or codebook "
+                     "code, or its label is not in config/units.tsv); correct the code or add the unit (or an alias) "
+                     "to the register"),
     "code_out_of_range": ("quarantined", "answer code {value!r} is not in the item's code map nor a missing code; "
                           "correct the answer or extend `codes`/`missing_codes` in config/instrument.yaml"),
-    "not_a_code": ("quarantined", "{value!r} is not an answer code (expected a whole number such as 1-5); correct the "
-                   "cell or export codes instead of labels"),
+    "not_a_code": ("quarantined", "{value!r} is not an answer code (expected a whole number such as 1-5, or an "
+                   "answer the codebook's `answers:` maps); correct the cell, export codes instead of labels, or map "
+                   "the answer in the codebook"),
     "no_valid_answers": ("quarantined", "the respondent gave no valid answer about any unit; nothing to score"),
+    "not_in_respondents": ("quarantined", "answers for respondent id (pseudonymised: {value}) who is not in the "
+                           "respondents file; add the respondent (with their base unit) or remove the answers"),
+    "conflicting_answers": ("quarantined", "the same respondent, unit and item is answered twice with different "
+                            "values; keep one answer"),
+    "inconsistent_rater_unit": ("quarantined", "the base unit {value!r} in the answers file contradicts the respondents "
+                                "file; correct one of them"),
     "straightlining": ("warned", "the same answer code ({value}) to every item about every unit rated; kept, but check "
                        "whether the answers are genuine"),
     "few_targets": ("warned", "rated only {value} of the units; kept (ties with too few items stay undefined)"),
-    "invalid_network_flag": ("warned", "network flag {value!r} is neither 0 nor 1; read as not a member"),
+    "invalid_network_flag": ("warned", "network flag {value!r} is neither 0 nor 1 (nor a value the codebook's "
+                             "`selected`/`not_selected` lists); read as not a member"),
+    "unknown_network": ("warned", "{value!r} is not a network of this round (config/units.tsv, or the codebook's "
+                        "network `codes`); ignored: add the network (or an alias) to the register"),
     "unexpected_network": ("warned", "member of network {value} although the base unit is not in that network in "
                            "config/memberships.tsv for this round; kept as a member"),
 }
@@ -91,28 +105,76 @@ def normalise_code(values: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)[inv].reshape(values.shape)
 
 
-def _parse_item(codes: np.ndarray, item, dont_know: set[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised code strings -> (score, status) arrays, via the distinct codes."""
+def _parse_item(codes: np.ndarray, item, dont_know: set[str],
+                answers: dict[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised code strings -> (score, status, code) arrays, via the distinct codes.
+
+    ``answers`` (from the codebook) first maps an answer key (see
+    :func:`relcoord.codebook.answer_key`) to an instrument code or to MISSING.
+    ``code`` is the instrument code of a valid answer (NaN otherwise)."""
     uniq, inv = np.unique(codes.astype(str), return_inverse=True)
     score = np.full(len(uniq), np.nan)
+    code = np.full(len(uniq), np.nan)
     status = np.zeros(len(uniq), dtype=np.int8)
     missing = {str(c) for c in item.missing_codes} | dont_know
     for i, u in enumerate(uniq):
         if u == "":
             status[i] = BLANK
-        elif u in missing:
+            continue
+        if u in missing:
             status[i] = DONT_KNOW
-        else:
-            try:
-                c = int(u)
-            except ValueError:
-                status[i] = NOT_A_CODE
+            continue
+        if answers:
+            mapped = answers.get(normalise_text(u))
+            if mapped == MISSING:
+                status[i] = DONT_KNOW
                 continue
-            if c in item.codes:
-                score[i], status[i] = item.codes[c], VALID
+            if mapped is not None:
+                u = mapped
+                if u in missing:
+                    status[i] = DONT_KNOW
+                    continue
+        try:
+            c = int(u)
+        except ValueError:
+            status[i] = NOT_A_CODE
+            continue
+        if c in item.codes:
+            score[i], status[i], code[i] = item.codes[c], VALID, c
+        else:
+            status[i] = OUT_OF_RANGE
+    shape = codes.shape
+    return score[inv].reshape(shape), status[inv].reshape(shape), code[inv].reshape(shape)
+
+
+def _network_flags(values: np.ndarray, selected: frozenset, unselected: frozenset) -> tuple[np.ndarray, np.ndarray]:
+    """(recognised, member) per cell of one multiple-choice flag column."""
+    codes = normalise_code(values)
+    uniq, inv = np.unique(codes.astype(str), return_inverse=True)
+    keys = [normalise_text(u) for u in uniq]
+    member = np.array([k in selected for k in keys], dtype=bool)
+    known = np.array([k in selected or k in unselected for k in keys], dtype=bool)
+    return known[inv].reshape(-1), member[inv].reshape(-1)
+
+
+def _network_list(values: np.ndarray, sep: str, lookup: dict[str, str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Members per network and the unknown names (joined, "" if none) of one list column."""
+    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    nets: dict[str, np.ndarray] = {}
+    unknown = np.full(len(uniq), "", dtype=object)
+    for i, u in enumerate(uniq):
+        bad = []
+        for tok in u.split(sep) if sep else [u]:
+            if not tok.strip():
+                continue
+            from .codebook import answer_key
+            uid = lookup.get(normalise_text(tok)) or lookup.get(answer_key(tok))
+            if uid is None:
+                bad.append(tok.strip())
             else:
-                status[i] = OUT_OF_RANGE
-    return score[inv].reshape(codes.shape), status[inv].reshape(codes.shape)
+                nets.setdefault(uid, np.zeros(len(uniq), dtype=bool))[i] = True
+        unknown[i] = sep.join(bad) if bad else ""
+    return {n: m[inv] for n, m in nets.items()}, unknown[inv]
 
 
 def _element_check(mask_fn, error: str) -> pa.Check:
@@ -145,7 +207,29 @@ def _failure_rows(failure_cases: pd.DataFrame, export: RawExport, raw: pd.DataFr
     if export.column_files:  # a workbook split over sheets: name the sheet holding the column
         fc["source_file"] = [export.column_files.get(c, f) for c, f in zip(fc["column"], fc["source_file"])]
     fc["source_row"] = export.source_row.to_numpy()[fc["index"]]
+    if export.cell_rows:  # one file row per answer (canonical): name the answer's own row
+        rows = [int(export.cell_rows[c][i]) if c in export.cell_rows else 0 for c, i in zip(fc["column"], fc["index"])]
+        fc["source_row"] = np.where(np.asarray(rows) > 0, rows, fc["source_row"].to_numpy())
+    if export.column_labels:
+        fc["column"] = [export.column_labels.get(c, c) for c in fc["column"]]
     return fc[FAILURE_COLUMNS + ["index"]]
+
+
+def _reader_failures(export: RawExport, pseudo: pd.Series) -> pd.DataFrame:
+    """Failure rows for the record-level problems a reader found (RawExport.problems)."""
+    p = export.problems.reset_index(drop=True)
+    idx = p["index"].astype(int).to_numpy()
+    value = [pseudo.iat[i] if v is None or (isinstance(v, float) and v != v) else str(v)
+             for i, v in zip(idx, p["value"])]
+    message = [m if isinstance(m, str) and m else RULES[r][1].format(value=v)
+               for m, r, v in zip(p.get("message", [""] * len(p)), p["rule"], value)]
+    src_file = [f if isinstance(f, str) and f else export.source_file.iat[i]
+                for f, i in zip(p.get("source_file", [None] * len(p)), idx)]
+    src_row = [int(r) if r is not None and r == r else int(export.source_row.iat[i])
+               for r, i in zip(p.get("source_row", [None] * len(p)), idx)]
+    return pd.DataFrame({"source_file": src_file, "source_row": src_row, "column": p["column"].astype(str),
+                         "value": value, "rule": p["rule"], "message": message,
+                         "action": [RULES[r][0] for r in p["rule"]], "index": idx})
 
 
 def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument, round_units: pd.DataFrame,
@@ -175,12 +259,11 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
         sub = colmap.items[colmap.items["item"] == k]
         codes = normalise_code(data[sub["variable"]].to_numpy())
         dk = set().union(*(colmap.dont_know.get(v, set()) for v in sub["variable"]))
-        sc, st = _parse_item(codes, instrument.item(k), dk)
+        sc, st, cd = _parse_item(codes, instrument.item(k), dk, colmap.answers.get(k))
         ti = sub["target_unit"].map(t_pos).to_numpy()
         scores[:, ti, j] = sc
         status[:, ti, j] = st
-        answer_code[:, ti, j] = np.where(st == VALID, pd.to_numeric(pd.Series(codes.ravel()), errors="coerce")
-                                         .to_numpy().reshape(codes.shape), np.nan)
+        answer_code[:, ti, j] = cd
         for c, var in enumerate(sub["variable"]):
             item_frame[var] = np.where(st[:, c] == OUT_OF_RANGE, "out", np.where(st[:, c] == NOT_A_CODE, "text", "ok"))
 
@@ -217,6 +300,8 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
                                                            "missing_rater_unit": "missing_rater_unit"},
                               column_of, value_of={colmap.respondent_id: pseudo})
         qfail.loc[qfail["rule"] == "no_valid_answers", "value"] = "0"
+    if export.problems is not None and len(export.problems):
+        qfail = pd.concat([qfail, _reader_failures(export, pseudo)], ignore_index=True)
     quarantined = np.zeros(n, dtype=bool)
     quarantined[qfail["index"].astype(int).unique()] = True
 
@@ -228,13 +313,25 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     n_targets_rated = answered.any(axis=2).sum(axis=1)
     few = (n_valid > 0) & (n_targets_rated < min_targets_fraction * len(targets))
     net_flags = {}
-    member = {}
+    member: dict[str, np.ndarray] = {}
+    net_var: dict[str, str] = {}
     allowed_nets = round_memberships.groupby("unit_id")["network_id"].agg(set).to_dict()
     for var, net in colmap.networks.items():
-        code = pd.Series(normalise_code(data[var].to_numpy()), index=data.index)
-        net_flags[var] = code.isin(["", "0", "1"])
-        member[net] = code == "1"
+        ok, is_member = _network_flags(data[var].to_numpy(), colmap.network_selected, colmap.network_unselected)
+        net_flags[var] = ok
+        member[net] = member[net] | is_member if net in member else is_member
+        net_var.setdefault(net, var)
     wfail_parts = []
+    if colmap.network_list:
+        var, sep, lookup = colmap.network_list
+        listed, unknown = _network_list(data[var].to_numpy(), sep, lookup)
+        for net, is_member in listed.items():
+            member[net] = member[net] | is_member if net in member else is_member
+            net_var.setdefault(net, var)
+        bad = unknown != ""
+        if bad.any():
+            wfail_parts.append(pd.DataFrame({"check": "unknown_network", "column": var, "index": np.flatnonzero(bad),
+                                             "failure_case": unknown[bad]}))
     if straight.any():
         wfail_parts.append(pd.DataFrame({"check": "straightlining", "column": "", "index": np.flatnonzero(straight),
                                          "failure_case": lo[straight].astype(int).astype(str)}))
@@ -242,15 +339,15 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
         wfail_parts.append(pd.DataFrame({"check": "few_targets", "column": "", "index": np.flatnonzero(few),
                                          "failure_case": [f"{a} of {len(targets)}" for a in n_targets_rated[few]]}))
     for var, ok in net_flags.items():
-        bad = ~ok.to_numpy()
+        bad = ~ok
         if bad.any():
             wfail_parts.append(pd.DataFrame({"check": "invalid_network_flag", "column": var,
                                              "index": np.flatnonzero(bad), "failure_case": data[var].to_numpy()[bad]}))
     for net, is_member in member.items():
-        unexpected = is_member.to_numpy() & ~rater_unit.map(lambda u: net in allowed_nets.get(u, set())).to_numpy() \
+        unexpected = is_member & ~rater_unit.map(lambda u: net in allowed_nets.get(u, set())).to_numpy(dtype=bool) \
             & rater_unit.notna().to_numpy()
         if unexpected.any():
-            var = next(v for v, n_ in colmap.networks.items() if n_ == net)
+            var = net_var[net]
             wfail_parts.append(pd.DataFrame({"check": "unexpected_network", "column": var,
                                              "index": np.flatnonzero(unexpected), "failure_case": net}))
     if wfail_parts:
@@ -287,7 +384,7 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     })
     nets_sorted = sorted(member)
     if nets_sorted:
-        mem = np.column_stack([member[n_].to_numpy() for n_ in nets_sorted])[keep]
+        mem = np.column_stack([member[n_] for n_ in nets_sorted])[keep]
         networks = [";".join(n_ for n_, f in zip(nets_sorted, row) if f) for row in mem]
     else:
         networks = [""] * m

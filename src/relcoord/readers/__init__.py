@@ -27,6 +27,18 @@ class RawExport:
     format:      reader name, e.g. ``"surveyxact-csv"``.
     column_files: where a column's cells live when that differs per column
                  (a workbook's Dataset split over sheets): column -> file/sheet.
+    missing_values: per variable, codes the export itself declares missing
+                 (SPSS user-missing values): read as "don't know", never a score.
+    cell_rows:   per column, the source row of each cell when it differs from
+                 the record's row (the canonical long format: one file row per
+                 answer); 0 where the cell came from no row.
+    column_labels: how failures name a column when the export's column is
+                 synthetic (canonical: ``frequent|HJP`` -> ``value``).
+    problems:    record-level problems the reader found and validation turns into
+                 quarantine rows: columns ``index`` (record position), ``rule``,
+                 ``column``, ``value`` (None: the record's pseudonymised id),
+                 ``message`` ("" for the rule's text), ``source_file``,
+                 ``source_row`` (None: the record's own).
     """
 
     data: pd.DataFrame
@@ -41,3 +53,7 @@ class RawExport:
     encoding: str | None = None
     delimiter: str | None = None
     column_files: dict[str, str] = field(default_factory=dict)
+    missing_values: dict[str, set[str]] = field(default_factory=dict)
+    cell_rows: dict = field(default_factory=dict)
+    column_labels: dict[str, str] = field(default_factory=dict)
+    problems: pd.DataFrame | None = None

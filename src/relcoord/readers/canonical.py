@@ -1,0 +1,256 @@
+"""Reader for the canonical long format: the format any other tool can
+produce, and the one relcoord itself writes (``responses`` and
+``respondents``).
+
+Two CSV files in one folder (or name either file; the other must sit beside
+it):
+
+- ``responses.csv``: one row per answer, columns ``respondent_id``,
+  ``target_unit``, ``item``, ``value`` (required), ``rater_unit`` and
+  ``answer`` (optional; ``answer = dont_know`` with an empty value records a
+  "don't know"). ``value`` is a score 1..5 by default (``values: codes`` in the
+  codebook reads it as an export code instead); empty = not answered.
+- ``respondents.csv``: one row per respondent, columns ``respondent_id``,
+  ``rater_unit`` (required), ``networks`` (optional, network ids or names
+  separated by ``;``) and any background columns.
+
+Header names are matched ignoring case and surrounding blanks; any delimiter
+and encoding the other readers detect is accepted.
+
+The reader turns the long table into one record per respondent (the
+respondents file's rows, in order), with one column ``<item>|<target>`` per
+(item, target unit) pair found in ``responses.csv``, so validation applies
+exactly the same rules as for any other export. Failures about an answer name
+the ``responses.csv`` row and its ``value`` column; failures about a
+respondent name the ``respondents.csv`` row. Problems only the long format
+can have are quarantined with their own rule:
+
+- answers for an id that is not in ``respondents.csv``: ``not_in_respondents``
+  (the id becomes its own record, so nothing is lost);
+- the same (respondent, target, item) answered twice with different values:
+  ``conflicting_answers``;
+- a ``rater_unit`` in ``responses.csv`` contradicting ``respondents.csv``:
+  ``inconsistent_rater_unit``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from relcoord.errors import RelcoordError
+from relcoord.readers import RawExport
+from relcoord.readers._text import (decode, delimiter_option, encoding_option, parse_csv, read_bytes,
+                                    refuse_binary, sniff_delimiter, split_header, structure_frame)
+
+__all__ = ["read_canonical", "RESPONSES", "RESPONDENTS", "column_name"]
+
+RESPONSES = "responses.csv"
+RESPONDENTS = "respondents.csv"
+HINT = ("the canonical format is two CSV files: responses.csv (respondent_id, target_unit, item, value[, "
+        "rater_unit, answer]) and respondents.csv (respondent_id, rater_unit[, networks, background...]); "
+        "see config/README.md")
+DONT_KNOW = "dont_know"
+
+
+def column_name(item: str, target: str) -> str:
+    """The synthetic wide column of one (item, target unit) pair."""
+    return f"{item}|{target}"
+
+
+def _find(folder: Path, name: str) -> Path:
+    try:
+        hits = sorted(e for e in folder.iterdir() if e.is_file() and e.name.lower() == name)
+    except OSError as exc:
+        raise RelcoordError(f"cannot list the folder: {exc.strerror or exc}", file=str(folder),
+                            hint="check that the folder exists and is readable") from None
+    if not hits:
+        present = sorted(e.name for e in folder.iterdir() if e.is_file())
+        raise RelcoordError(f"{name} is missing from the canonical export folder (files present: "
+                            f"{', '.join(present) if present else 'none'})", file=str(folder / name), hint=HINT)
+    if len(hits) > 1:
+        raise RelcoordError(f"more than one file is named {name} (ignoring case): "
+                            f"{', '.join(h.name for h in hits)}", file=str(folder), hint="keep only one of them")
+    return hits[0]
+
+
+def _locate(path: Path) -> tuple[Path, Path]:
+    if not path.exists():
+        raise RelcoordError("the canonical export does not exist", file=str(path),
+                            hint="point the round's `export:` at the folder holding responses.csv and "
+                                 "respondents.csv")
+    if path.is_dir():
+        return _find(path, RESPONSES), _find(path, RESPONDENTS)
+    if path.name.lower() == RESPONDENTS:
+        return _find(path.parent, RESPONSES), path
+    return path, _find(path.parent, RESPONDENTS)
+
+
+def _table(path: Path, encoding: str | None, delimiter: str | None, required: list[str],
+           what: str) -> tuple[pd.DataFrame, pd.Series, str, str]:
+    raw = read_bytes(path)
+    refuse_binary(raw, str(path), f"a CSV file ({what})", HINT)
+    text, enc = decode(path, encoding, HINT, raw=raw)
+    delim = delimiter or sniff_delimiter(text)
+    frame = parse_csv(text, delim, str(path), HINT)
+    _, body, rows = split_header(frame, 1, str(path), HINT, what=what)
+    cols = [c.strip().lower() for c in body.columns]
+    dup = sorted({c for c in cols if cols.count(c) > 1})
+    if dup:
+        raise RelcoordError(f"the column {dup[0]!r} appears twice in the header (ignoring case)", file=str(path),
+                            row=1, column=dup[0], hint="keep one column of that name")
+    body.columns = cols
+    missing = [c for c in required if c not in cols]
+    if missing:
+        raise RelcoordError(f"required column(s) {', '.join(missing)} missing (the header has: "
+                            f"{', '.join(cols)}){' - is the delimiter right?' if len(cols) == 1 else ''}",
+                            file=str(path), row=1, column=missing[0], hint=HINT)
+    return body, rows, enc, delim
+
+
+def _norm(values: np.ndarray) -> np.ndarray:
+    """Stripped, case-folded, single-spaced text, computed once per distinct value."""
+    from relcoord.codebook import normalise_text
+    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    return np.array([normalise_text(u) for u in uniq], dtype=object)[inv.reshape(-1)]
+
+
+def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str = "auto") -> RawExport:
+    """Read ``responses.csv`` + ``respondents.csv`` into one record per respondent."""
+    resp_path, pers_path = _locate(Path(path))
+    enc_opt, delim_opt = encoding_option(encoding), delimiter_option(delimiter)
+    resp, resp_rows, enc, delim = _table(resp_path, enc_opt, delim_opt,
+                                         ["respondent_id", "target_unit", "item", "value"], "answer")
+    pers, pers_rows, _, _ = _table(pers_path, enc_opt, delim_opt, ["respondent_id", "rater_unit"], "respondent")
+
+    # -- records: the respondents, then ids found only in responses ---------------------------------
+    pers_ids = pers["respondent_id"].str.strip().to_numpy(dtype=object)
+    is_first = ~pd.Index(pers_ids).duplicated()
+    first_pos = np.flatnonzero(is_first)
+    lookup = pd.Index(pers_ids[is_first])
+    r_ids = resp["respondent_id"].str.strip().to_numpy(dtype=object)
+    pos = lookup.get_indexer(r_ids)
+    rec = np.where(pos >= 0, first_pos[np.maximum(pos, 0)] if len(first_pos) else -1, -1)
+    n_pers = len(pers_ids)
+    orphan_rows = np.flatnonzero(rec < 0)
+    orphan_ids = pd.unique(r_ids[orphan_rows]) if len(orphan_rows) else np.array([], dtype=object)
+    if len(orphan_ids):
+        o_index = pd.Index(orphan_ids)
+        rec[orphan_rows] = n_pers + o_index.get_indexer(r_ids[orphan_rows])
+        o_first = pd.Series(orphan_rows).groupby(rec[orphan_rows]).first().to_numpy()
+    else:
+        o_first = np.array([], dtype=int)
+    n_rec = n_pers + len(orphan_ids)
+    resp_row_no = resp_rows.to_numpy()
+
+    # -- columns: one per (item, target) pair -----------------------------------------------------------
+    item_key = _norm(resp["item"].to_numpy(dtype=object))
+    target_key = _norm(resp["target_unit"].to_numpy(dtype=object))
+    blank_key = (item_key == "") | (target_key == "")
+    if blank_key.any():
+        i = int(np.flatnonzero(blank_key)[0])
+        col = "item" if item_key[i] == "" else "target_unit"
+        raise RelcoordError(f"the {col} of this answer is empty", file=str(resp_path), row=int(resp_row_no[i]),
+                            column=col, hint="every row of responses.csv needs an item key and a target unit")
+    pair, uniq_pairs = pd.factorize(pd.Series(item_key + "\x1f" + target_key), sort=False)
+    first_of_pair = pd.Series(np.arange(len(pair))).groupby(pair).first().to_numpy()
+    items_txt = resp["item"].str.strip().to_numpy(dtype=object)
+    targets_txt = resp["target_unit"].str.strip().to_numpy(dtype=object)
+    names = [column_name(item_key[i], targets_txt[i]) for i in first_of_pair]
+    if len(set(names)) != len(names):  # two spellings of one target differing only in case/blanks
+        names = [column_name(item_key[i], target_key[i]) for i in first_of_pair]
+
+    # -- values (a "don't know" recorded in the answer column) ------------------------------------------
+    values = resp["value"].to_numpy(dtype=object)
+    if "answer" in resp.columns:
+        ans = _norm(resp["answer"].to_numpy(dtype=object))
+        dk = (ans == "dont_know") | (ans == "don't know") | (ans == "dont know")
+        values = np.where(dk & (np.char.strip(values.astype(str)) == ""), DONT_KNOW, values).astype(object)
+
+    # -- duplicates: the same (record, pair) twice ---------------------------------------------------------
+    n_cols = len(names)
+    cell = rec.astype(np.int64) * max(n_cols, 1) + pair
+    dup = pd.Series(cell).duplicated(keep="first").to_numpy()
+    problems = []
+    if dup.any():
+        from relcoord.validation import normalise_code
+        norm_val = normalise_code(values.astype(str))
+        first_idx = pd.Series(np.arange(len(cell))).groupby(cell).transform("first").to_numpy()
+        clash = dup & (norm_val != norm_val[first_idx])
+        seen: set[int] = set()
+        for i in np.flatnonzero(clash):
+            r = int(rec[i])
+            if r in seen:
+                continue
+            seen.add(r)
+            j = int(first_idx[i])
+            problems.append(dict(index=r, rule="conflicting_answers", column="value", value=str(values[i]),
+                                 message=(f"item {items_txt[i]!r} about {targets_txt[i]!r} is answered "
+                                          f"{values[j]!r} in row {resp_row_no[j]} and {values[i]!r} in this row; "
+                                          "keep one answer per respondent, unit and item"),
+                                 source_file=str(resp_path), source_row=int(resp_row_no[i])))
+    keep = ~dup
+    wide = np.full((n_rec, n_cols), "", dtype=object)
+    rows = np.zeros((n_rec, n_cols), dtype=np.int64)
+    wide[rec[keep], pair[keep]] = values[keep]
+    rows[rec[keep], pair[keep]] = resp_row_no[keep]
+
+    # -- base units: respondents.csv, checked against responses.csv -------------------------------------
+    rater = np.concatenate([pers["rater_unit"].to_numpy(dtype=object), np.full(len(orphan_ids), "", dtype=object)])
+    if "rater_unit" in resp.columns:
+        r_rater = resp["rater_unit"].to_numpy(dtype=object)
+        r_norm = _norm(r_rater)
+        if len(orphan_ids):  # ids only in responses: take their base unit from there
+            given = r_norm != ""
+            o = (rec >= n_pers) & given
+            if o.any():
+                firsts = pd.Series(np.flatnonzero(o)).groupby(rec[o]).first()
+                rater[firsts.index.to_numpy()] = r_rater[firsts.to_numpy()]
+        rec_norm = _norm(rater)
+        bad = (r_norm != "") & (r_norm != rec_norm[rec])
+        seen = set()
+        for i in np.flatnonzero(bad):
+            r = int(rec[i])
+            if r in seen:
+                continue
+            seen.add(r)
+            problems.append(dict(index=r, rule="inconsistent_rater_unit", column="rater_unit",
+                                 value=str(r_rater[i]),
+                                 message=(f"responses.csv gives the base unit {str(r_rater[i]).strip()!r} but "
+                                          f"respondents.csv gives {str(rater[r]).strip()!r} for this respondent; "
+                                          "correct one of them"),
+                                 source_file=str(resp_path), source_row=int(resp_row_no[i])))
+    for k, oid in enumerate(orphan_ids):
+        if str(oid) == "":
+            continue  # an empty id is reported by validation (missing_respondent_id)
+        problems.append(dict(index=n_pers + k, rule="not_in_respondents", column="respondent_id", value=None,
+                             message="", source_file=str(resp_path), source_row=int(resp_row_no[o_first[k]])))
+
+    # -- the wide table ------------------------------------------------------------------------------------
+    carried = {c: np.concatenate([pers[c].to_numpy(dtype=object), np.full(len(orphan_ids), "", dtype=object)])
+               for c in pers.columns if c not in ("respondent_id", "rater_unit")}
+    clash = sorted(set(carried) & set(names))
+    if clash:
+        raise RelcoordError(f"respondents.csv has a column named like an (item|target) pair: {clash[0]!r}",
+                            file=str(pers_path), row=1, column=clash[0], hint="rename that column")
+    ids = np.concatenate([pers["respondent_id"].to_numpy(dtype=object), orphan_ids.astype(object)])
+    data = pd.concat([pd.DataFrame({"respondent_id": ids, "rater_unit": rater, **carried}, dtype=object),
+                      pd.DataFrame(wide, columns=names, dtype=object)], axis=1)
+    source_file = np.array([str(pers_path)] * n_pers + [str(resp_path)] * len(orphan_ids), dtype=object)
+    source_row = np.concatenate([pers_rows.to_numpy(), resp_row_no[o_first] if len(o_first) else
+                                 np.array([], dtype=np.int64)]).astype(np.int64)
+    qname = {n: item_key[i] for n, i in zip(names, first_of_pair)}
+    structure = structure_frame(names, qname.__getitem__,
+                                [f"{items_txt[i]} - {targets_txt[i]}" for i in first_of_pair],
+                                [targets_txt[i] for i in first_of_pair])
+    return RawExport(
+        data=data, source_file=pd.Series(source_file, index=data.index, name="source_file"),
+        source_row=pd.Series(source_row, index=data.index, name="source_row"),
+        structure=structure, files=[resp_path, pers_path], format="canonical", encoding=enc, delimiter=delim,
+        column_files={n: str(resp_path) for n in names},
+        cell_rows={n: rows[:, j] for j, n in enumerate(names)},
+        column_labels={n: "value" for n in names},
+        problems=pd.DataFrame(problems, columns=["index", "rule", "column", "value", "message", "source_file",
+                                                 "source_row"]))
