@@ -89,9 +89,18 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(inverse, distinct)``: the cells' distinct values as strings (numpy's
+    ``astype(str)``) and each cell's index into them, as
+    ``np.unique(values.astype(str), return_inverse=True)`` up to the order of
+    the distinct values, by hashing the cells instead of sorting their strings."""
+    codes, uniq = pd.factorize(np.asarray(values).ravel(), use_na_sentinel=False)
+    return codes, np.asarray(uniq, dtype=object).astype(str)
+
+
 def normalise_code(values: np.ndarray) -> np.ndarray:
     """'4 ', '4,0', '4.0' -> '4'; blanks -> ''; anything else unchanged."""
-    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    inv, uniq = _distinct(values)
     out = []
     for u in uniq:
         s = u.strip()
@@ -112,7 +121,7 @@ def _parse_item(codes: np.ndarray, item, dont_know: set[str],
     ``answers`` (from the codebook) first maps an answer key (see
     :func:`relcoord.codebook.answer_key`) to an instrument code or to MISSING.
     ``code`` is the instrument code of a valid answer (NaN otherwise)."""
-    uniq, inv = np.unique(codes.astype(str), return_inverse=True)
+    inv, uniq = _distinct(codes)
     score = np.full(len(uniq), np.nan)
     code = np.full(len(uniq), np.nan)
     status = np.zeros(len(uniq), dtype=np.int8)
@@ -150,7 +159,7 @@ def _parse_item(codes: np.ndarray, item, dont_know: set[str],
 def _network_flags(values: np.ndarray, selected: frozenset, unselected: frozenset) -> tuple[np.ndarray, np.ndarray]:
     """(recognised, member) per cell of one multiple-choice flag column."""
     codes = normalise_code(values)
-    uniq, inv = np.unique(codes.astype(str), return_inverse=True)
+    inv, uniq = _distinct(codes)
     keys = [normalise_text(u) for u in uniq]
     member = np.array([k in selected for k in keys], dtype=bool)
     known = np.array([k in selected or k in unselected for k in keys], dtype=bool)
@@ -159,7 +168,7 @@ def _network_flags(values: np.ndarray, selected: frozenset, unselected: frozense
 
 def _network_list(values: np.ndarray, sep: str, lookup: dict[str, str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Members per network and the unknown names (joined, "" if none) of one list column."""
-    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    inv, uniq = _distinct(values)
     nets: dict[str, np.ndarray] = {}
     unknown = np.full(len(uniq), "", dtype=object)
     for i, u in enumerate(uniq):
@@ -265,7 +274,9 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
         status[:, ti, j] = st
         answer_code[:, ti, j] = cd
         for c, var in enumerate(sub["variable"]):
-            item_frame[var] = np.where(st[:, c] == OUT_OF_RANGE, "out", np.where(st[:, c] == NOT_A_CODE, "text", "ok"))
+            bad = (st[:, c] == OUT_OF_RANGE) | (st[:, c] == NOT_A_CODE)
+            if bad.any():  # a column without a bad cell cannot fail its checks: leave it out of the schema
+                item_frame[var] = np.where(st[:, c] == OUT_OF_RANGE, "out", np.where(st[:, c] == NOT_A_CODE, "text", "ok"))
 
     valid = status == VALID
     n_valid = valid.sum(axis=(1, 2))
@@ -372,11 +383,14 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     resp_ids = pseudo[keep].to_numpy()
     T, K = len(targets), len(keys)
     st_k = status[keep]
+    # categoricals built from their codes (one row per respondent, target, item) rather than by hashing every cell
+    rater_cat = pd.Categorical(rater_unit[keep].to_numpy(), categories=sorted(base_ids))
     responses = pd.DataFrame({
         "respondent_id": np.repeat(resp_ids, T * K),
-        "rater_unit": pd.Categorical(np.repeat(rater_unit[keep].to_numpy(), T * K), categories=sorted(base_ids)),
-        "target_unit": pd.Categorical(np.tile(np.repeat(np.array(targets, dtype=object), K), m), categories=targets),
-        "item": pd.Categorical(np.tile(np.array(keys, dtype=object), m * T), categories=keys),
+        "rater_unit": pd.Categorical.from_codes(np.repeat(rater_cat.codes, T * K), dtype=rater_cat.dtype),
+        "target_unit": pd.Categorical.from_codes(np.tile(np.repeat(np.arange(T), K), m),
+                                                 dtype=pd.CategoricalDtype(targets)),
+        "item": pd.Categorical.from_codes(np.tile(np.arange(K), m * T), dtype=pd.CategoricalDtype(keys)),
         "value": scores[keep].reshape(-1),
         # why a value is NaN: "dont_know" (a missing code) or "blank" (not answered)
         "answer": pd.Categorical.from_codes(np.select([st_k == VALID, st_k == DONT_KNOW], [0, 1], 2).reshape(-1),
@@ -385,9 +399,9 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     nets_sorted = sorted(member)
     if nets_sorted:
         mem = np.column_stack([member[n_] for n_ in nets_sorted])[keep]
-        networks = [";".join(n_ for n_, f in zip(nets_sorted, row) if f) for row in mem]
+        networks = np.array([";".join(n_ for n_, f in zip(nets_sorted, row) if f) for row in mem], dtype=object)
     else:
-        networks = [""] * m
+        networks = np.full(m, "", dtype=object)
     respondents = pd.DataFrame({"respondent_id": resp_ids, "rater_unit": rater_unit[keep].to_numpy(),
                                 "networks": networks})
     for col in colmap.background:
@@ -440,9 +454,17 @@ def check_quarantine_ceiling(result: IngestResult, max_fraction: float, source: 
 
 # ---- schemas of the canonical tables (checked before they are written) ----
 
+def _nonempty_strings(s: pd.Series) -> pd.Series:
+    """pandera's ``str_length(min_value=1)``, judged once per distinct value
+    (a respondent id repeats on every one of the respondent's answer rows)."""
+    codes, uniq = pd.factorize(s.to_numpy(), use_na_sentinel=False)
+    ok = np.array([isinstance(u, str) and len(u) >= 1 for u in uniq], dtype=bool)
+    return pd.Series(ok[codes], index=s.index)
+
+
 def responses_schema(instrument: Instrument, units: pd.DataFrame) -> pa.DataFrameSchema:
     return pa.DataFrameSchema({
-        "respondent_id": pa.Column(object, pa.Check.str_length(min_value=1)),
+        "respondent_id": pa.Column(object, pa.Check(_nonempty_strings, name="str_length", error="str_length(1, None)")),
         "rater_unit": pa.Column("category", pa.Check.isin(list(units.loc[units["kind"] == "base", "unit_id"]))),
         "target_unit": pa.Column("category", pa.Check.isin(list(units["unit_id"]))),
         "item": pa.Column("category", pa.Check.isin(instrument.keys)),

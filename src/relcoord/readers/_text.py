@@ -154,7 +154,7 @@ def _parse_error(message: str, delim: str, file: str, hint: str) -> RelcoordErro
             file=file, row=line,
             hint=f"a value in row {line} probably contains the delimiter {delim!r} without quotes, or the "
                  f"row was edited by hand; fix the row, or set `reader: {{delimiter: ...}}` if the delimiter "
-                 f"was guessed wrongly. {hint}")
+                 f"was guessed wrongly. {_then(hint)}")
     m = _EOF_RE.search(message)
     if m:
         row = int(m.group(1)) + 1
@@ -162,7 +162,7 @@ def _parse_error(message: str, delim: str, file: str, hint: str) -> RelcoordErro
             "a quoted value that starts in this row is never closed (the file ends inside quotes; "
             "perhaps it was cut off)", file=file, row=row,
             hint=f'look for an unmatched double quote (") in row {row}; values holding quotes must double '
-                 f'them (""). {hint}')
+                 f'them (""). {_then(hint)}')
     return RelcoordError(f"cannot parse the file as {_delim_name(delim)}-separated CSV: {message.strip()}",
                          file=file, hint=hint)
 
@@ -183,25 +183,29 @@ def check_delimiter(text: str, delim: str, forced: bool, file: str) -> None:
                  "round's config")
 
 
+def _then(hint: str) -> str:
+    return hint[:1].upper() + hint[1:] if hint else ""
+
+
 def check_header(header: list[str], file: str, row: int, hint: str) -> None:
     """Every column needs a name, and a name may occur once."""
     if not any(h.strip() for h in header):
         raise RelcoordError(f"the header row (row {row}) is empty", file=file, row=row,
-                            hint=f"the header row must hold the column names; delete blank rows above it. {hint}")
+                            hint=f"the header row must hold the column names; delete blank rows above it. {_then(hint)}")
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name.strip() == "":
             raise RelcoordError(
                 f"column {i + 1} ({_spreadsheet_column(i)}) has no name in the header row, but the file has "
                 "values or further columns after it", file=file, row=row,
-                hint=f"give the column its name or delete it. {hint}")
+                hint=f"give the column its name or delete it. {_then(hint)}")
         if name in seen:
             j = seen[name]
             raise RelcoordError(
                 f"the column name {name!r} appears twice in the header: column {j + 1} "
                 f"({_spreadsheet_column(j)}) and column {i + 1} ({_spreadsheet_column(i)})",
                 file=file, row=row, column=name,
-                hint=f"every column must have its own name; rename or delete one of them. {hint}")
+                hint=f"every column must have its own name; rename or delete one of them. {_then(hint)}")
         seen[name] = i
 
 
@@ -235,7 +239,7 @@ def split_header(frame: pd.DataFrame, n_header: int, file: str, hint: str, *, fi
     body = body.iloc[:end]
     if body.shape[0] == 0:
         raise RelcoordError(f"the file has a header but no {what} rows", file=file,
-                            hint=f"check that this is the right export and that it has responses. {hint}")
+                            hint=f"check that this is the right export and that it has responses. {_then(hint)}")
     source_row = pd.Series(np.arange(first_row + n_header, first_row + n_header + body.shape[0]),
                            index=body.index, dtype="int64", name="source_row")
     return headers, body, source_row

@@ -136,11 +136,14 @@ def _read_workbook(p: Path, sheet: str | None, skip: int) -> RawExport:
         except Exception:  # pragma: no cover - closing must never mask the real error
             pass
     where = f"{p}:{name}"
+    hint = HINT if sheet or len(names) == 1 else (
+        f"this is the workbook's first sheet; it also has {', '.join(repr(n) for n in names[1:])}: name the sheet "
+        "with the table in `reader: {sheet: ...}`")
     if len(rows) <= skip or not any(any(c for c in r) for r in rows[skip:]):
         raise RelcoordError("the sheet is empty" + (f" below the {skip} skipped row(s)" if skip else ""),
-                            file=where, hint="the sheet must hold a header row and one row per respondent")
+                            file=where, hint=hint)
     frame = rows_to_frame(rows[skip:])
-    _, body, source_row = split_header(frame, 1, where, HINT, first_row=skip + 1)
+    _, body, source_row = split_header(frame, 1, where, hint, first_row=skip + 1)
     cols = list(body.columns)
     check_header(cols, where, skip + 1, HINT)
     body = pd.DataFrame(body.to_numpy(dtype=object), columns=cols, dtype=object)
