@@ -372,25 +372,30 @@ def _mwu_vectorised(gid: np.ndarray, rnd: np.ndarray, val: np.ndarray, G: int,
     Returns ``(U_b, p)`` equal to ``scipy.stats.mannwhitneyu(b, a)`` (two-sided,
     continuity correction, method 'auto'): the tie-corrected normal
     approximation, or scipy's exact distribution for the few groups where
-    'auto' picks it (a sample of ≤ 8 and no ties)."""
-    order = np.lexsort((val, gid))
-    g, v, r = gid[order], val[order], rnd[order]
-    N = len(g)
-    counts = np.bincount(g, minlength=G)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.arange(N) - start[g] + 1.0
-    new_run = np.ones(N, dtype=bool)
-    if N > 1:
-        new_run[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
-    run_id = np.cumsum(new_run) - 1
-    run_len = np.bincount(run_id).astype(float)
-    run_first = pos[new_run]
-    ranks = (run_first + (run_len - 1.0) / 2.0)[run_id]
-    run_g = g[new_run]
+    'auto' picks it (a sample of ≤ 8 and no ties). ``val`` must be finite.
+
+    Ranks come from counting, not sorting every value: the distinct (group,
+    value) cells are the runs of tied values, a run of t values starting at
+    position f within its group has mid-rank f + (t − 1)/2, and
+    R_b = Σ_runs t_b · mid-rank. Mid-ranks are multiples of ½, so every sum is
+    exact in floating point and equals the rank-by-rank sum."""
+    gid = np.asarray(gid, dtype=np.int64)
+    rnd = np.asarray(rnd)
+    val = np.asarray(val, dtype=float)
+    n_a, n_b = np.asarray(n_a, float), np.asarray(n_b, float)
+    counts = np.bincount(gid, minlength=G)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(float)
+    vcode, vuniq = pd.factorize(val, sort=True)
+    cell_code, cells = pd.factorize(gid * max(len(vuniq), 1) + vcode, sort=True)
+    run_g = cells // max(len(vuniq), 1)
+    C_ = len(cells)
+    run_len = np.bincount(cell_code, minlength=C_).astype(float)
+    run_len_b = np.bincount(cell_code[rnd == 1], minlength=C_).astype(float)
+    run_first = np.cumsum(run_len) - run_len - start[run_g] + 1.0
+    ranks = run_first + (run_len - 1.0) / 2.0
     tie_term = np.bincount(run_g, weights=run_len ** 3 - run_len, minlength=G)
     has_ties = np.bincount(run_g, weights=(run_len > 1).astype(float), minlength=G) > 0
-    isb = r == 1
-    R_b = np.bincount(g[isb], weights=ranks[isb], minlength=G)
+    R_b = np.bincount(run_g, weights=run_len_b * ranks, minlength=G)
     U_b = R_b - n_b * (n_b + 1) / 2.0
     U = np.maximum(U_b, n_a * n_b - U_b)
     n = n_a + n_b
@@ -400,10 +405,13 @@ def _mwu_vectorised(gid: np.ndarray, rnd: np.ndarray, val: np.ndarray, G: int,
         p = np.clip(2.0 * stats.norm.sf(z), 0.0, 1.0)
     exact = need & ~has_ties & ((n_a <= 8) | (n_b <= 8))
     if exact.any():
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        for k in np.flatnonzero(exact):
-            sl = slice(bounds[k], bounds[k + 1])
-            vv, rr = v[sl], r[sl]
+        idx = np.flatnonzero(exact[gid])
+        idx = idx[np.lexsort((val[idx], gid[idx]))]
+        g, v, r = gid[idx], val[idx], rnd[idx]
+        bounds = np.searchsorted(g, np.flatnonzero(exact), side="left")
+        ends = np.searchsorted(g, np.flatnonzero(exact), side="right")
+        for k, lo, hi in zip(np.flatnonzero(exact), bounds, ends):
+            vv, rr = v[lo:hi], r[lo:hi]
             p[k] = stats.mannwhitneyu(vv[rr == 1], vv[rr == 0], method="exact").pvalue
     U_b = np.where(need, U_b, np.nan)
     p = np.where(need, p, np.nan)
@@ -481,6 +489,30 @@ def _resolve_measures(measures, *tables) -> list[str]:
     return measures
 
 
+def _group_keys(df: pd.DataFrame, key_cols: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Group codes of ``df``'s rows by the string values of ``key_cols``, the
+    groups numbered in lexicographic order of the key tuples; returns
+    ``(codes, keys)`` with ``keys`` an object array (groups × key columns).
+    Each column is factorised on its own (sorted), so the combined integer
+    code sorts as the tuples do."""
+    codes = np.zeros(len(df), dtype=np.int64)
+    uniq = []
+    for c in key_cols:
+        col = df[c]
+        if not (col.dtype == object and all(type(x) is str for x in pd.unique(col.to_numpy()))):
+            col = col.astype(str)
+        cc, u = pd.factorize(col.to_numpy(), sort=True)
+        codes = codes * len(u) + cc
+        uniq.append(np.asarray(u, dtype=object))
+    kid, combined = pd.factorize(codes, sort=True)
+    keys = np.empty((len(combined), len(key_cols)), dtype=object)
+    rest = combined.astype(np.int64)
+    for i in range(len(key_cols) - 1, -1, -1):
+        keys[:, i] = uniq[i][rest % len(uniq[i])]
+        rest = rest // len(uniq[i])
+    return kid, keys
+
+
 def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame | None,
                      resp_b: pd.DataFrame | None, units: pd.DataFrame,
                      measures: Sequence[str] | None = None, min_group_size: int = 5,
@@ -528,36 +560,48 @@ def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFram
         vals["_round"] = rnd
         frames.append(vals)
     allv = pd.concat(frames, ignore_index=True)
+    del frames
     if len(allv) == 0:
         return _empty_changes()
     key_cols = ["level", "rater_unit", "target_unit", "block"]
-    kid, keys = pd.factorize(pd.MultiIndex.from_frame(allv[key_cols].astype(str)), sort=True)
-    M = len(measures)
-    G = len(keys) * M
-    V = allv[measures].to_numpy(float)
-    gid_full = (kid[:, None] * M + np.arange(M)[None, :]).ravel()
-    rnd_full = np.repeat(allv["_round"].to_numpy(), M)
-    val_full = V.ravel()
-    ok = np.isfinite(val_full)
-    gid, rnd, val = gid_full[ok], rnd_full[ok], val_full[ok]
-
-    isa = rnd == 0
-    n_a, mean_a, var_a = _moments(gid[isa], val[isa], G)
-    n_b, mean_b, var_b = _moments(gid[~isa], val[~isa], G)
+    kid, key_arr = _group_keys(allv, key_cols)
+    K, M = len(key_arr), len(measures)
+    G = K * M
+    # Group g = key * M + measure. Each measure's values are handled in turn
+    # (a group holds one measure only), which keeps memory at one column's
+    # worth; per group the values are met in the same order as in one pass.
+    rnd_all = allv["_round"].to_numpy()
+    n_a, mean_a, var_a, n_b, mean_b, var_b = (np.zeros(G) for _ in range(6))
+    cols = []
+    for j, m in enumerate(measures):
+        val = allv[m].to_numpy(float)
+        ok = np.isfinite(val)
+        gid, rnd, val = kid[ok], rnd_all[ok], val[ok]
+        isa = rnd == 0
+        for (n_, mean_, var_), sel in (((n_a, mean_a, var_a), isa), ((n_b, mean_b, var_b), ~isa)):
+            n_[j::M], mean_[j::M], var_[j::M] = _moments(gid[sel], val[sel], K)
+        cols.append((gid, rnd, val))
+    del allv
     suppressed = (n_a < min_group_size) | (n_b < min_group_size)
     present = (n_a + n_b) > 0
     t, df, p = welch_vectorised(n_a, mean_a, var_a, n_b, mean_b, var_b)
     g, glo, ghi = hedges_g(n_a, mean_a, var_a, n_b, mean_b, var_b)
-    mw_u, mw_p = _mwu_vectorised(gid, rnd, val, G, n_a, n_b, ~suppressed & present)
+    need = ~suppressed & present
+    mw_u, mw_p = np.full(G, np.nan), np.full(G, np.nan)
+    for j, (gid, rnd, val) in enumerate(cols):
+        mw_u[j::M], mw_p[j::M] = _mwu_vectorised(gid, rnd, val, K, n_a[j::M], n_b[j::M], need[j::M])
     method = G_CI_ANALYTIC
     if g_ci == "bootstrap":
-        glo, ghi = _bootstrap_g(gid, rnd, val, G, ~suppressed & present, int(n_boot), seed)
+        # within a group the values keep their row order, as _bootstrap_g's resampling expects
+        glo, ghi = _bootstrap_g(np.concatenate([c[0] * M + j for j, c in enumerate(cols)]),
+                                np.concatenate([c[1] for c in cols]), np.concatenate([c[2] for c in cols]),
+                                G, need, int(n_boot), seed)
         method = f"bootstrap percentile ({int(n_boot)} resamples, seed {seed})"
+    del cols
 
-    key_arr = np.array(list(keys), dtype=object).reshape(-1, 4)
     out = pd.DataFrame({
         "level": np.repeat(key_arr[:, 0], M), "rater_unit": np.repeat(key_arr[:, 1], M),
-        "target_unit": np.repeat(key_arr[:, 2], M), "measure": np.tile(np.array(measures, dtype=object), len(keys)),
+        "target_unit": np.repeat(key_arr[:, 2], M), "measure": np.tile(np.array(measures, dtype=object), K),
         "n_a": n_a.astype(int), "n_b": n_b.astype(int), "mean_a": mean_a, "mean_b": mean_b,
         "diff": mean_b - mean_a, "hedges_g": g, "g_ci_low": glo, "g_ci_high": ghi,
         "statistic": t, "p": p, "p_fdr": np.nan, "test": "welch_t",
@@ -743,7 +787,9 @@ def fit_crossed_reml(y: np.ndarray, X: np.ndarray, factors: Mapping[str, np.ndar
     codes = []
     q = []
     for nm in names:
-        c, u = pd.factorize(np.asarray(factors[nm]), sort=True)
+        f = factors[nm]
+        # a Categorical (categories in sorted order) is factorised by its codes
+        c, u = pd.factorize(f if isinstance(f, pd.Categorical) else np.asarray(f), sort=True)
         if (c < 0).any():
             raise ValueError(f"missing values in factor {nm}")
         codes.append(c.astype(np.int64))
@@ -916,7 +962,7 @@ def _fit(df: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str], engine: s
             cols.append(df[t].to_numpy(float))
         terms.append(t)
     X = np.column_stack(cols)
-    return fit_crossed_reml(df["rc"].to_numpy(float), X, {f: df[f].to_numpy() for f in factors}, terms)
+    return fit_crossed_reml(df["rc"].to_numpy(float), X, {f: df[f].values for f in factors}, terms)
 
 
 def _model_rows(name: str, fit: REMLFit | None, df: pd.DataFrame, factors: Sequence[str],
@@ -1019,6 +1065,9 @@ def mixed_models(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame,
     da = _model_data(rt_a, resp_a, units, round_a, panel_key).assign(round=0)
     db = _model_data(rt_b, resp_b, units, round_b, panel_key).assign(round=1)
     d = pd.concat([da, db], ignore_index=True)
+    # one category per respondent (categories sorted as the strings): the
+    # models' subsets count and factorise its integer codes, not the strings
+    d["respondent"] = pd.Categorical(d["respondent"])
     kinds = _kinds(units)
     reg_note = _successor_note(units, [rt_a, rt_b], ["rater_unit", "target_unit"])
     d["rater_kind"] = d["rater_unit"].map(kinds)
