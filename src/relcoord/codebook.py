@@ -265,6 +265,13 @@ def _expand_pattern(spec: dict, columns: list[str], lookup: dict[str, str], what
         example = ", ".join(repr(c) for c in columns[:8])
         problems.append(f"{what}: no column matches the pattern {spec['pattern']!r} (the export's columns "
                         f"start {example})")
+    elif targets is not None:
+        found = {str(int(m.group("t"))) if kind == "n" else normalise_text(m.group("t"))
+                 for m in (rx.fullmatch(c) for c in columns) if m}
+        absent = [k for k in targets if (str(int(k)) if kind == "n" else normalise_text(k)) not in found]
+        if absent:
+            problems.append(f"{what}: no column for {', '.join(f'{k} ({targets[k]})' for k in absent[:6])} of its "
+                            f"targets (pattern {spec['pattern']!r})")
     return out
 
 
@@ -492,6 +499,13 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
         need(var, "background field")
 
     items = pd.DataFrame(item_rows, columns=["variable", "item", "target_unit"])
+    covered = items.groupby("item")["target_unit"].agg(set)
+    every_target = set(items["target_unit"])
+    for key, got in covered.items():   # the matrix design: every item is asked about every unit
+        gap = sorted(every_target - got)
+        if gap:
+            problems.append(f"item {key} has no column for unit(s) {', '.join(gap[:8])}, which other items have: "
+                            "a column is missing from the export, or the codebook maps it differently")
     dup = items[items.duplicated(["item", "target_unit"], keep=False)]
     if len(dup):
         problems.append("more than one variable answers the same (item, target): "

@@ -15,7 +15,7 @@ quarantine (the respondent's rows are set aside)
   not_in_respondents, conflicting_answers, inconsistent_rater_unit)
 warn (kept, but listed)
   straightlining, few_targets, invalid_network_flag, unknown_network,
-  unexpected_network
+  unexpected_network, truncated_row (a reader's)
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ RULES: dict[str, tuple[str, str]] = {
                              "`selected`/`not_selected` lists); read as not a member"),
     "unknown_network": ("warned", "{value!r} is not a network of this round (config/units.tsv, or the codebook's "
                         "network `codes`); ignored: add the network (or an alias) to the register"),
+    "truncated_row": ("warned", "the last row has fewer fields ({value}) than the header and the file does not end "
+                      "with a line break: it was probably cut off, and its missing cells read as blank; check the "
+                      "record or export the file again"),
     "unexpected_network": ("warned", "member of network {value} although the base unit is not in that network in "
                            "config/memberships.tsv for this round; kept as a member"),
 }
@@ -311,8 +314,11 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
                                                            "missing_rater_unit": "missing_rater_unit"},
                               column_of, value_of={colmap.respondent_id: pseudo})
         qfail.loc[qfail["rule"] == "no_valid_answers", "value"] = "0"
+    reader_warn = pd.DataFrame(columns=FAILURE_COLUMNS + ["index"])
     if export.problems is not None and len(export.problems):
-        qfail = pd.concat([qfail, _reader_failures(export, pseudo)], ignore_index=True)
+        rf = _reader_failures(export, pseudo)
+        qfail = pd.concat([qfail, rf[rf["action"] == "quarantined"]], ignore_index=True)
+        reader_warn = rf[rf["action"] == "warned"]
     quarantined = np.zeros(n, dtype=bool)
     quarantined[qfail["index"].astype(int).unique()] = True
 
@@ -367,10 +373,12 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
         wfail["value"] = wfc["failure_case"].astype(str).to_numpy()
         wfail["message"] = [RULES[r][1].format(value=v) for r, v in zip(wfail["rule"], wfail["value"])]
         wfail["column"] = wfc["column"].to_numpy()
-        # Warnings about quarantined records add nothing: the record is gone anyway.
-        wfail = wfail[~quarantined[wfail["index"].astype(int)]]
     else:
         wfail = pd.DataFrame(columns=FAILURE_COLUMNS + ["index"])
+    if len(reader_warn):
+        wfail = pd.concat([wfail, reader_warn], ignore_index=True) if len(wfail) else reader_warn.copy()
+    if len(wfail):  # warnings about quarantined records add nothing: the record is gone anyway
+        wfail = wfail[~quarantined[wfail["index"].astype(int).to_numpy()]]
 
     failures = pd.concat([qfail, wfail], ignore_index=True)
     failures["source_row"] = failures["source_row"].astype(int)

@@ -25,8 +25,8 @@ from relcoord.readers.surveyxact import (STRUCTURE_COLUMNS, _cell_text, _check_d
                                          _sheet_rows, _sniff_delimiter, _spreadsheet_column)
 
 __all__ = ["read_bytes", "decode", "parse_csv", "split_header", "check_header", "structure_frame",
-           "sniff_kind", "encoding_option", "delimiter_option", "open_workbook", "sheet_rows",
-           "rows_to_frame", "file_series", "cell_text", "spreadsheet_column", "delim_name", "sniff_delimiter"]
+           "sniff_kind", "read_sheet", "encoding_option", "delimiter_option", "open_workbook", "sheet_rows",
+           "rows_to_frame", "file_series", "truncated_last_row", "problems_frame", "cell_text", "spreadsheet_column", "delim_name", "sniff_delimiter"]
 
 encoding_option = _check_encoding_option
 delimiter_option = _check_delimiter_option
@@ -257,15 +257,49 @@ def structure_frame(names: list[str], question_of, texts: list[str] | None = Non
 
 def open_workbook(path: Path, hint: str):
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except zipfile.BadZipFile:
         raise RelcoordError("the file is not an Excel .xlsx workbook (it is not a zip archive; perhaps a CSV "
                             "or .xls file renamed to .xlsx)", file=str(path), hint=hint) from None
-    except (InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError, AttributeError,
-            IndexError) as exc:
-        raise RelcoordError(f"cannot open the Excel workbook: {exc}", file=str(path), hint=hint) from None
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook fails in many ways inside openpyxl / zlib / XML
+        raise RelcoordError(f"cannot open the Excel workbook ({type(exc).__name__}: {exc})", file=str(path),
+                            hint=hint) from None
+
+
+def read_sheet(wb, name: str, where: str, hint: str) -> list[list[str]]:
+    """All rows of one sheet as text. A damaged sheet (broken XML, a bad zip member) is one clear stop."""
+    try:
+        return sheet_rows(wb[name])
+    except RelcoordError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - openpyxl / zlib / XML errors of a damaged workbook
+        raise RelcoordError(f"cannot read the sheet ({type(exc).__name__}: {exc}); the workbook looks damaged",
+                            file=where, hint=hint) from None
+
+
+def truncated_last_row(text: str, delim: str, width: int, index: int, *, file: str | None = None,
+                       row: int | None = None) -> list[dict]:
+    """A reader problem (warning ``truncated_row``) for the last record when the file does not end
+    with a line break and its last line has fewer fields than the header: the signature of a file
+    cut off in the middle of a row. (Writers that omit trailing empty fields still end the file with
+    a line break, so they are not flagged.)"""
+    if not text or text[-1] in "\r\n" or width <= 1:
+        return []
+    start = max(text.rfind("\n"), text.rfind("\r")) + 1
+    try:
+        n = len(next(csv.reader([text[start:]], delimiter=delim), []))
+    except csv.Error:
+        return []
+    if n >= width:
+        return []
+    return [dict(index=index, rule="truncated_row", column="", value=f"{n} of {width}", message="",
+                 source_file=file, source_row=row)]
+
+
+def problems_frame(problems: list[dict]) -> pd.DataFrame | None:
+    cols = ["index", "rule", "column", "value", "message", "source_file", "source_row"]
+    return pd.DataFrame(problems, columns=cols) if problems else None
 
 
 def file_series(index, file: str) -> pd.Series:

@@ -43,7 +43,8 @@ import pandas as pd
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
 from relcoord.readers._text import (decode, delimiter_option, encoding_option, parse_csv, read_bytes,
-                                    refuse_binary, sniff_delimiter, split_header, structure_frame)
+                                    refuse_binary, sniff_delimiter, split_header, structure_frame,
+                                    truncated_last_row)
 
 __all__ = ["read_canonical", "RESPONSES", "RESPONDENTS", "column_name"]
 
@@ -89,7 +90,7 @@ def _locate(path: Path) -> tuple[Path, Path]:
 
 
 def _table(path: Path, encoding: str | None, delimiter: str | None, required: list[str],
-           what: str) -> tuple[pd.DataFrame, pd.Series, str, str]:
+           what: str) -> tuple[pd.DataFrame, pd.Series, str, str, list[dict]]:
     raw = read_bytes(path)
     refuse_binary(raw, str(path), f"a CSV file ({what})", HINT)
     text, enc = decode(path, encoding, HINT, raw=raw)
@@ -107,7 +108,8 @@ def _table(path: Path, encoding: str | None, delimiter: str | None, required: li
         raise RelcoordError(f"required column(s) {', '.join(missing)} missing (the header has: "
                             f"{', '.join(cols)}){' - is the delimiter right?' if len(cols) == 1 else ''}",
                             file=str(path), row=1, column=missing[0], hint=HINT)
-    return body, rows, enc, delim
+    cut = truncated_last_row(text, delim, len(cols), len(body) - 1, file=str(path), row=int(rows.iat[-1]))
+    return body, rows, enc, delim, cut
 
 
 def _norm(values: np.ndarray) -> np.ndarray:
@@ -121,9 +123,10 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
     """Read ``responses.csv`` + ``respondents.csv`` into one record per respondent."""
     resp_path, pers_path = _locate(Path(path))
     enc_opt, delim_opt = encoding_option(encoding), delimiter_option(delimiter)
-    resp, resp_rows, enc, delim = _table(resp_path, enc_opt, delim_opt,
-                                         ["respondent_id", "target_unit", "item", "value"], "answer")
-    pers, pers_rows, _, _ = _table(pers_path, enc_opt, delim_opt, ["respondent_id", "rater_unit"], "respondent")
+    resp, resp_rows, enc, delim, resp_cut = _table(resp_path, enc_opt, delim_opt,
+                                                   ["respondent_id", "target_unit", "item", "value"], "answer")
+    pers, pers_rows, _, _, pers_cut = _table(pers_path, enc_opt, delim_opt, ["respondent_id", "rater_unit"],
+                                             "respondent")
 
     # -- records: the respondents, then ids found only in responses ---------------------------------
     pers_ids = pers["respondent_id"].str.strip().to_numpy(dtype=object)
@@ -173,7 +176,9 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
     n_cols = len(names)
     cell = rec.astype(np.int64) * max(n_cols, 1) + pair
     dup = pd.Series(cell).duplicated(keep="first").to_numpy()
-    problems = []
+    problems = list(pers_cut)
+    for p in resp_cut:   # the cut answer row belongs to its respondent's record
+        problems.append({**p, "index": int(rec[p["index"]])})
     if dup.any():
         from relcoord.validation import normalise_code
         norm_val = normalise_code(values.astype(str))

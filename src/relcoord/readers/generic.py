@@ -29,8 +29,9 @@ import pandas as pd
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
 from relcoord.readers._text import (check_delimiter, check_header, decode, delimiter_option, encoding_option,
-                                    file_series, open_workbook, parse_csv, read_bytes, rows_to_frame,
-                                    sheet_rows, sniff_delimiter, sniff_kind, split_header, structure_frame)
+                                    file_series, open_workbook, parse_csv, problems_frame, read_bytes,
+                                    read_sheet, rows_to_frame, sniff_delimiter, sniff_kind, split_header,
+                                    structure_frame, truncated_last_row)
 
 __all__ = ["read_generic", "question_of"]
 
@@ -104,7 +105,8 @@ def read_generic(path: str | Path, *, encoding: str = "auto", delimiter: str = "
     names = list(body.columns)
     return RawExport(data=body, source_file=file_series(body.index, str(p)), source_row=source_row,
                      structure=structure_frame(names, question_of, names), files=[p], format="generic-csv",
-                     encoding=enc, delimiter=delim)
+                     encoding=enc, delimiter=delim,
+                     problems=problems_frame(truncated_last_row(text, delim, len(names), len(body) - 1)))
 
 
 def _read_workbook(p: Path, sheet: str | None, skip: int) -> RawExport:
@@ -123,13 +125,7 @@ def _read_workbook(p: Path, sheet: str | None, skip: int) -> RawExport:
             name = hits[0]
         else:
             name = names[0]
-        try:
-            rows = sheet_rows(wb[name])
-        except RelcoordError:
-            raise
-        except (KeyError, ValueError, TypeError, OSError, EOFError, AttributeError, IndexError) as exc:
-            raise RelcoordError(f"cannot read the sheet {name!r}: {exc}", file=str(p),
-                                hint="the workbook looks damaged; save it again from Excel") from None
+        rows = read_sheet(wb, name, f"{p}:{name}", "save the workbook again from Excel, or export the table again")
     finally:
         try:
             wb.close()

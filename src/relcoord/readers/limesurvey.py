@@ -27,8 +27,8 @@ from pathlib import Path
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
 from relcoord.readers._text import (check_delimiter, check_header, decode, delimiter_option, encoding_option,
-                                    file_series, parse_csv, read_bytes, refuse_binary, sniff_delimiter,
-                                    split_header, structure_frame)
+                                    file_series, parse_csv, problems_frame, read_bytes, refuse_binary,
+                                    sniff_delimiter, split_header, structure_frame, truncated_last_row)
 
 __all__ = ["read_limesurvey", "question_of", "split_heading"]
 
@@ -83,4 +83,5 @@ def read_limesurvey(path: str | Path, *, encoding: str = "auto", delimiter: str 
         body.columns = names
     structure = structure_frame(names, question_of, [t for _, t in split])
     return RawExport(data=body, source_file=file_series(body.index, str(p)), source_row=source_row,
-                     structure=structure, files=[p], format="limesurvey-csv", encoding=enc, delimiter=delim)
+                     structure=structure, files=[p], format="limesurvey-csv", encoding=enc, delimiter=delim,
+                     problems=problems_frame(truncated_last_row(text, delim, len(names), len(body) - 1)))

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
-from relcoord.readers._text import (check_delimiter, decode, delimiter_option, encoding_option, file_series, parse_csv,
-                                    read_bytes, refuse_binary, sniff_delimiter, split_header, structure_frame)
+from relcoord.readers._text import (check_delimiter, decode, delimiter_option, encoding_option, file_series,
+                                    parse_csv, problems_frame, read_bytes, refuse_binary, sniff_delimiter,
+                                    split_header, structure_frame, truncated_last_row)
 
 __all__ = ["read_qualtrics", "question_of"]
 
@@ -93,4 +94,5 @@ def read_qualtrics(path: str | Path, *, encoding: str = "auto", delimiter: str =
     return RawExport(
         data=body, source_file=file_series(body.index, str(p)),
         source_row=source_row, structure=structure, files=[p],
-        format=f"qualtrics-csv ({n_header} header rows)", encoding=enc, delimiter=delim)
+        format=f"qualtrics-csv ({n_header} header rows)", encoding=enc, delimiter=delim,
+        problems=problems_frame(truncated_last_row(text, delim, len(names), len(body) - 1)))

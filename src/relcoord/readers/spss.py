@@ -86,6 +86,47 @@ def _column_text(s: pd.Series) -> np.ndarray:
     return np.array([text(v) for v in s.to_numpy(dtype=object)], dtype=object)
 
 
+def _read_child(path: str, encoding: str | None, conn) -> None:
+    """Run in a child process: read the file and send (True, (data, metadata)) or (False, message)."""
+    try:
+        import pyreadstat
+        df, meta = pyreadstat.read_sav(path, user_missing=True, apply_value_formats=False, encoding=encoding)
+        info = {"column_labels": meta.column_labels, "variable_value_labels": meta.variable_value_labels,
+                "missing_ranges": getattr(meta, "missing_ranges", None) or {},
+                "file_encoding": getattr(meta, "file_encoding", None)}
+        conn.send((True, (df, info)))
+    except BaseException as exc:  # noqa: BLE001 - every failure of the C library becomes one clear stop
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _read_isolated(p: Path, encoding: str | None):
+    """pyreadstat in a child process: ReadStat (C) can crash on a damaged file (a segmentation fault
+    found by fuzzing pyreadstat 1.3.7); a crash must end in a clear stop, never take the run down."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_read_child, args=(str(p), encoding, sender), daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        message = receiver.recv()
+    except EOFError:
+        message = None
+    finally:
+        receiver.close()
+        proc.join()
+    hint = HINT + "; if the texts are garbled, set `reader: {encoding: ...}`"
+    if message is None:
+        raise RelcoordError(f"cannot read the SPSS file: the reader crashed on it (exit code {proc.exitcode}), so "
+                            "the file is damaged or not a valid .sav", file=str(p), hint=hint)
+    ok, payload = message
+    if not ok:
+        raise RelcoordError(f"cannot read the SPSS file ({payload})", file=str(p), hint=hint)
+    return payload
+
+
 def read_spss(path: str | Path, *, encoding: str = "auto") -> RawExport:
     """Read an SPSS ``.sav``/``.zsav`` file with its value labels and user-missing values."""
     p = Path(path)
@@ -107,12 +148,7 @@ def read_spss(path: str | Path, *, encoding: str = "auto") -> RawExport:
         raise RelcoordError(f"this is not an SPSS .sav file (it does not start with $FL2/$FL3; it looks like {what})",
                             file=str(p), hint=HINT)
     enc = encoding_option(encoding)
-    try:
-        import pyreadstat
-        df, meta = pyreadstat.read_sav(str(p), user_missing=True, apply_value_formats=False, encoding=enc)
-    except Exception as exc:  # noqa: BLE001 - the C library's many failure types become one clear stop
-        raise RelcoordError(f"cannot read the SPSS file ({type(exc).__name__}: {exc})", file=str(p),
-                            hint=HINT + "; if the texts are garbled, set `reader: {encoding: ...}`") from None
+    df, meta = _read_isolated(p, enc)
     if df.shape[1] == 0:
         raise RelcoordError("the SPSS file has no variables", file=str(p), hint=HINT)
     if df.shape[0] == 0:
@@ -121,14 +157,14 @@ def read_spss(path: str | Path, *, encoding: str = "auto") -> RawExport:
     names = [str(c) for c in df.columns]
     data = pd.DataFrame({n: _column_text(df[c]) for n, c in zip(names, df.columns)}, columns=names, dtype=object)
     labels = []
-    for var, vl in (meta.variable_value_labels or {}).items():
+    for var, vl in (meta["variable_value_labels"] or {}).items():
         for value, label in vl.items():
             text = _number_text(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
                 else str(value)
             labels.append((var, text, "" if label is None else str(label)))
     labels_df = pd.DataFrame(labels, columns=["variable", "value", "label"], dtype=object)
     missing: dict[str, set[str]] = {}
-    for var, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+    for var, ranges in (meta["missing_ranges"] or {}).items():
         if var not in data.columns:
             continue
         col = df[var]
@@ -142,11 +178,11 @@ def read_spss(path: str | Path, *, encoding: str = "auto") -> RawExport:
                 hits.add(str(lo))
         if hits:
             missing[var] = hits
-    col_labels = list(meta.column_labels or [None] * len(names))
+    col_labels = list(meta["column_labels"] or [None] * len(names))
     texts = ["" if t is None else str(t) for t in col_labels]
     structure = structure_frame(names, question_of, texts)
     return RawExport(
         data=data, source_file=file_series(data.index, str(p)),
         source_row=pd.Series(np.arange(1, len(data) + 1), index=data.index, dtype="int64", name="source_row"),
         structure=structure, labels=labels_df, files=[p], format="spss-sav",
-        encoding=getattr(meta, "file_encoding", None), delimiter=None, missing_values=missing)
+        encoding=meta["file_encoding"], delimiter=None, missing_values=missing)
