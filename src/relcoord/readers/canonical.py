@@ -112,15 +112,25 @@ def _table(path: Path, encoding: str | None, delimiter: str | None, required: li
     return body, rows, enc, delim, cut
 
 
+def _factor(values: np.ndarray, norm) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, keys): ``norm`` applied once per distinct value (hashing, no sort), values whose
+    keys coincide merged. ``keys[codes]`` is the normalised value of every row."""
+    codes, uniq = pd.factorize(values, sort=False)
+    keys = np.array([norm(str(u)) for u in uniq], dtype=object)
+    codes2, keys2 = pd.factorize(keys, sort=False)
+    return (codes2[codes] if len(codes) else codes.astype(np.int64)), np.asarray(keys2, dtype=object)
+
+
 def _norm(values: np.ndarray) -> np.ndarray:
-    """Stripped, case-folded, single-spaced text, computed once per distinct value."""
+    """Stripped, case-folded, single-spaced text of every value, computed once per distinct value."""
     from relcoord.codebook import normalise_text
-    uniq, inv = np.unique(values.astype(str), return_inverse=True)
-    return np.array([normalise_text(u) for u in uniq], dtype=object)[inv.reshape(-1)]
+    codes, keys = _factor(values, normalise_text)
+    return keys[codes] if len(codes) else np.array([], dtype=object)
 
 
 def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str = "auto") -> RawExport:
     """Read ``responses.csv`` + ``respondents.csv`` into one record per respondent."""
+    from relcoord.codebook import normalise_text
     resp_path, pers_path = _locate(Path(path))
     enc_opt, delim_opt = encoding_option(encoding), delimiter_option(delimiter)
     resp, resp_rows, enc, delim, resp_cut = _table(resp_path, enc_opt, delim_opt,
@@ -129,19 +139,22 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
                                              "respondent")
 
     # -- records: the respondents, then ids found only in responses ---------------------------------
-    pers_ids = pers["respondent_id"].str.strip().to_numpy(dtype=object)
+    pers_ids = np.array([str(v).strip() for v in pers["respondent_id"]], dtype=object)
     is_first = ~pd.Index(pers_ids).duplicated()
     first_pos = np.flatnonzero(is_first)
     lookup = pd.Index(pers_ids[is_first])
-    r_ids = resp["respondent_id"].str.strip().to_numpy(dtype=object)
-    pos = lookup.get_indexer(r_ids)
+    id_codes, id_keys = _factor(resp["respondent_id"].to_numpy(dtype=object), str.strip)
+    key_pos = lookup.get_indexer(id_keys)                 # per distinct id: its respondents row (or -1)
+    pos = key_pos[id_codes] if len(id_codes) else np.array([], dtype=np.int64)
     rec = np.where(pos >= 0, first_pos[np.maximum(pos, 0)] if len(first_pos) else -1, -1)
     n_pers = len(pers_ids)
     orphan_rows = np.flatnonzero(rec < 0)
-    orphan_ids = pd.unique(r_ids[orphan_rows]) if len(orphan_rows) else np.array([], dtype=object)
+    orphan_codes = pd.unique(id_codes[orphan_rows]) if len(orphan_rows) else np.array([], dtype=np.int64)
+    orphan_ids = id_keys[orphan_codes] if len(orphan_codes) else np.array([], dtype=object)
     if len(orphan_ids):
-        o_index = pd.Index(orphan_ids)
-        rec[orphan_rows] = n_pers + o_index.get_indexer(r_ids[orphan_rows])
+        slot = np.full(len(id_keys), -1, dtype=np.int64)
+        slot[orphan_codes] = np.arange(len(orphan_codes))
+        rec[orphan_rows] = n_pers + slot[id_codes[orphan_rows]]
         o_first = pd.Series(orphan_rows).groupby(rec[orphan_rows]).first().to_numpy()
     else:
         o_first = np.array([], dtype=int)
@@ -149,28 +162,35 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
     resp_row_no = resp_rows.to_numpy()
 
     # -- columns: one per (item, target) pair -----------------------------------------------------------
-    item_key = _norm(resp["item"].to_numpy(dtype=object))
-    target_key = _norm(resp["target_unit"].to_numpy(dtype=object))
-    blank_key = (item_key == "") | (target_key == "")
-    if blank_key.any():
-        i = int(np.flatnonzero(blank_key)[0])
-        col = "item" if item_key[i] == "" else "target_unit"
+    item_codes, item_keys = _factor(resp["item"].to_numpy(dtype=object), normalise_text)
+    target_codes, target_keys = _factor(resp["target_unit"].to_numpy(dtype=object), normalise_text)
+    blank = np.flatnonzero((item_keys == "")[item_codes] | (target_keys == "")[target_codes]) \
+        if len(item_codes) else np.array([], dtype=int)
+    if len(blank):
+        i = int(blank[0])
+        col = "item" if item_keys[item_codes[i]] == "" else "target_unit"
         raise RelcoordError(f"the {col} of this answer is empty", file=str(resp_path), row=int(resp_row_no[i]),
                             column=col, hint="every row of responses.csv needs an item key and a target unit")
-    pair, uniq_pairs = pd.factorize(pd.Series(item_key + "\x1f" + target_key), sort=False)
+    pair, _ = pd.factorize(item_codes.astype(np.int64) * max(len(target_keys), 1) + target_codes, sort=False)
     first_of_pair = pd.Series(np.arange(len(pair))).groupby(pair).first().to_numpy()
-    items_txt = resp["item"].str.strip().to_numpy(dtype=object)
-    targets_txt = resp["target_unit"].str.strip().to_numpy(dtype=object)
+    items_col, targets_col = resp["item"].to_numpy(dtype=object), resp["target_unit"].to_numpy(dtype=object)
+    items_txt = {int(i): str(items_col[i]).strip() for i in first_of_pair}
+    targets_txt = {int(i): str(targets_col[i]).strip() for i in first_of_pair}
+    item_key = {int(i): item_keys[item_codes[i]] for i in first_of_pair}
     names = [column_name(item_key[i], targets_txt[i]) for i in first_of_pair]
     if len(set(names)) != len(names):  # two spellings of one target differing only in case/blanks
-        names = [column_name(item_key[i], target_key[i]) for i in first_of_pair]
+        names = [column_name(item_key[i], target_keys[target_codes[i]]) for i in first_of_pair]
 
     # -- values (a "don't know" recorded in the answer column) ------------------------------------------
     values = resp["value"].to_numpy(dtype=object)
     if "answer" in resp.columns:
-        ans = _norm(resp["answer"].to_numpy(dtype=object))
-        dk = (ans == "dont_know") | (ans == "don't know") | (ans == "dont know")
-        values = np.where(dk & (np.char.strip(values.astype(str)) == ""), DONT_KNOW, values).astype(object)
+        ans_codes, ans_keys = _factor(resp["answer"].to_numpy(dtype=object), normalise_text)
+        dk_key = np.isin(ans_keys, ["dont_know", "don't know", "dont know"])
+        dk = np.flatnonzero(dk_key[ans_codes]) if len(ans_codes) else np.array([], dtype=int)
+        if len(dk):
+            values = values.copy()
+            empty = np.array([str(v).strip() == "" for v in values[dk]], dtype=bool)
+            values[dk[empty]] = DONT_KNOW
 
     # -- duplicates: the same (record, pair) twice ---------------------------------------------------------
     n_cols = len(names)
@@ -192,7 +212,8 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
             seen.add(r)
             j = int(first_idx[i])
             problems.append(dict(index=r, rule="conflicting_answers", column="value", value=str(values[i]),
-                                 message=(f"item {items_txt[i]!r} about {targets_txt[i]!r} is answered "
+                                 message=(f"item {str(items_col[i]).strip()!r} about "
+                                          f"{str(targets_col[i]).strip()!r} is answered "
                                           f"{values[j]!r} in row {resp_row_no[j]} and {values[i]!r} in this row; "
                                           "keep one answer per respondent, unit and item"),
                                  source_file=str(resp_path), source_row=int(resp_row_no[i])))
@@ -206,15 +227,15 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
     rater = np.concatenate([pers["rater_unit"].to_numpy(dtype=object), np.full(len(orphan_ids), "", dtype=object)])
     if "rater_unit" in resp.columns:
         r_rater = resp["rater_unit"].to_numpy(dtype=object)
-        r_norm = _norm(r_rater)
+        r_codes, r_keys = _factor(r_rater, normalise_text)
+        given = (r_keys != "")[r_codes] if len(r_codes) else np.array([], dtype=bool)
         if len(orphan_ids):  # ids only in responses: take their base unit from there
-            given = r_norm != ""
             o = (rec >= n_pers) & given
             if o.any():
                 firsts = pd.Series(np.flatnonzero(o)).groupby(rec[o]).first()
                 rater[firsts.index.to_numpy()] = r_rater[firsts.to_numpy()]
-        rec_norm = _norm(rater)
-        bad = (r_norm != "") & (r_norm != rec_norm[rec])
+        rec_code = pd.Index(r_keys).get_indexer(np.array([normalise_text(str(u)) for u in rater], dtype=object))
+        bad = given & (r_codes != rec_code[rec]) if len(r_codes) else given
         seen = set()
         for i in np.flatnonzero(bad):
             r = int(rec[i])
