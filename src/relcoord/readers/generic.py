@@ -3,8 +3,8 @@ answer, in a CSV/text file or an Excel workbook (what a spreadsheet, R, SPSS
 "save as" or an in-house tool produces).
 
 Danish spreadsheet conventions are detected, or declared in the round's
-``reader:`` options: ``;`` between fields (``,``, tab or ``|`` are detected
-too), decimal commas (``4,0`` reads as the code 4, as does ``4.0``),
+``reader:`` options: ``;`` between fields (``,`` and tab are detected too;
+``|`` when declared), decimal commas (``4,0`` reads as the code 4, as does ``4.0``),
 Latin-1/cp1252 or UTF-8 with or without a byte-order mark, or UTF-16.
 
 - CSV: the header is row ``skip_rows + 1`` (``skip_rows``: title lines above
