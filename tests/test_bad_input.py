@@ -282,3 +282,26 @@ def test_mutated_exports_ingest_or_stop_cleanly(built, tmp_path_factory, rid, se
     assert s["records_in"] == s["valid"] + s["quarantined"]
     assert len(result.respondents) == s["valid"]
     assert (result.failures["source_row"] >= 1).all()
+
+
+@pytest.fixture(scope="module")
+def surveyxact_workbook(tmp_path_factory):
+    from relcoord.simulate import simulate_study
+    from relcoord.writers.surveyxact import write_surveyxact
+    study = simulate_study(seed=5, n_respondents=50, rounds=("2025",))
+    path = tmp_path_factory.mktemp("sx") / "export.xlsx"
+    write_surveyxact(study.round("2025"), study.units, ROOT / "config" / "instrument.yaml",
+                     ROOT / "config" / "codebooks" / "demo.yaml", path, kind="xlsx", max_columns=120)
+    return path.read_bytes()
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_mutated_surveyxact_workbook_stops_cleanly(surveyxact_workbook, fuzz_dir, seed):
+    from relcoord.readers.surveyxact import read_surveyxact
+    path = fuzz_dir / "sx.xlsx"
+    path.write_bytes(_mutate_xlsx(surveyxact_workbook, seed))
+    try:
+        read_surveyxact(path)
+    except RelcoordError:
+        pass

@@ -25,6 +25,7 @@ import datetime as _dt
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -496,7 +497,8 @@ def _open_workbook(path: Path):
         raise RelcoordError("the file is not an Excel .xlsx workbook (it is not a zip "
                             "archive; perhaps a CSV or .xls file renamed to .xlsx)",
                             file=str(path), hint=hint) from None
-    except (InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+    except (InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError, zlib.error,
+            AttributeError, IndexError) as exc:  # SyntaxError: broken XML inside a damaged workbook
         raise RelcoordError(f"cannot open the Excel workbook: {exc}", file=str(path),
                             hint=hint) from None
 
@@ -528,7 +530,8 @@ def _read_workbook(path: Path) -> RawExport:
             lb_rows = _sheet_rows(wb[labels_name])
         except RelcoordError:
             raise
-        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError, zlib.error,
+                AttributeError, IndexError) as exc:
             raise RelcoordError(f"cannot read the Excel workbook: {exc}", file=str(path),
                                 hint="the workbook looks damaged; export the survey from "
                                      "SurveyXact again") from None
