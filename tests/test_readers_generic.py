@@ -156,3 +156,20 @@ def test_scores_instead_of_codes(tmp_path):
     resp = res.responses.set_index(["target_unit", "item"])["value"]
     assert resp[("HJP", "frequent")] == 5.0 and resp[("HJP", "problem_solving")] == 5.0   # never recoded
     assert resp[("TRR", "problem_solving")] == 4.0
+
+
+@pytest.mark.parametrize("fmt, reader, match", [
+    ("spss", {"delimiter": ";"}, r"delimiter do not apply to format 'spss'"),
+    ("canonical", {"sheet": "Svar"}, r"sheet do not apply to format 'canonical'"),
+    ("qualtrics", {"skip_rows": 2}, r"skip_rows do not apply to format 'qualtrics'"),
+])
+def test_reader_options_of_another_format_stop(fmt, reader, match):
+    from relcoord.ingest import read_export
+    with pytest.raises(RelcoordError, match=match):
+        read_export(fmt, "whatever", reader)
+
+
+def test_unknown_format_stops():
+    from relcoord.ingest import read_export
+    with pytest.raises(RelcoordError, match="unknown export format 'xlsx'.*surveyxact, qualtrics"):
+        read_export("xlsx", "whatever", {})
