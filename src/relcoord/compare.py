@@ -27,6 +27,7 @@ cross-products. Both agree with ``lme4::lmer`` (tests/r/compare.R).
 
 from __future__ import annotations
 
+import importlib
 import time
 import warnings
 from dataclasses import dataclass
@@ -35,11 +36,32 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
-from statsmodels.stats.multitest import multipletests
 
 from .errors import RelcoordError
 from .instrument import RC_ITEMS
+
+class _LazyModule:
+    """A module imported on first attribute access. scipy.stats/linalg/optimize
+    and statsmodels cost 1-2 s to import; jobs that only need this module's
+    light helpers (e.g. the comparison report) should not pay for them."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+stats = _LazyModule("scipy.stats")
+linalg = _LazyModule("scipy.linalg")
+optimize = _LazyModule("scipy.optimize")
+
+
+def multipletests(*args, **kwargs):
+    """statsmodels.stats.multitest.multipletests, imported on first use."""
+    from statsmodels.stats.multitest import multipletests as _multipletests
+    return _multipletests(*args, **kwargs)
+
 
 __all__ = [
     "MEASURES", "CHANGE_COLUMNS", "MODEL_COLUMNS", "LEVELS",
@@ -60,7 +82,7 @@ EXTRA_CHANGE_COLUMNS: list[str] = [
 MODEL_COLUMNS: list[str] = ["model", "term", "estimate", "se", "ci_low", "ci_high", "p",
                             "n_obs", "n_groups", "note"]
 
-_Z975 = float(stats.norm.ppf(0.975))
+_Z975 = 1.959963984540054  # float(scipy.stats.norm.ppf(0.975)), exactly
 G_CI_ANALYTIC = "analytic (Hedges & Olkin normal approximation)"
 G_CI_PAIRED = "analytic (paired d_z with Hedges J; normal approximation)"
 

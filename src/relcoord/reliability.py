@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+
+def _stats():
+    """scipy.stats, imported on first use (the workflow imports this module when it parses)."""
+    from scipy import stats
+    return stats
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from .instrument import Instrument
@@ -66,8 +72,8 @@ def feldt_ci(alpha: float, n: int, k: int, ci: float = 0.95) -> tuple[float, flo
     p = 1.0 - ci
     df1 = n - 1
     df2 = (n - 1) * (k - 1)
-    low = 1.0 - (1.0 - alpha) * stats.f.ppf(1.0 - p / 2.0, df1, df2)
-    high = 1.0 - (1.0 - alpha) * stats.f.ppf(p / 2.0, df1, df2)
+    low = 1.0 - (1.0 - alpha) * _stats().f.ppf(1.0 - p / 2.0, df1, df2)
+    high = 1.0 - (1.0 - alpha) * _stats().f.ppf(p / 2.0, df1, df2)
     return float(low), float(high)
 
 
@@ -281,7 +287,7 @@ def icc_bliese(scores: Sequence[float] | pd.Series | np.ndarray,
     k = n_total / n_groups
     k0 = (n_total - float((sizes ** 2).sum()) / n_total) / df_b
     f = msb / msw if msw > 0 else NAN
-    p = float(stats.f.sf(f, df_b, df_w)) if np.isfinite(f) else NAN
+    p = float(_stats().f.sf(f, df_b, df_w)) if np.isfinite(f) else NAN
     base = icc_from_ms(msb, msw, k)
     out.update(icc1=base["icc1"], icc2=base["icc2"], icc1_k0=icc_from_ms(msb, msw, k0)["icc1"],
                msb=msb, msw=msw, k=k, k0=k0, f=f, p=p)

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import RelcoordError
 from .instrument import Instrument
@@ -131,6 +130,8 @@ def _check_minimum(minimum: int, keys: Sequence[str], what: str, option: str) ->
 
 def _t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """95 % Student t interval mean +/- t(0.975, n-1) * sd / sqrt(n); NaN for n < 2."""
+    from scipy import stats  # here, not at module level: the workflow imports this module when it parses
+
     n = np.asarray(n, dtype=float)
     ok = n >= 2
     df = np.where(ok, n - 1, 1.0)
