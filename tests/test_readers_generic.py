@@ -171,5 +171,5 @@ def test_reader_options_of_another_format_stop(fmt, reader, match):
 
 def test_unknown_format_stops():
     from relcoord.ingest import read_export
-    with pytest.raises(RelcoordError, match="unknown export format 'xlsx'.*surveyxact, qualtrics"):
+    with pytest.raises(RelcoordError, match="(?s)unknown export format .xlsx.*surveyxact, qualtrics"):
         read_export("xlsx", "whatever", {})
