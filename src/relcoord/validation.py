@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .codebook import MISSING, ColumnMap, normalise_text
+from .codebook import MISSING, ColumnMap, answer_key, normalise_text
 from .errors import RelcoordError
 from .instrument import Instrument
 from .pseudonymise import pseudonymise
@@ -179,7 +179,6 @@ def _network_list(values: np.ndarray, sep: str, lookup: dict[str, str]) -> tuple
         for tok in u.split(sep) if sep else [u]:
             if not tok.strip():
                 continue
-            from .codebook import answer_key
             uid = lookup.get(normalise_text(tok)) or lookup.get(answer_key(tok))
             if uid is None:
                 bad.append(tok.strip())
