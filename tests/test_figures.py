@@ -23,6 +23,7 @@ from scipy import stats
 from conftest import ROOT
 from relcoord import figures as F
 from relcoord.instrument import load_instrument
+from relcoord.privacy import suppress_counts
 from relcoord.simulate import simulate_study
 from relcoord.stages import score_and_assess
 
@@ -479,7 +480,14 @@ def test_response_overview_shows_small_units_as_less_than_k():
     for u, n in small.items():
         assert str(n) not in shown
         assert u not in by_gid(fig, "unit-bar:")
-    big = {u: n for u, n in summary["respondents_per_unit"].items() if n >= K}
+    # one small unit alone would be total minus the rest: the next-smallest count is hidden too ("–")
+    shown_counts, why = suppress_counts(summary["respondents_per_unit"], K)
+    second = [u for u, r in why.items() if r == "secondary"]
+    assert len(second) == (1 if len(small) == 1 else 0)
+    for u in second:
+        assert u not in by_gid(fig, "unit-bar:") and str(summary["respondents_per_unit"][u]) not in shown
+    assert not second or "–" in shown
+    big = {u: n for u, n in shown_counts.items() if n is not None}
     assert all(str(n) in shown for n in big.values())
     assert any("87" in t.get_text() for t in texts(fig) + [a.title for a in fig.get_axes()])
 
@@ -489,8 +497,10 @@ def test_group_sizes_hide_small_counts():
     summary = summary_for(st, "2024")
     _, public = scored("2024")
     sizes = F.group_sizes(st.units, summary, public["units"], K)
+    shown, _ = suppress_counts(summary["respondents_per_unit"], K)      # primary and secondary
     for u, n in summary["respondents_per_unit"].items():
-        assert sizes[u] == (n if n >= K else None)
+        assert sizes[u] == shown[u] and (sizes[u] is None or sizes[u] == n >= K)
+    assert sum(v is None for v in shown.values()) != 1
     nets = st.units.loc[st.units["kind"] == "network", "unit_id"]
     assert all(sizes[u] is None or sizes[u] >= K for u in nets)
 

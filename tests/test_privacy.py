@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,8 @@ from hypothesis import strategies as st
 
 from relcoord.errors import RelcoordError
 from relcoord.instrument import default_instrument
-from relcoord.privacy import check_min_group_size, reader_facing, secondary_suppress_ties, suppress
+from relcoord.privacy import (check_background, check_min_group_size, reader_facing, secondary_suppress_ties, secondary_suppress_units,
+                              summary_for_readers, suppress, suppress_counts)
 from relcoord.scores import score_round
 
 INST = default_instrument()
@@ -91,10 +94,12 @@ def test_reader_facing_tables():
               "changes": pd.DataFrame({"n_a": [3, 10], "n_b": [10, 10], "diff": [0.1, 0.2]})}
     rf = reader_facing(tables, 5)
     assert "respondent_index" not in rf and "edges" not in rf
-    assert rf["agreement"]["rwg_j"].isna().tolist() == [True, False]
-    assert rf["agreement"]["n"].isna().tolist() == [True, False]
     # B -> A would give away A -> B through the base_to_base block total: hidden as well
     assert rf["ties"]["band"].isna().all() and rf["ties"]["suppression"].tolist() == ["primary", "secondary"]
+    # ... and so is its rwg(j) row, whose n would otherwise give the hidden tie's count away
+    assert rf["agreement"]["rwg_j"].isna().tolist() == [True, True]
+    assert rf["agreement"]["n"].isna().tolist() == [True, True]
+    assert rf["agreement"]["suppressed"].tolist() == [True, True]
     assert rf["changes"]["diff"].isna().tolist() == [True, False]
     pd.testing.assert_frame_equal(rf["other"], tables["other"])
 
@@ -208,3 +213,93 @@ def test_reader_facing_respects_suppressed_edges_after_secondary():
         if a != b:
             key = (a, b) if a < b else (b, a)
             assert e.loc[key, "suppressed"] and np.isnan(e.loc[key, "symmetric_rc"])
+
+
+# --------------------------------------------------------------------------- counts and unit cells (subtraction)
+
+
+def test_suppress_counts_hides_the_next_smallest_when_one_unit_is_small():
+    shown, why = suppress_counts({"BYG": 4, "DTN": 82, "PPR": 18, "YDS": 28}, 5)
+    assert shown == {"BYG": None, "DTN": 82, "PPR": None, "YDS": 28}
+    assert why == {"BYG": "primary", "PPR": "secondary"}
+    # idempotent: the published dict passed in again stays as it is
+    assert suppress_counts(shown, 5)[0] == shown
+    # two small units already hide each other; a unit without respondents needs no partner
+    assert suppress_counts({"A": 3, "B": 2, "C": 50}, 5) == ({"A": None, "B": None, "C": 50},
+                                                            {"A": "primary", "B": "primary"})
+    assert suppress_counts({"A": 0, "C": 50, "D": 60}, 5)[0] == {"A": None, "C": 50, "D": 60}
+    # the visible counts never let a single hidden unit be worked out from the total
+    shown, _ = suppress_counts({"A": 1, "B": 7, "C": 7, "D": 9}, 3)
+    assert shown == {"A": None, "B": None, "C": 7, "D": 9}            # smallest visible, ties broken by id
+    with pytest.raises(RelcoordError):
+        suppress_counts({"A": 1}, 2)
+
+
+def test_summary_for_readers_blanks_small_counts_and_keeps_totals():
+    s = {"records_in": 60, "valid": 58, "respondents_per_unit": {"A": 2, "B": 26, "C": 30},
+         "dropped_columns": ["email"]}
+    out = summary_for_readers(s, 5)
+    assert out["respondents_per_unit"] == {"A": None, "B": None, "C": 30}
+    assert out["respondents_per_unit_hidden"] == {"A": "primary", "B": "secondary"}
+    assert out["valid"] == 58 and out["dropped_columns"] == ["email"] and out["min_group_size"] == 5
+    assert s["respondents_per_unit"]["A"] == 2                           # input untouched
+    assert summary_for_readers(out, 5) == out                            # idempotent, reasons kept
+    assert json.loads(json.dumps(out))["respondents_per_unit"]["A"] is None
+
+
+def test_secondary_suppress_units_per_part_and_kind():
+    u = pd.DataFrame({"unit_id": ["A", "B", "C", "N1", "N2"], "kind": ["base"] * 3 + ["network"] * 2,
+                      "between_n": [3, 20, 9, 12, 15], "between_suppressed": False,
+                      "received_n": [40, 41, 42, 30, 31], "received_suppressed": False})
+    out = secondary_suppress_units(u, 5)
+    assert out["between_suppressed"].tolist() == [True, False, True, False, False]    # C: smallest visible base
+    assert not out["received_suppressed"].any()
+    u.loc[3, "between_n"] = 2                                                           # a small network too
+    out = secondary_suppress_units(u, 5)
+    assert out["between_suppressed"].tolist() == [True, False, True, True, True]
+
+
+def _lonely_units(internal_units: pd.DataFrame, rf_units: pd.DataFrame, part: str) -> bool:
+    for kind, g in internal_units.groupby("kind"):
+        r = rf_units.loc[g.index]
+        hidden = r[f"{part}_rc"].isna() | r[f"{part}_suppressed"].astype(bool)
+        informative = hidden & ~(pd.to_numeric(g[f"{part}_n"], errors="coerce") < 1)
+        if informative.sum() == 1 and (~hidden).any():
+            return True
+    return False
+
+
+@SETTINGS
+@given(rounds, st.sampled_from([3, 5]))
+def test_unit_cells_and_agreement_leave_no_lonely_hidden_cell(data, k):
+    from relcoord.reliability import agreement_table
+
+    responses, resp, units = data
+    internal = score_round(responses, resp, units, INST, {}, k)
+    groups = internal["rater_groups"].drop(columns="rater_unit").rename(columns={"rater_group": "rater_unit"})
+    internal["agreement"] = agreement_table(groups, INST)
+    rf = reader_facing(internal, k)
+    for part in ("between", "received"):
+        assert not _lonely_units(internal["units"], rf["units"], part), part
+        shown = rf["units"][f"{part}_n"].notna()
+        assert (rf["units"].loc[shown, f"{part}_n"] >= k).all()
+    # agreement shows nothing for a tie ties.csv hides
+    hid = set(zip(*rf["ties"].loc[rf["ties"]["suppressed"], ["rater_unit", "target_unit"]].to_numpy().T))
+    a = rf["agreement"]
+    for r, t, n, rwg in a[["rater_unit", "target_unit", "n", "rwg_j"]].itertuples(index=False):
+        if (r, t) in hid:
+            assert pd.isna(n) and pd.isna(rwg)
+        elif pd.notna(rwg):
+            assert n >= k
+
+
+def test_check_background_refuses_contact_data():
+    df = pd.DataFrame({"b_1": ["1", "2", "3", ""], "email": ["a@b.example", "c.d@kommune.dk", "", "e@f.example"],
+                       "ip": ["10.0.0.1", "192.168.1.20", "2001:db8::1", ""], "tel": ["+45 12 34 56 78", "12 34 56 78",
+                                                                                       "", "+4587654321"],
+                       "id_like": ["12345678", "23456789", "", ""]})
+    check_background(df, ["b_1", "id_like", "not_there"])
+    for col, what in (("email", "e-mail"), ("ip", "IP"), ("tel", "phone")):
+        with pytest.raises(RelcoordError, match=what) as err:
+            check_background(df, ["b_1", col], "config/codebooks/x.yaml")
+        assert err.value.column == col and "background" in str(err.value) and "x.yaml" in str(err.value)

@@ -217,6 +217,28 @@ def test_small_unit_counts_show_as_less_than_k():
         assert m and m.group(1) == f"&lt; {K}", (u, m and m.group(1))
 
 
+def test_a_single_small_unit_hides_the_next_smallest_count_too():
+    """Respondents per unit sit next to the total: with one unit below k, the next-smallest count is
+    shown "–" (not "< k": it is not small), so the small unit cannot be worked out by subtraction."""
+    st = study()
+    summary = summary_for(st, "2024")
+    per = summary["respondents_per_unit"]
+    small = [u for u, n in per.items() if n < K]
+    assert len(small) == 1
+    second = min((n, u) for u, n in per.items() if n >= K)[1]
+    html = render_round("en")
+    names = dict(zip(st.units["unit_id"], st.units["name"]))
+    cell = rf"{re.escape(names[second])} \({second}\)</td><td class=\"num\">([^<]*)</td>"
+    assert re.search(cell, html).group(1) == "–"
+    assert re.search(rf"{re.escape(names[small[0]])} \({small[0]}\)</td><td class=\"num\">([^<]*)</td>",
+                     html).group(1) == f"&lt; {K}"
+    # the JSON as the workflow writes it (counts null) renders the same
+    from relcoord.privacy import summary_for_readers
+    html2 = R.round_report("2024", "Baseline 2024", demo_round()[2], summary_for_readers(summary, K), None, st.units,
+                           instrument(), cfg_for("en"), PROVENANCE)
+    assert re.search(cell, html2).group(1) == "–"
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_no_suppressed_value_appears_in_the_comparison_report(lang):
     ch, model, pairs, pa, pb = demo_comparison()

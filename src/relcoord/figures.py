@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from .privacy import _as_bool, change_visibility, visible_rows  # noqa: F401  (re-exported)
+from .privacy import _as_bool, change_visibility, summary_for_readers, visible_rows  # noqa: F401  (re-exported)
 
 __all__ = [
     "ROUND_FIGURES", "COMPARISON_FIGURES", "FIG_TEXT", "CAPTIONS", "BAND_COLOURS", "BAND_FILLS",
@@ -424,10 +424,11 @@ def group_sizes(units: pd.DataFrame | None = None, summary: Mapping[str, Any] | 
                 unit_table: pd.DataFrame | None = None, min_group_size: int = DEFAULT_K) -> dict[str, int | None]:
     """Respondents per unit for display: base units from the validation summary
     (``respondents_per_unit``), networks from the reader-facing units table
-    (``between_n``: members who rated from the network). ``None`` = fewer than k
-    (never shown as a number)."""
+    (``between_n``: members who rated from the network). ``None`` = fewer than k,
+    or hidden by secondary suppression (never shown as a number; see
+    :func:`relcoord.privacy.summary_for_readers`)."""
     out: dict[str, int | None] = {}
-    per = dict((summary or {}).get("respondents_per_unit") or {})
+    per = summary_for_readers(summary or {}, min_group_size)["respondents_per_unit"]
     for uid in unit_order(units, None) if units is not None else per:
         out[uid] = None
     for uid, n in per.items():
@@ -1035,12 +1036,15 @@ def response_overview(summary: Mapping[str, Any], units: pd.DataFrame, *, lang: 
                       min_group_size: int = DEFAULT_K, invited: int | None = None,
                       round_label: str | None = None) -> Figure:
     """Left: respondents per base unit (validation summary; a unit with fewer
-    than k shows "< k" and no bar). Right: records in the export, valid, set
-    aside and warned, and the answer cells (valid / don't know / blank); the
-    response rate when ``invited`` is given."""
+    than k shows "< k" and no bar, a count hidden by secondary suppression
+    "–" and no bar). Right: records in the export, valid, set aside and
+    warned, and the answer cells (valid / don't know / blank); the response
+    rate when ``invited`` is given."""
     t_ = _text(lang)
     k = int(min_group_size)
-    per = {str(u): int(n) for u, n in (summary.get("respondents_per_unit") or {}).items()}
+    readers = summary_for_readers(summary, k)
+    why = readers["respondents_per_unit_hidden"]
+    per = {str(u): (-1 if n is None else int(n)) for u, n in readers["respondents_per_unit"].items()}
     kinds = _kinds(units)
     in_round = set(per) | {str(x) for x in summary.get("targets") or []}
     order = [u for u in unit_order(units, per) if kinds.get(u, "base") != "network"
@@ -1057,7 +1061,8 @@ def response_overview(summary: Mapping[str, Any], units: pd.DataFrame, *, lang: 
                     gid=f"unit-bar:{u}")
             ax.text(n + top * 0.01, i, fmt_int(n, lang), va="center", fontsize=8)
         else:
-            ax.text(top * 0.01, i, f"< {k}", va="center", fontsize=8, color="#444444", fontstyle="italic")
+            label = f"< {k}" if n >= 0 or why.get(u) == "primary" else "–"
+            ax.text(top * 0.01, i, label, va="center", fontsize=8, color="#444444", fontstyle="italic")
     ax.set_yticks(np.arange(len(order)), [f"{_short(names.get(u, u), 28)} ({u})" for u in order])
     ax.set_ylim(len(order) - 0.5, -0.5)
     ax.set_xlim(0, top * 1.12)

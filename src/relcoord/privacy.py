@@ -21,6 +21,18 @@ shown to a reader.
   until no set changes. Applied to every set unconditionally (also where the
   total is not exactly a linear function of the ties), which errs on the safe
   side. This is a practical rule, not a full statistical-disclosure audit.
+* **Units** (:func:`secondary_suppress_units`): the same rule on the between
+  and the received cells of units.csv, per unit kind (a column of counts such
+  as ``between_n`` adds up to about the number of respondents, which is
+  published). The within cell *is* the tie A -> A and follows the ties.
+* **Counts** (:func:`suppress_counts`, :func:`summary_for_readers`):
+  respondents per unit (validation/summary.json, the reports' response
+  overview) are published next to their total, so a unit below k shows no
+  count, and when it is the only hidden unit with respondents the smallest
+  visible unit is hidden too: only the sum of two or more hidden units can be
+  worked out, never one.
+* **Agreement** (rwg(j) per tie) is hidden wherever ties.csv hides the tie,
+  so a secondarily hidden tie's n cannot be read there.
 """
 
 from __future__ import annotations
@@ -33,7 +45,8 @@ import pandas as pd
 from .errors import RelcoordError
 
 __all__ = ["DEFAULT_MIN_GROUP_SIZE", "check_min_group_size", "suppress", "secondary_suppress_ties",
-           "reader_facing"]
+           "secondary_suppress_units", "suppress_counts", "summary_for_readers", "reader_facing",
+           "check_background"]
 
 DEFAULT_MIN_GROUP_SIZE = 5
 _HARD_MINIMUM = 3
@@ -170,6 +183,119 @@ def secondary_suppress_ties(ties_df: pd.DataFrame, units_df: pd.DataFrame | None
     return t, u
 
 
+def _complement(hidden: np.ndarray, informative: np.ndarray, n: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """One set: if exactly one hidden member with respondents (``informative``)
+    and at least one visible member, also hide the visible member with the
+    smallest count (ties broken by id). Returns the new hidden mask."""
+    hidden = hidden.copy()
+    if (hidden & informative).sum() == 1 and (~hidden).any():
+        cand = np.flatnonzero(~hidden)
+        order = np.lexsort((ids[cand].astype(str), np.where(np.isfinite(n[cand]), n[cand], np.inf)))
+        hidden[cand[order[0]]] = True
+    return hidden
+
+
+def suppress_counts(counts: Mapping[str, object], k: int) -> tuple[dict[str, int | None], dict[str, str]]:
+    """Counts per group (e.g. respondents per unit) as a reader may see them,
+    next to a published total.
+
+    Returns ``(shown, hidden)``: ``shown`` maps every group to its count or
+    ``None`` (hidden); ``hidden`` maps each hidden group to ``"primary"``
+    (fewer than k), ``"secondary"``, or ``"hidden"`` (given as ``None``). Secondary: when exactly one
+    hidden group has respondents (a count >= 1, or unknown) and some group is
+    visible, the visible group with the smallest count is hidden too, so the
+    total minus the visible counts gives only the sum of two hidden groups.
+    Groups already ``None`` count as hidden (idempotent: the output passed in
+    again comes back unchanged)."""
+    k = check_min_group_size(k)
+    ids = np.array([str(g) for g in counts], dtype=object)
+    n = np.array([np.nan if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+                  for v in counts.values()], dtype=float)
+    primary = ~(n >= k)
+    informative = ~(n < 1)
+    hidden = _complement(primary, informative, n, ids)
+    shown = {g: (None if h else int(v)) for g, v, h in zip(ids, n, hidden)}
+    reason = {g: ("hidden" if np.isnan(v) else "primary" if p else "secondary")
+              for g, v, p, h in zip(ids, n, primary, hidden) if h}
+    return shown, reason
+
+
+def summary_for_readers(summary: Mapping[str, object], k: int) -> dict:
+    """validation/summary.json as published: ``respondents_per_unit`` through
+    :func:`suppress_counts` (hidden counts are ``null``), the reason per hidden
+    unit in ``respondents_per_unit_hidden`` and ``min_group_size``. Everything
+    else is unchanged (totals, answers, failures per rule, dropped columns)."""
+    out = dict(summary)
+    per = dict(summary.get("respondents_per_unit") or {})
+    hidden_before = dict(summary.get("respondents_per_unit_hidden") or {})
+    shown, reason = suppress_counts(per, k)
+    out["respondents_per_unit"] = shown
+    out["respondents_per_unit_hidden"] = {g: hidden_before.get(g, r) for g, r in sorted(reason.items())}
+    out["min_group_size"] = check_min_group_size(k)
+    return out
+
+
+def secondary_suppress_units(units_df: pd.DataFrame, k: int, parts: Sequence[str] = ("between", "received")
+                             ) -> pd.DataFrame:
+    """Complementary suppression of the per-unit cells of units.csv.
+
+    For each part (``between``, ``received``) and each unit kind, the cells
+    form a set whose counts (and n-weighted values) add up to published totals
+    (respondents, blocks). A cell is hidden when ``<part>_suppressed`` is set
+    or ``<part>_n`` < k; where exactly one hidden cell has respondents and
+    some cell is visible, the visible cell with the smallest ``<part>_n`` is
+    flagged too. Returns a copy with the ``<part>_suppressed`` flags set
+    (values are blanked by :func:`suppress`)."""
+    k = check_min_group_size(k)
+    u = units_df.copy().reset_index(drop=True)
+    kind = u["kind"].astype(str).to_numpy() if "kind" in u.columns else np.full(len(u), "")
+    ids = u["unit_id"].astype(str).to_numpy() if "unit_id" in u.columns else np.arange(len(u)).astype(str)
+    for part in parts:
+        n_col, flag = f"{part}_n", f"{part}_suppressed"
+        if n_col not in u.columns:
+            continue
+        n = pd.to_numeric(u[n_col], errors="coerce").to_numpy(dtype=float)
+        hidden = ~(n >= k)
+        if flag in u.columns:
+            hidden |= u[flag].eq(True).to_numpy()
+        informative = ~(n < 1)
+        for kd in np.unique(kind):
+            m = kind == kd
+            hidden[m] = _complement(hidden[m], informative[m], n[m], ids[m])
+        u[flag] = hidden
+    u.index = units_df.index
+    return u
+
+
+_CONTACT_PATTERNS = {
+    "e-mail addresses": r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}",
+    "IP addresses": r"(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}",
+    "phone numbers": r"\+\d[\d \-]{6,}\d|\d{2,4}(?:[ \-]\d{2,4}){2,}",
+}
+
+
+def check_background(respondents: pd.DataFrame, columns: Sequence[str], source: str | None = None) -> None:
+    """Stop when a ``background`` field the codebook carries into results/
+    holds contact data: most non-empty values look like e-mail addresses, IP
+    addresses or phone numbers. (Names cannot be told apart from other text:
+    the codebook is the safeguard; README "Privacy".)"""
+    for col in columns:
+        if col not in respondents.columns:
+            continue
+        v = respondents[col].dropna().astype(str).str.strip()
+        v = v[v != ""]
+        if not len(v):
+            continue
+        for what, pattern in _CONTACT_PATTERNS.items():
+            share = float(v.str.fullmatch(pattern).mean())
+            if share > 0.5:
+                raise RelcoordError(
+                    f"background field {col!r} looks like {what} ({share:.0%} of its values): personal data that "
+                    "must not reach results/", file=source, column=col,
+                    hint=f"remove {col!r} from the codebook's `background:` list (columns not named there are "
+                         "dropped at ingest)")
+
+
 def _generic_stats(df: pd.DataFrame, n_cols: Sequence[str]) -> list[str]:
     return [c for c in df.columns if c not in n_cols and pd.api.types.is_numeric_dtype(df[c])
             and not pd.api.types.is_bool_dtype(df[c])]
@@ -182,7 +308,10 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.Da
       then statistics, ``band`` and ``n`` blanked on every suppressed row;
       adds ``suppression``.
     * ``units``: within/between/received each blanked on its own count (and
-      within also when the tie A -> A was hidden); counts of hidden cells blanked.
+      within also when the tie A -> A was hidden), between and received with
+      secondary suppression per unit kind (:func:`secondary_suppress_units`);
+      counts of hidden cells blanked.
+    * ``agreement``: also hidden wherever ``ties`` hides the tie.
     * ``blocks``: on ``n_respondents`` (``n_ties`` blanked too).
     * ``edges``: recomputed from the suppressed ties when ``ties`` is given (so a
       secondarily hidden tie is not revealed by the symmetric mean), counts of
@@ -227,13 +356,22 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.Da
         stats_cols = [c for c in t.columns if c not in _TIE_ID]
         out["ties"] = suppress(t, "n", stats_cols, k)
     if units is not None:
-        u = units
+        u = secondary_suppress_units(units, k)
         for part in ("within", "between", "received"):
             if f"{part}_n" in u.columns:
                 cols = [c for c in u.columns if c.startswith(f"{part}_") and c not in
                         (f"{part}_n", f"{part}_suppressed")]
                 u = suppress(u, f"{part}_n", cols, k, flag_col=f"{part}_suppressed", reason_col=None)
         out["units"] = u
+    if "ties" in out and "agreement" in out and {"rater_unit", "target_unit"} <= set(out["agreement"].columns):
+        # rwg(j) per tie: hidden wherever ties.csv hides the tie (its n would reveal a secondary cell)
+        t_hidden = set(zip(out["ties"].loc[out["ties"]["suppressed"], "rater_unit"].astype(str),
+                           out["ties"].loc[out["ties"]["suppressed"], "target_unit"].astype(str)))
+        a = out["agreement"]
+        flag = np.array([(r, c) in t_hidden for r, c in zip(a["rater_unit"].astype(str),
+                                                            a["target_unit"].astype(str))], dtype=bool)
+        a = a.assign(suppressed=a["suppressed"].eq(True) | flag if "suppressed" in a.columns else flag)
+        out["agreement"] = suppress(a, "n", _generic_stats(a, ["n"]), k, reason_col=None)
     if "ties" in out:
         e = _edges(out["ties"], k)
     elif "edges" in tables:

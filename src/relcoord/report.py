@@ -36,6 +36,7 @@ from markupsafe import Markup
 
 from .figures import (COMPARISON_FIGURES, ROUND_FIGURES, _as_bool, _names, band_of, block_label, captions,
                       change_visibility, did_estimate, fmt_int, fmt_num, measure_label, unit_order, visible_rows)
+from .privacy import summary_for_readers
 
 __all__ = ["TEXT", "ROUND_SECTIONS", "COMPARISON_SECTIONS", "round_report", "comparison_report", "index_page",
            "software_versions", "config_hash", "embed_png", "round_findings", "comparison_findings"]
@@ -152,7 +153,8 @@ TEXT: dict[str, dict[str, str]] = {
         "answers": "Svar om grupper: gyldige / ved ikke / ikke besvaret",
         "by_rule": "Årsager til at besvarelser blev sat til side", "rule": "Årsag", "count": "Antal",
         "per_unit": "Svarpersoner pr. basisenhed", "respondents": "Svarpersoner",
-        "response_note": "Enheder med færre end {k} svarpersoner vises som \"< {k}\".",
+        "response_note": "Enheder med færre end {k} svarpersoner vises som \"< {k}\"; \"–\": antallet er skjult, "
+                         "for at en lille enheds antal ikke kan regnes ud fra det samlede antal.",
         "round": "Måling", "baseline": "Før", "followup": "Efter",
         "dont_know_share": "Ved ikke (andel af svar)", "blank_share": "Ikke besvaret (andel af svar)",
         # comparison tables
@@ -305,7 +307,8 @@ TEXT: dict[str, dict[str, str]] = {
         "answers": "Answers about groups: valid / don't know / not answered",
         "by_rule": "Why records were set aside", "rule": "Reason", "count": "Count",
         "per_unit": "Respondents per base unit", "respondents": "Respondents",
-        "response_note": "Units with fewer than {k} respondents are shown as \"< {k}\".",
+        "response_note": "Units with fewer than {k} respondents are shown as \"< {k}\"; \"–\": the count is "
+                         "hidden so that a small unit's count cannot be worked out from the total.",
         "round": "Round", "baseline": "Before", "followup": "After",
         "dont_know_share": "Don't know (share of answers)", "blank_share": "Not answered (share of answers)",
         "mean_a": "Before", "mean_b": "After", "diff": "Change", "g": "Hedges' g (95 % CI)", "p_fdr": "p (FDR)",
@@ -623,13 +626,25 @@ def round_findings(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, inst
 
 
 def _respondent_counts(summary: Mapping[str, Any], units: pd.DataFrame, k: int) -> dict[str, int | None]:
-    """Base unit -> respondents (validation summary), None when fewer than k (shown "< k")."""
-    per = {str(u): int(n) for u, n in (summary.get("respondents_per_unit") or {}).items()}
+    """Base unit -> respondents (validation summary) as a reader may see them
+    (:func:`relcoord.privacy.summary_for_readers`: None when fewer than k, or
+    hidden by secondary suppression)."""
+    shown, _ = _respondent_counts_why(summary, units, k)
+    return shown
+
+
+def _respondent_counts_why(summary: Mapping[str, Any], units: pd.DataFrame, k: int
+                           ) -> tuple[dict[str, int | None], dict[str, str]]:
+    """(unit -> count or None, unit -> why hidden: "primary" (< k) | "secondary" | "hidden")."""
+    s = summary_for_readers(summary, k)
+    per = {str(u): n for u, n in (s.get("respondents_per_unit") or {}).items()}
+    why = {str(u): str(r) for u, r in (s.get("respondents_per_unit_hidden") or {}).items()}
     kinds = dict(zip(units["unit_id"].astype(str), units["kind"].astype(str))) if units is not None else {}
     in_round = set(per) | {str(x) for x in summary.get("targets") or []}
     order = [u for u in unit_order(units, per) if kinds.get(u, "base") != "network"
              and (u in in_round or not summary.get("targets"))]
-    return {u: (per.get(u, 0) if per.get(u, 0) >= k else None) for u in order}
+    shown = {u: (int(per[u]) if per.get(u) is not None else None) for u in order}
+    return shown, {u: (why.get(u, "primary") if u in per else "primary") for u in order if shown[u] is None}
 
 
 def _response_ctx(summary: Mapping[str, Any], units: pd.DataFrame, f: _Fmt, t: Mapping[str, str],
@@ -644,9 +659,10 @@ def _response_ctx(summary: Mapping[str, Any], units: pd.DataFrame, f: _Fmt, t: M
     a = s.get("answers") or {}
     answers = " / ".join(fmt_int(a.get(x, 0), f.lang) for x in ("valid", "dont_know", "blank"))
     rules = [[t.get(f"rule_{r}", r), fmt_int(n, f.lang)] for r, n in sorted((s.get("failures_by_rule") or {}).items())]
-    counts = _respondent_counts(s, units, f.k)
+    counts, why = _respondent_counts_why(s, units, f.k)
     names = _names(units)
-    per = [[_unit_name(u, names), fmt_int(n, f.lang) if n is not None else f"< {f.k}"] for u, n in counts.items()]
+    per = [[_unit_name(u, names), fmt_int(n, f.lang) if n is not None else f"< {f.k}" if why.get(u) == "primary"
+            else "–"] for u, n in counts.items()]
     return {"kpis": kpis, "answers": answers,
             "rules": _table([(t["rule"], ""), (t["count"], "num")], rules) if rules else None,
             "per_unit": _table([(t["unit"], ""), (t["respondents"], "num")], per, note=t["response_note"].format(
