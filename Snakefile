@@ -16,6 +16,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

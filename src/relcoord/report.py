@@ -56,6 +56,8 @@ TEXT: dict[str, dict[str, str]] = {
         "round_report": "Rapport for målingen", "comparison_report": "Sammenligning af målinger",
         "index_title": "Oversigt over rapporter", "rounds": "Målinger", "comparisons": "Sammenligninger",
         "no_reports": "Ingen rapporter endnu.", "open": "Åbn rapporten", "date": "Dato",
+        "provenance_link": "Sporbarhed: sha256 af alle input- og resultatfiler, konfigurationens hash, "
+                           "workflowets git-commit og programversioner",
         "contents": "Indhold",
         "sec_summary": "Det vigtigste", "sec_figures": "Figurer", "sec_response": "Svar og validering",
         "sec_units": "Enheder", "sec_blocks": "Blokke: inden for og mellem slags grupper",
@@ -214,6 +216,8 @@ TEXT: dict[str, dict[str, str]] = {
         "round_report": "Round report", "comparison_report": "Comparison of rounds",
         "index_title": "Reports", "rounds": "Rounds", "comparisons": "Comparisons",
         "no_reports": "No reports yet.", "open": "Open the report", "date": "Date",
+        "provenance_link": "Provenance: sha256 of every input and result file, the config hash, the workflow's git "
+                           "commit and the software versions",
         "contents": "Contents",
         "sec_summary": "Key findings", "sec_figures": "Figures", "sec_response": "Responses and validation",
         "sec_units": "Units", "sec_blocks": "Blocks: within and between kinds of groups",
@@ -1072,16 +1076,17 @@ def _entries(items: Iterable[Any]) -> list[dict[str, str]]:
 
 
 def index_page(rounds: Iterable[Any], comparisons: Iterable[Any], *, lang: str = "da",
-               title: str | None = None) -> str:
+               title: str | None = None, provenance_href: str | None = None) -> str:
     """results/index.html linking every round and comparison report.
 
     ``rounds`` / ``comparisons``: dicts ``{"id", "label", "href"}`` (``href``
     relative to results/, default ``<id>/report.html``; optional ``date``) or
-    tuples ``(id, label, href)``."""
+    tuples ``(id, label, href)``; ``provenance_href``: link to the run's
+    provenance record (results/provenance.json), if any."""
     if lang not in TEXT:
         raise ValueError(f"language must be one of {sorted(TEXT)}, got {lang!r}")
     t = TEXT[lang]
     ctx = {"lang": lang, "t": t, "title": title or t["default_title"], "doc_title": (title or t["default_title"]),
-           "rounds": _entries(rounds), "comparisons": _entries(comparisons),
+           "rounds": _entries(rounds), "comparisons": _entries(comparisons), "provenance_href": provenance_href,
            "footer": t["footer"].format(version=_version())}
     return _env().get_template("index.html.j2").render(**ctx)

@@ -1,4 +1,5 @@
 # Config validation, round lists and helper functions shared by the rules.
+import json
 import re
 from pathlib import Path
 
@@ -34,12 +35,54 @@ wildcard_constraints:
     comparison="|".join(map(re.escape, COMPARISONS)) or "NO_COMPARISON",
 
 
-def export_files(wildcards):
+def round_export_files(round_id):
     """Every file of a round's export: the folder's files, or the workbook."""
-    path = Path(config["rounds"][wildcards.round]["export"])
+    path = Path(config["rounds"][round_id]["export"])
     if path.is_dir():
         return sorted(str(p) for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     return [str(path)]
+
+
+def export_files(wildcards):
+    return round_export_files(wildcards.round)
+
+
+def config_files():
+    """The config files this run read (the Snakefile's and any --configfile),
+    once each, relative to the project folder when inside it."""
+    here = Path.cwd().resolve()
+    out = {}
+    for f in workflow.configfiles:
+        full = Path(f).resolve()
+        out.setdefault(full, str(full.relative_to(here)) if full.is_relative_to(here) else str(full))
+    return sorted(out.values())
+
+
+def settings(*sections, entry=True):
+    """Input function for `params: settings=...`: the config sections a rule's
+    script reads, plus (``entry``) its round's or comparison's entry. Snakemake
+    reruns a job when its params change, so a changed setting
+    (privacy.min_group_size, scoring, seed, a round's label, report.language,
+    ...) reruns exactly the jobs that use it, and no result is left computed
+    under an old config."""
+
+    def fn(wildcards):
+        out = {}
+        for s in sections:  # a section, or "section.key"
+            top, _, key = s.partition(".")
+            out[s] = config.get(top, {}).get(key) if key else config.get(top)
+        rnd = getattr(wildcards, "round", None) if entry else None
+        if rnd is not None:
+            out["round"] = config["rounds"][rnd]
+        cid = getattr(wildcards, "comparison", None) if entry else None
+        if cid is not None:
+            c = COMPARISONS[cid]
+            out["comparison"] = c
+            out["rounds"] = {r: config["rounds"][r] for r in (c["baseline"], c["followup"])}
+        # canonical JSON: the same settings written in another key order are the same params
+        return json.dumps(out, sort_keys=True, ensure_ascii=False, default=str)
+
+    return fn
 
 
 def codebook_file(wildcards):
@@ -111,9 +154,14 @@ def comparison_outputs(comparison_id):
     ]
 
 
-def all_outputs():
+def result_files():
+    """Every result the provenance record fingerprints (all outputs but itself)."""
     return [
         *[f for r in ROUNDS for f in round_outputs(r)],
         *[f for c in COMPARISONS for f in comparison_outputs(c)],
         rules.index.output[0],
     ]
+
+
+def all_outputs():
+    return [*result_files(), rules.provenance.output[0]]

@@ -14,6 +14,8 @@ rule compare_rounds:
     output:
         changes="results/comparisons/{comparison}/changes.csv",
         model="results/comparisons/{comparison}/model.csv",
+    params:
+        settings=settings("privacy", "seed"),
     conda:
         "../../environment.yml"
     log:

@@ -16,6 +16,8 @@ rule report_round:
             category="Reports",
             labels={"report": "round {round}"},
         ),
+    params:
+        settings=settings("report", "privacy", "scoring"),
     conda:
         "../../environment.yml"
     log:
@@ -45,6 +47,8 @@ rule report_comparison:
             category="Reports",
             labels={"report": "comparison {comparison}"},
         ),
+    params:
+        settings=settings("report", "privacy", "scoring"),
     conda:
         "../../environment.yml"
     log:
@@ -61,6 +65,8 @@ rule index:
         comparisons=expand(rules.report_comparison.output.report, comparison=COMPARISONS),
     output:
         "results/index.html",
+    params:
+        settings=settings("report", "rounds", "comparisons"),
     conda:
         "../../environment.yml"
     log:

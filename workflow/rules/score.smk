@@ -17,6 +17,8 @@ rule score_round:
         agreement="results/{round}/scores/agreement.csv",
         respondent_ties="results/{round}/scores/respondent_ties.parquet",
         respondent_index="results/{round}/scores/respondent_index.parquet",
+    params:
+        settings=settings("privacy", "scoring", "seed", entry=False),
     conda:
         "../../environment.yml"
     log:

@@ -14,6 +14,8 @@ rule validate_round:
         failures="results/{round}/validation/failures.csv",
         summary="results/{round}/validation/summary.json",
         report="results/{round}/validation/report.html",
+    params:
+        settings=settings("privacy", "validation", "report.language"),
     conda:
         "../../environment.yml"
     log:

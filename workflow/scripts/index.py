@@ -17,8 +17,9 @@ def main(sm):
                              f"{cfg['rounds'][c['followup']].get('label', c['followup'])}",
                     "href": str(Path(p).relative_to(out.parent))}
                    for c, p in zip(cfg["comparisons"], sm.input.comparisons)]
-    out.write_text(index_page(rounds, comparisons, lang=cfg["report"]["language"], title=cfg["report"]["title"]),
-                   encoding="utf-8")
+    # provenance.json is written after the index (it fingerprints it): linked, not an input
+    out.write_text(index_page(rounds, comparisons, lang=cfg["report"]["language"], title=cfg["report"]["title"],
+                              provenance_href="provenance.json"), encoding="utf-8")
 
 
 run_step(lambda: main(snakemake), snakemake.log[0], "index page")

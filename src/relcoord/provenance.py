@@ -1,0 +1,138 @@
+"""Provenance of a workflow run: what went in, what came out, and with which code.
+
+:func:`build_provenance` returns the content of ``results/provenance.json``:
+sha256 and size of every input file (exports, config files, unit register,
+memberships, instrument, codebooks) and of every output under ``results/``,
+the config's hash (:func:`relcoord.report.config_hash`), the git commit of the
+workflow and whether its working tree had changes (``null`` with a note when
+the workflow is not a git checkout or git is missing), and the versions of
+Python, Snakemake and the packages that compute the numbers.
+
+Deterministic: no timestamps, no host names, no absolute paths inside the
+project (paths are given relative to the working directory), keys and files
+sorted, so identical inputs, code and environment give identical bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PACKAGES", "sha256_file", "file_record", "git_state", "package_versions", "build_provenance"]
+
+#: packages whose versions are recorded (those that compute, draw or write results)
+PACKAGES = ("relcoord", "snakemake", "pandas", "numpy", "scipy", "statsmodels", "pandera", "pyarrow", "openpyxl",
+            "matplotlib", "seaborn", "networkx", "jinja2", "pyyaml", "jsonschema")
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _display_path(path: str | Path, base: Path) -> str:
+    """``path`` relative to ``base`` when inside it (POSIX separators), else as given, absolute."""
+    p = Path(os.path.abspath(path))
+    try:
+        return p.relative_to(base).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def file_record(path: str | Path, base: str | Path | None = None) -> dict[str, Any]:
+    """``{"path", "sha256", "bytes"}`` of one file; ``path`` relative to ``base`` (default: cwd)."""
+    base = Path(os.path.abspath(base or os.getcwd()))
+    return {"path": _display_path(path, base), "sha256": sha256_file(path), "bytes": Path(path).stat().st_size}
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30,
+                              env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"})
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def git_state(path: str | Path) -> dict[str, Any]:
+    """The git commit of the checkout holding ``path`` and whether its tree is dirty.
+
+    ``{"commit": "<40 hex>", "dirty": bool}``; dirty means tracked files differ
+    from the commit or untracked, not ignored files exist (``git status
+    --porcelain``). Without git or outside a checkout: ``{"commit": None,
+    "dirty": None, "note": ...}``."""
+    repo = Path(path)
+    if repo.is_file():
+        repo = repo.parent
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    if top is None:
+        return {"commit": None, "dirty": None, "note": "not a git checkout (or git is not installed)"}
+    commit = _git(repo, "rev-parse", "--verify", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None, "note": "git checkout without a commit"}
+    status = _git(repo, "status", "--porcelain", "--untracked-files=normal")
+    return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
+
+
+def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package (``None`` when not installed), without importing them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for pkg in packages:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def build_provenance(cfg: Mapping[str, Any], inputs: Mapping[str, Any], outputs: Iterable[str | Path], *,
+                     workflow_dir: str | Path | None = None, base: str | Path | None = None) -> dict[str, Any]:
+    """The content of results/provenance.json.
+
+    ``inputs``: ``{"config": [paths], "units": path, "memberships": path,
+    "instrument": path, "rounds": {round_id: {"export": [paths], "codebook":
+    path}}}``; ``outputs``: result files to fingerprint; ``workflow_dir``: a
+    folder of the workflow's checkout (for the git commit); ``base``: the
+    project folder paths are given relative to (default: cwd)."""
+    from .report import config_hash
+
+    base = Path(os.path.abspath(base or os.getcwd()))
+
+    def rec(p):
+        return file_record(p, base)
+
+    rounds = {}
+    for rid in sorted(inputs.get("rounds", {}), key=str):
+        r = inputs["rounds"][rid]
+        rounds[str(rid)] = {"export": [rec(p) for p in sorted(map(str, r.get("export", [])))],
+                            "codebook": rec(r["codebook"])}
+    config_files = sorted({_display_path(p, base): p for p in inputs.get("config", [])}.items())
+    out_files = sorted({_display_path(p, base): p for p in outputs}.items())
+    return {
+        "config_sha256": config_hash(cfg),
+        "inputs": {
+            "config": [rec(p) for _, p in config_files],
+            "units": rec(inputs["units"]),
+            "memberships": rec(inputs["memberships"]),
+            "instrument": rec(inputs["instrument"]),
+            "rounds": rounds,
+        },
+        "outputs": [rec(p) for _, p in out_files],
+        "workflow": git_state(workflow_dir) if workflow_dir is not None else
+        {"commit": None, "dirty": None, "note": "workflow folder not given"},
+        "software": {"python": platform.python_version(), "python_implementation": platform.python_implementation(),
+                     **package_versions()},
+        "settings": {"min_group_size": int((cfg.get("privacy") or {}).get("min_group_size", 5)),
+                     "seed": cfg.get("seed")},
+    }

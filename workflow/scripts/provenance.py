@@ -1,0 +1,18 @@
+"""Rule provenance: inputs, outputs, config and code -> results/provenance.json."""
+
+from relcoord.outputs import write_json
+from relcoord.provenance import build_provenance
+from relcoord.runner import log, run_step
+
+
+def main(sm):
+    inputs = {"config": list(sm.input.config), "units": sm.input.units, "memberships": sm.input.memberships,
+              "instrument": sm.input.instrument, "rounds": sm.params.rounds}
+    record = build_provenance(sm.config, inputs, sm.input.results, workflow_dir=sm.scriptdir)
+    write_json(record, sm.output[0])
+    w = record["workflow"]
+    log.info("workflow commit %s (dirty: %s); %d result files fingerprinted", w.get("commit"), w.get("dirty"),
+             len(record["outputs"]))
+
+
+run_step(lambda: main(snakemake), snakemake.log[0], "provenance record")
