@@ -73,3 +73,17 @@ def units() -> pd.DataFrame:
 @pytest.fixture
 def memberships() -> pd.DataFrame:
     return MEMBERSHIPS.copy()
+
+
+@pytest.fixture(scope="session")
+def workflow_runs(tmp_path_factory):
+    """The end-to-end workflow runs, started together (three runs at once keep the two cores busier than
+    one after another): the demo twice in two fresh project copies (tests/test_workflow.py, the second
+    for byte identity) and a study with small units (tests/test_workflow_privacy.py).
+    Returns {"demo": [(folder, process), ...], "small": (folder, process)}."""
+    from workflow_helpers import project_copy, run_concurrently, small_study
+
+    demo = [project_copy(tmp_path_factory.mktemp(f"demo{i}")) for i in range(2)]
+    small = small_study(tmp_path_factory.mktemp("small"))
+    procs = run_concurrently([*demo, small])
+    return {"demo": list(zip(demo, procs[:2])), "small": (small, procs[2])}

@@ -1,13 +1,19 @@
 """End to end: the workflow on the demo data, from a copy of the project.
 
-One demo run per test session (module fixture); error cases run Snakemake
-only as far as the failing step.
+The demo runs twice per test session, at the same time, in two fresh copies
+(module fixture ``demo_runs``): the first is the run most tests read, the
+pair proves that the results are byte-identical. Error cases run Snakemake
+only as far as the failing step; rerun checks are dry runs on a copy.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -18,15 +24,11 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from workflow_helpers import (copy_run, dry_run_jobs, export_columns, find_values, html_text, project_copy,
+                              result_texts)
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 pytestmark = pytest.mark.slow
-
-
-def project_copy(dest: Path) -> Path:
-    for name in ("config", "data"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -37,11 +39,16 @@ def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.Compl
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    work = project_copy(tmp_path_factory.mktemp("demo"))
-    proc = snakemake(work)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return work
+def demo_runs(workflow_runs):
+    """The demo, run twice at once in two fresh copies of the project (conftest.workflow_runs)."""
+    for _, proc in workflow_runs["demo"]:
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    return [work for work, _ in workflow_runs["demo"]]
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_runs):
+    return demo_runs[0]
 
 
 def test_validated_tables_and_failures_for_both_rounds(demo_run):
@@ -73,12 +80,42 @@ def test_validated_tables_and_failures_for_both_rounds(demo_run):
         assert (res / "validation/report.html").stat().st_size > 500
 
 
+EXPORTS = {"2024": "data/raw/demo/2024", "2025": "data/raw/demo/2025/export.xlsx"}
+
+
 def test_raw_ids_never_reach_results(demo_run):
-    raw = pd.read_csv(demo_run / "data/raw/demo/2024/dataset.csv", sep=";", encoding="latin-1", dtype=str)
-    ids = set(raw["id"].dropna()) - {""}
-    text = b"".join(p.read_bytes() for p in (demo_run / "results").rglob("*") if p.is_file())
-    found = [i for i in ids if i.encode() in text]
-    assert not found, found[:5]
+    """No raw respondent id of either round (CSV trio and workbook) in any file under results/:
+    CSV, JSON, HTML, SVG, PNG bytes, and the cells of every parquet table (compressed on disk)."""
+    texts = result_texts(demo_run / "results")
+    assert {p.rsplit(".", 1)[-1] for p in texts} >= {"csv", "json", "html", "parquet", "png", "svg"}
+    texts |= {f"{p.relative_to(demo_run)} (bytes)": p.read_bytes().decode("latin-1")
+              for p in (demo_run / "results").rglob("*") if p.is_file()}
+    for rnd, export in EXPORTS.items():
+        ids = set(export_columns(demo_run / export, ["id"])["id"].str.strip()) - {""}
+        assert len(ids) > 400 and all(i.isdigit() for i in ids), rnd
+        assert find_values({"probe": "x" + sorted(ids)[0] + "7"}, ids)          # the search finds what is there
+        found = find_values(texts, ids)
+        assert not found, (rnd, found[:5])
+
+
+def test_personal_fields_and_free_text_never_reach_results(demo_run):
+    """E-mail, name and free-text columns (not named in the codebook) are dropped, listed as
+    dropped in summary.json and the validation report, and none of their values is under results/."""
+    texts = {f: t for f, t in result_texts(demo_run / "results").items() if not f.endswith(".png")}
+    for rnd, export in EXPORTS.items():
+        raw = export_columns(demo_run / export, ["email", "navn", "t_1"])
+        values = {c: set(raw[c].str.strip()) - {""} for c in raw.columns}
+        assert len(values["email"]) > 400 and len(values["navn"]) > 100 and len(values["t_1"]) >= 3, rnd
+        found = find_values(texts, set().union(*values.values()))
+        assert not found, (rnd, found[:5])
+        summary = json.loads(texts[f"{rnd}/validation/summary.json"])
+        assert {"email", "navn", "t_1"} <= set(summary["dropped_columns"])
+        report = html_text(demo_run / "results" / rnd / "validation/report.html")
+        assert all(c in report for c in ("email", "navn", "t_1"))
+        # the background column the codebook names is carried, nothing else beyond the contract
+        respondents = pd.read_parquet(demo_run / "results" / rnd / "validated/respondents.parquet")
+        assert set(respondents.columns) == {"respondent_id", "rater_unit", "networks", "b_1", "n_valid_answers",
+                                            "source_row"}
 
 
 def test_rerun_is_a_noop(demo_run):
@@ -196,3 +233,93 @@ def test_snakemake_report_renders(demo_run):
     proc = snakemake(demo_run, "--report", str(demo_run / "snakemake_report.zip"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (demo_run / "snakemake_report.zip").stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------- reproducibility and provenance
+
+
+def test_two_runs_give_byte_identical_results(demo_runs):
+    """Same inputs and config, two fresh project copies: every file under results/ (tables, parquet,
+    JSON, figures, reports, provenance) is byte for byte the same."""
+    a, b = (w / "results" for w in demo_runs)
+    files_a = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    assert len(files_a) > 50 and "provenance.json" in files_a
+    differ = [f for f in files_a if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert not differ, differ
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_provenance_records_inputs_outputs_code_and_software(demo_run):
+    text = (demo_run / "results/provenance.json").read_text(encoding="utf-8")
+    prov = json.loads(text)
+    ins = prov["inputs"]
+    # every input file, relative to the project folder, with its sha256
+    exports = {"2024": ["data/raw/demo/2024/dataset.csv", "data/raw/demo/2024/labels.csv",
+                        "data/raw/demo/2024/structure.csv"], "2025": ["data/raw/demo/2025/export.xlsx"]}
+    for rnd, files in exports.items():
+        recs = ins["rounds"][rnd]["export"]
+        assert [r["path"] for r in recs] == files
+        assert all(r["sha256"] == _sha256(demo_run / r["path"]) for r in recs)
+        assert ins["rounds"][rnd]["codebook"]["path"] == "config/codebooks/demo.yaml"
+    assert [r["path"] for r in ins["config"]] == ["config/config.yaml"]
+    for rec in [*ins["config"], ins["units"], ins["memberships"], ins["instrument"],
+                *(ins["rounds"][r]["codebook"] for r in exports)]:
+        assert rec["sha256"] == _sha256(demo_run / rec["path"]), rec
+    # every other result file with its sha256
+    results = demo_run / "results"
+    expected = {p.relative_to(demo_run).as_posix() for p in results.rglob("*") if p.is_file()}
+    assert {r["path"] for r in prov["outputs"]} == expected - {"results/provenance.json"}
+    assert all(r["sha256"] == _sha256(demo_run / r["path"]) for r in prov["outputs"])
+    # the config hash the reports show; code and software
+    assert prov["config_sha256"] in (results / "2024/report.html").read_text(encoding="utf-8")
+    w = prov["workflow"]
+    if (ROOT / ".git").exists():
+        assert re.fullmatch(r"[0-9a-f]{40}", w["commit"]) and isinstance(w["dirty"], bool)
+    else:
+        assert w["commit"] is None and "not a git checkout" in w["note"]
+    assert prov["software"]["python"] == platform.python_version()
+    assert prov["software"]["snakemake"] == importlib.metadata.version("snakemake")
+    assert prov["software"]["pandas"] == pd.__version__
+    # deterministic: no timestamps, no absolute paths of this machine
+    assert not re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text)
+    assert str(demo_run) not in text and str(ROOT) not in text
+    assert 'href="provenance.json"' in (results / "index.html").read_text(encoding="utf-8")
+
+
+def test_reruns_are_limited_to_what_changed(demo_run, tmp_path):
+    """After a full run: changing one round's export reruns that round, the comparison using it,
+    the index and the provenance record, nothing of the other round; a report-only setting reruns
+    the reports only; the privacy threshold reruns everything it touches."""
+    work = copy_run(demo_run, tmp_path / "work")
+    all_jobs = {("validate_round", r) for r in ("2024", "2025")} | {("score_round", r) for r in ("2024", "2025")} \
+        | {("report_round", r) for r in ("2024", "2025")} \
+        | {("compare_rounds", "2024_vs_2025"), ("report_comparison", "2024_vs_2025"), ("index", ""),
+           ("provenance", ""), ("all", "")}
+
+    export = work / "data/raw/demo/2024/dataset.csv"
+    original = export.read_bytes()
+    df = pd.read_csv(export, sep=";", encoding="latin-1", dtype=str, keep_default_na=False)
+    df.loc[0, "s_3_2"] = "1" if df.loc[0, "s_3_2"] != "1" else "2"       # one answer of one respondent
+    df.to_csv(export, sep=";", encoding="latin-1", index=False)
+    jobs = dry_run_jobs(snakemake(work, "-n"))
+    assert jobs == all_jobs - {("validate_round", "2025"), ("score_round", "2025"), ("report_round", "2025")}, jobs
+
+    export.write_bytes(original)
+    shutil.copystat(demo_run / "data/raw/demo/2024/dataset.csv", export)    # as it was, time included
+
+    cfg_path = work / "config/config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    cfg["report"]["title"] = "Koordinering i Demo Kommune"
+    cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    jobs = dry_run_jobs(snakemake(work, "-n"))
+    assert jobs == {("report_round", "2024"), ("report_round", "2025"), ("report_comparison", "2024_vs_2025"),
+                    ("index", ""), ("provenance", ""), ("all", "")}, jobs
+
+    cfg["privacy"]["min_group_size"] = 6
+    cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    assert dry_run_jobs(snakemake(work, "-n")) == all_jobs

@@ -1,0 +1,235 @@
+"""End to end, privacy: a simulated municipality with several small units (two
+rounds, 60 respondents each, four units below k in each round), run through
+the whole workflow; then every reader-facing output is scanned.
+
+The same run carries text that a spreadsheet would execute as a formula (a
+unit name and area starting with = and +, answers starting with @ and -), to
+show it neutralised in every CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from snakemake.utils import validate as snakemake_validate
+
+from conftest import ROOT
+from relcoord.config import normalise_keys, round_order
+from relcoord.figures import fmt_num
+from relcoord.instrument import load_instrument
+from relcoord.registry import load_units, units_in_round
+from relcoord.stages import score_and_assess
+from workflow_helpers import FORMULA_ANSWERS, FORMULA_AREA, FORMULA_NAME, PLANTED_UNIT, html_text
+
+pytestmark = pytest.mark.slow
+
+K = 5
+ROUNDS = ("2024", "2025")
+
+
+@pytest.fixture(scope="module")
+def small_run(workflow_runs):
+    """The study with small units (workflow_helpers.small_study), run with the demo (conftest.workflow_runs)."""
+    work, proc = workflow_runs["small"]
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return work
+
+
+def _config(work: Path) -> dict:
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text(encoding="utf-8"))
+    normalise_keys(cfg)
+    snakemake_validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))   # fills the defaults
+    return cfg
+
+
+def _internal(work: Path, rnd: str) -> tuple[dict, dict]:
+    """The round's unsuppressed tables, recomputed from the validated data (as score_round does)."""
+    cfg = _config(work)
+    order = round_order(cfg)
+    units = units_in_round(load_units(work / cfg["units"], order), rnd, order)
+    res = work / "results" / rnd / "validated"
+    return score_and_assess(pd.read_parquet(res / "responses.parquet"), pd.read_parquet(res / "respondents.parquet"),
+                            units, load_instrument(work / cfg["instrument"]), cfg)
+
+
+# (count columns, statistic columns; None = every other numeric column) per reader-facing table
+TABLES = {
+    "scores/ties.csv": [(["n"], None)],
+    "scores/blocks.csv": [(["n_respondents"], None)],
+    "scores/edges.csv": [(["n_a_to_b", "n_b_to_a"], None)],
+    "scores/organisation.csv": [(["n"], None)],
+    "scores/reliability.csv": [(["n"], None)],
+    "scores/agreement.csv": [(["n"], None)],
+    "scores/units.csv": [([f"{p}_n"], [f"{p}_rc"]) for p in ("within", "between", "received")],
+}
+
+
+def _check_table(df: pd.DataFrame, specs, name: str) -> int:
+    shown_rows = 0
+    for counts, stats in specs:
+        if stats is None:
+            stats = [c for c in df.columns if c not in counts and pd.api.types.is_numeric_dtype(df[c])
+                     and not pd.api.types.is_bool_dtype(df[c])]
+        shown = df[stats].notna().any(axis=1)
+        if "band" in df.columns:
+            shown |= df["band"].notna()
+        for c in counts:
+            n = pd.to_numeric(df[c], errors="coerce")
+            assert (n[shown] >= K).all(), (name, c, df.loc[shown & ~(n >= K)].head())
+            assert (n.dropna() >= K).all(), (name, c, "a count below k is shown")
+        shown_rows += int(shown.sum())
+    return shown_rows
+
+
+def test_the_study_has_several_small_groups(small_run):
+    kinds = set()
+    for rnd in ROUNDS:
+        resp = pd.read_parquet(small_run / "results" / rnd / "validated/respondents.parquet")
+        small = resp["rater_unit"].value_counts()
+        assert ((small > 0) & (small < K)).sum() >= 3, (rnd, small)
+        assert 1 <= small.get(PLANTED_UNIT, 0) < K, (rnd, small)     # the unit with the planted answers
+        ties = pd.read_csv(small_run / "results" / rnd / "scores/ties.csv")
+        assert (~ties["suppressed"]).sum() >= 20
+        kinds |= set(ties["suppression"].dropna())
+    assert kinds == {"primary", "secondary"}
+
+
+def test_no_statistic_from_fewer_than_k_respondents_in_any_table(small_run):
+    shown = 0
+    for rnd in ROUNDS:
+        for name, specs in TABLES.items():
+            shown += _check_table(pd.read_csv(small_run / "results" / rnd / name), specs, f"{rnd}/{name}")
+        failures = pd.read_csv(small_run / "results" / rnd / "validation/failures.csv", dtype=str)
+        assert not {"n", "mean", "rc_mean"} & set(failures.columns)      # records and problems, no statistics
+    out = small_run / "results/comparisons/2024_vs_2025"
+    changes = pd.read_csv(out / "changes.csv")
+    shown += _check_table(changes, [(["n_a", "n_b"], None)], "changes.csv")
+    assert changes["suppressed"].any() and (~changes["suppressed"]).any()
+    model = pd.read_csv(out / "model.csv")
+    shown += _check_table(model, [(["n_obs"], ["estimate", "se", "ci_low", "ci_high", "p"])], "model.csv")
+    assert shown > 100
+
+
+def _lonely(hidden: pd.Series, informative: pd.Series, keys: list) -> list:
+    """Sets with exactly one hidden member that has respondents and at least one visible member."""
+    g = pd.DataFrame({"h": hidden & informative, "v": ~hidden}).groupby(keys)
+    bad = (g["h"].sum() == 1) & (g["v"].sum() >= 1)
+    return list(bad[bad].index)
+
+
+def test_no_hidden_cell_or_count_can_be_worked_out_by_subtraction(small_run):
+    for rnd in ROUNDS:
+        res = small_run / "results" / rnd
+        # respondents per unit next to the total: a hidden count is never alone
+        summary = json.loads((res / "validation/summary.json").read_text(encoding="utf-8"))
+        counts = pd.read_parquet(res / "validated/respondents.parquet")["rater_unit"].value_counts()
+        shown = summary["respondents_per_unit"]
+        assert set(shown) == set(counts.index) and summary["valid"] == counts.sum()
+        hidden = [u for u, n in shown.items() if n is None]
+        assert all(shown[u] == counts[u] >= K for u in shown if u not in hidden)
+        assert all(counts[u] < K for u, why in summary["respondents_per_unit_hidden"].items() if why == "primary")
+        assert {u for u in counts.index if counts[u] < K} <= set(hidden) and len(hidden) != 1
+        # ties: column, row and block sets (internal counts: a set's hidden members must be two or more)
+        internal, _ = _internal(small_run, rnd)
+        ti, tp = internal["ties"], pd.read_csv(res / "scores/ties.csv")
+        assert (ti[["rater_unit", "target_unit"]].to_numpy() == tp[["rater_unit", "target_unit"]].to_numpy()).all()
+        h, info = tp["suppressed"].astype(bool), ti["n"] >= 1
+        off = ti["rater_unit"] != ti["target_unit"]
+        assert not _lonely(h[off], info[off], [ti.loc[off, "target_unit"], ti.loc[off, "rater_kind"]])
+        assert not _lonely(h[off], info[off], [ti.loc[off, "rater_unit"]])
+        block = np.where(off, ti["rater_kind"] + "_to_" + ti["target_kind"], "within_" + ti["rater_kind"])
+        assert not _lonely(h, info, [pd.Series(block, index=ti.index)])
+        # units.csv: between and received per unit kind
+        ui, up = internal["units"].reset_index(drop=True), pd.read_csv(res / "scores/units.csv")
+        assert ui["unit_id"].tolist() == up["unit_id"].tolist()
+        for part in ("between", "received"):
+            hid = up[f"{part}_rc"].isna() | up[f"{part}_suppressed"].astype(bool)
+            assert not _lonely(hid, ~(ui[f"{part}_n"] < 1), [ui["kind"]]), (rnd, part)
+
+
+def _fmt(x) -> str:
+    return fmt_num(x, "da", 2)
+
+
+_NUM = re.compile(r"(?<![\d,.])[+−-]?\d+(?:,\d+)?(?![\d,])")   # a number as shown, sign included ("−1,14")
+
+
+def test_reports_never_show_a_value_of_a_hidden_cell(small_run):
+    """Values of hidden cells (internal ties, unit cells, blocks), formatted as the reports format
+    numbers, appear in no report, except where the same string is also a visible number."""
+    results = small_run / "results"
+    visible: set[str] = set()
+    hidden: dict[str, set[str]] = {}
+    planted: dict[str, set[str]] = {}
+    for rnd in ROUNDS:
+        internal, public = _internal(small_run, rnd)
+        for name, df in public.items():
+            for c in df.columns:
+                if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+                    visible |= {_fmt(v) for v in df[c].dropna()}
+        e = public["edges"].dropna(subset=["a_to_b", "b_to_a"])
+        visible |= {_fmt(v) for v in (e["a_to_b"] + e["b_to_a"]) / 2} | {_fmt(v) for v in e["a_to_b"] - e["b_to_a"]}
+        ti, tp = internal["ties"], public["ties"]
+        cells = list(ti.loc[tp["suppressed"].to_numpy(), ["rc_mean", "communication", "relationship"]]
+                     .to_numpy().ravel())
+        ui, up = internal["units"].reset_index(drop=True), public["units"].reset_index(drop=True)
+        for part in ("within", "between", "received"):
+            cells += list(ui.loc[up[f"{part}_rc"].isna(), f"{part}_rc"])
+        bi, bp = internal["blocks"].reset_index(drop=True), public["blocks"].reset_index(drop=True)
+        cells += list(bi.loc[bp["rc_mean"].isna(), "rc_mean"])
+        hidden[rnd] = {_fmt(v) for v in cells if pd.notna(v)}
+        planted[rnd] = {_fmt(v) for v in ti.loc[ti["rater_unit"] == PLANTED_UNIT, "rc_mean"].dropna()}
+        assert planted[rnd] <= hidden[rnd], rnd
+    for name in ("changes.csv", "model.csv"):
+        df = pd.read_csv(results / "comparisons/2024_vs_2025" / name)
+        for c in df.select_dtypes("number").columns:
+            visible |= {_fmt(v) for v in df[c].dropna()}
+    distinctive = {rnd: h - visible for rnd, h in hidden.items()}
+    assert all(planted[r] & d for r, d in distinctive.items()), (planted, distinctive)    # the check has teeth
+    pages = {rnd: [results / rnd / "report.html"] for rnd in ROUNDS}
+    for rnd in ROUNDS:
+        pages[rnd].append(results / "comparisons/2024_vs_2025/report.html")
+    for rnd, paths in pages.items():
+        for page in paths:
+            shown = set(_NUM.findall(html_text(page)))
+            leaked = sorted(distinctive[rnd] & shown)
+            assert not leaked, (rnd, page.name, leaked)
+
+
+def _csv_cells(path: Path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.reader(fh):
+            yield from row
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def test_formula_like_text_is_neutralised_in_every_csv(small_run):
+    results = small_run / "results"
+    units = pd.read_csv(results / "2024/scores/units.csv", dtype=str, keep_default_na=False)
+    row = units[units["unit_id"] == "HJP"].iloc[0]
+    assert row["name"] == "'" + FORMULA_NAME and row["area"] == "'" + FORMULA_AREA
+    failures = pd.read_csv(results / "2024/validation/failures.csv", dtype=str, keep_default_na=False)
+    assert {"'" + v for v in FORMULA_ANSWERS.values()} <= set(failures["value"])
+    assert set(failures.loc[failures["value"].isin({"'" + v for v in FORMULA_ANSWERS.values()}), "rule"]) == \
+        {"not_a_code"}
+    csvs = sorted(results.rglob("*.csv"))
+    assert len(csvs) >= 18
+    for path in csvs:
+        bad = [c for c in _csv_cells(path) if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(c)]
+        assert not bad, (path.relative_to(results), bad[:5])
+    assert not list(results.rglob("*.xls*"))         # no spreadsheet output exists
+    assert FORMULA_NAME in html_text(results / "2024/report.html")    # HTML escapes; the name reads as given
