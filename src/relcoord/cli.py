@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="validate one export against the config and print a summary")
-    c.add_argument("export", help="the export: a SurveyXact CSV folder or .xlsx workbook")
+    c.add_argument("export", help="the export, in the round's configured format (a file or folder)")
     c.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
     c.add_argument("--round", help="round whose codebook and units apply (default: the round with this export)")
     c.add_argument("--base", help="folder config paths are relative to (default: the config's project folder)")
