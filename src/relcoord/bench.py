@@ -44,16 +44,18 @@ COMPARISON = f"{ROUNDS[0]}_vs_{ROUNDS[1]}"
 #: Targets on a 2-core machine (seconds / MB), per the issue.
 TARGETS = {"demo_s": 60.0, "noop_s": 5.0, "round_s": 60.0, "round_mb": 4096.0, "compare_s": 120.0}
 
-# What one child of the harness measures: wall time and the peak RSS of the
-# largest process below it (ru_maxrss of RUSAGE_CHILDREN is a maximum over
+# What one child of the harness measures: wall time, CPU time (user + system,
+# all processes below it; on a shared machine far steadier than wall time) and
+# the peak RSS of the largest process below it (ru_maxrss of RUSAGE_CHILDREN is a maximum over
 # the waited-for descendants, in kB on Linux).
 _MEASURE = r"""
 import json, resource, subprocess, sys, time
 t = time.perf_counter()
 rc = subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], "ab"), stderr=subprocess.STDOUT)
 wall = time.perf_counter() - t
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": rc, "wall_s": wall, "peak_rss_mb": rss / (1024 if sys.platform != "darwin" else 1024 ** 2)}))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "peak_rss_mb": ru.ru_maxrss / (1024 if sys.platform != "darwin" else 1024 ** 2)}))
 """
 
 
@@ -159,8 +161,9 @@ def run_stages(work: Path, size: int, repeat: int, cores: int, log: Path) -> lis
     for stage, rnd, targets, bench_files in stages():
         m = measure(snakemake_cmd(work, cores, *targets), log, env=_env())
         rows.append({"respondents": size, "stage": stage, "round": rnd or COMPARISON, "repeat": repeat,
-                     "wall_s": round(m["wall_s"], 3), "job_s": _job_seconds(work, bench_files),
-                     "peak_rss_mb": round(m["peak_rss_mb"], 1)})
+                     "wall_s": round(m["wall_s"], 3), "cpu_s": round(m["cpu_s"], 3),
+                     "job_s": _job_seconds(work, bench_files),
+                     "peak_rss_mb": round(m["peak_rss_mb"], 1), "load_1min": round(os.getloadavg()[0], 2)})
         print(f"  {size:>6} {stage:<18} {rows[-1]['round']:<13} wall {m['wall_s']:6.1f} s  "
               f"peak {m['peak_rss_mb']:7.0f} MB", flush=True)
     return rows
@@ -172,7 +175,8 @@ def median_table(rows: list[dict]):
     df = pd.DataFrame(rows)
     g = df.groupby(["respondents", "stage", "round"], sort=False)
     out = g.agg(repeats=("repeat", "nunique"), median_wall_s=("wall_s", "median"), min_wall_s=("wall_s", "min"),
-                median_job_s=("job_s", "median"), median_peak_rss_mb=("peak_rss_mb", "median")).reset_index()
+                median_cpu_s=("cpu_s", "median"), median_job_s=("job_s", "median"), median_peak_rss_mb=("peak_rss_mb", "median"),
+                median_load_1min=("load_1min", "median")).reset_index()
     return out.round(2)
 
 
@@ -189,7 +193,9 @@ def run_demo(work: Path, repeats: int, cores: int, log: Path) -> list[dict]:
         jobs = {}
         for p in sorted((work / "benchmarks").rglob("*.tsv")):
             jobs[str(p.relative_to(work / "benchmarks"))] = float(p.read_text().strip().splitlines()[-1].split("\t")[0])
-        rows.append({"repeat": i, "end_to_end_s": round(full["wall_s"], 2), "noop_rerun_s": round(noop["wall_s"], 2),
+        rows.append({"repeat": i, "load_1min": round(os.getloadavg()[0], 2),
+                     "end_to_end_s": round(full["wall_s"], 2), "end_to_end_cpu_s": round(full["cpu_s"], 2),
+                     "noop_rerun_s": round(noop["wall_s"], 2), "noop_rerun_cpu_s": round(noop["cpu_s"], 2),
                      "dry_run_s": round(dry["wall_s"], 2), "peak_rss_mb": round(full["peak_rss_mb"], 1),
                      "jobs_s": jobs})
         print(f"  demo: end to end {full['wall_s']:.1f} s, no-op rerun {noop['wall_s']:.1f} s", flush=True)
@@ -285,18 +291,23 @@ def summary_md(res: dict) -> str:
         "Each stage is one `snakemake --cores N <targets>` invocation of the real workflow on simulated "
         "SurveyXact CSV exports (25 rated units: 21 base units, 4 networks; 7 items), from a clean results/; "
         "**wall** includes Snakemake's start-up and the job's Python start-up and imports, **job** is the "
-        "rule's own `benchmark:` time, **peak** the largest process's resident memory. Medians of the repeats.",
+        "rule's own `benchmark:` time, **CPU** the user + system time of all its processes (steadier than wall "
+        "time on a shared machine), **peak** the largest process's resident memory. Medians of the repeats.",
+        "**load** is the machine's 1-minute load average during the stage: with 2 cores, anything above ~1 "
+        "means other work (other people's test runs) shared the machine and slowed the stage down.",
         "",
     ]
     med = res["stages_median"]
     if med:
-        lines += ["| respondents / round | answers / round | stage | round | repeats | wall (median) | job | peak memory |",
-                  "|---:|---:|---|---|---:|---:|---:|---:|"]
+        lines += ["| respondents / round | answers / round | stage | round | repeats | wall (median) | wall (min) "
+                  "| CPU | job | peak memory | load |",
+                  "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in med:
             job = f"{r['median_job_s']:.1f} s" if r.get("median_job_s") == r.get("median_job_s") and \
                 r.get("median_job_s") is not None else ""
             lines.append(f"| {r['respondents']:,} | {r['respondents'] * 25 * 7:,} | {r['stage']} | {r['round']} | "
-                         f"{r['repeats']} | {r['median_wall_s']:.1f} s | {job} | {_fmt_mb(r['median_peak_rss_mb'])} |")
+                         f"{r['repeats']} | {r['median_wall_s']:.1f} s | {r['min_wall_s']:.1f} s | {r['median_cpu_s']:.1f} s | {job} | "
+                         f"{_fmt_mb(r['median_peak_rss_mb'])} | {r['median_load_1min']:.1f} |")
         lines.append("")
     if res.get("targets"):
         lines += ["## Targets (2-core machine)", "", "| target | measured | met |", "|---|---|---|"]
@@ -310,7 +321,11 @@ def summary_md(res: dict) -> str:
                   f"reports): median **{statistics.median(r['end_to_end_s'] for r in d):.1f} s** end to end; "
                   f"no-op rerun median **{statistics.median(r['noop_rerun_s'] for r in d):.1f} s**, "
                   f"dry run (`-n`) {statistics.median(r['dry_run_s'] for r in d):.1f} s; "
-                  f"{len(d)} repeats.", ""]
+                  f"{len(d)} repeats (fastest: {min(r['end_to_end_s'] for r in d):.1f} s end to end, "
+                  f"{min(r['noop_rerun_s'] for r in d):.1f} s no-op; load "
+                  f"{statistics.median(r['load_1min'] for r in d):.1f}). CPU time (user + system, all processes): "
+                  f"{statistics.median(r['end_to_end_cpu_s'] for r in d):.1f} s end to end, "
+                  f"{statistics.median(r['noop_rerun_cpu_s'] for r in d):.1f} s no-op.", ""]
         jobs = {}
         for r in d:
             for k, v in r["jobs_s"].items():
@@ -323,6 +338,12 @@ def summary_md(res: dict) -> str:
         lines += ["## Start-up per job", "", "| what | median |", "|---|---:|"]
         lines += [f"| {r['what']} | {r['median_s']:.2f} s |" for r in res["startup"]]
         lines.append("")
+        share = startup_share(res)
+        if share:
+            lines += [f"In the demo, start-up (interpreter, Snakemake's script preamble, the script's imports) is "
+                      f"{share['startup_s']:.1f} s of the {share['job_s']:.1f} s its {share['jobs']} benchmarked jobs "
+                      f"take ({share['percent']:.0f} %); Snakemake itself starts and parses the workflow once per "
+                      f"run (`snakemake --version` alone: {share['cli_s']:.1f} s).", ""]
     if res.get("calibration"):
         c = res["calibration"]
         lines += ["## Null calibration of the comparison statistics", "",
@@ -333,6 +354,31 @@ def summary_md(res: dict) -> str:
                   if k not in ("n_reps", "seed", "n_respondents", "seconds") and isinstance(v, float)]
         lines.append("")
     return "\n".join(lines)
+
+
+def startup_share(res: dict) -> dict | None:
+    """Start-up against work over the demo's jobs that have a benchmark file."""
+    if not res.get("demo") or not res.get("startup"):
+        return None
+    st = {r["what"]: r["median_s"] for r in res["startup"]}
+    base = st.get("python interpreter (python -c pass)", 0.0) + st.get("snakemake script preamble (imports)", 0.0)
+    jobs: dict[str, list[float]] = {}
+    for r in res["demo"]:
+        for k, v in r["jobs_s"].items():
+            jobs.setdefault(k, []).append(v)
+    total_job, total_start, n = 0.0, 0.0, 0
+    for k, v in jobs.items():
+        rule = Path(k).stem
+        imp = st.get(f"imports of workflow/scripts/{rule}.py")
+        if imp is None:
+            continue
+        total_job += statistics.median(v)
+        total_start += base + imp
+        n += 1
+    if not n:
+        return None
+    return {"jobs": n, "job_s": total_job, "startup_s": total_start, "percent": 100 * total_start / total_job,
+            "cli_s": st.get("snakemake --version (CLI start-up)", float("nan"))}
 
 
 def check_targets(res: dict) -> list[dict]:
