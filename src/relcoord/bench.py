@@ -416,6 +416,36 @@ def check_targets(res: dict) -> list[dict]:
 
 # --------------------------------------------------------------------------- main
 
+COMPUTE_CHILD = r"""
+import json, resource, sys, time
+from relcoord.instrument import default_instrument
+from relcoord.simulate import simulate_study
+from relcoord.stages import score_and_assess
+n, seed = int(sys.argv[1]), int(sys.argv[2])
+study = simulate_study(seed=seed, rounds=("2024",), n_respondents=n, n_base_units=21, n_networks=4)
+responses, respondents = study.rounds["2024"]
+cfg = {"privacy": {"min_group_size": 5}, "scoring": {}, "seed": seed}
+t = time.perf_counter()
+score_and_assess(responses, respondents, study.units, default_instrument(), cfg)
+print(json.dumps({"compute_s": time.perf_counter() - t, "answers": len(responses),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_compute(n: int, repeats: int) -> dict:
+    """Scoring + reliability + agreement compute alone (imports and data
+    generation excluded), in fresh processes; peak RSS includes the data."""
+    runs = []
+    for r in range(repeats):
+        out = subprocess.run([sys.executable, "-c", COMPUTE_CHILD, str(n), str(1000 + r)], capture_output=True,
+                             text=True, check=True)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"respondents": n, "answers": runs[0]["answers"], "repeats": repeats,
+            "median_compute_s": round(statistics.median(r["compute_s"] for r in runs), 3),
+            "min_compute_s": round(min(r["compute_s"] for r in runs), 3),
+            "median_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in runs))}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m relcoord.bench", description=__doc__,
@@ -430,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", type=int, default=0, metavar="N",
                     help="also run relcoord.compare.calibration with N replicates (e.g. 200; default off)")
     ap.add_argument("--calibration-respondents", type=int, default=450)
+    ap.add_argument("--compute", type=int, default=10_000, metavar="N",
+                    help="also time scoring+reliability compute alone at N respondents x 25 units (0 skips)")
     args = ap.parse_args(argv)
     out, work = Path(args.out), Path(args.work)
     for p in (out, work):
@@ -463,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         import pandas as pd
         pd.DataFrame([{k: v for k, v in r.items() if k != "jobs_s"} for r in res["demo"]]).to_csv(
             out / "demo.tsv", sep="\t", index=False)
+    if args.compute:
+        print("compute", flush=True)
+        res["compute"] = bench_compute(args.compute, args.repeats)
+        (out / "compute.json").write_text(json.dumps(res["compute"], indent=2) + "\n")
     print("start-up", flush=True)
     res["startup"] = startup()
     import pandas as pd
