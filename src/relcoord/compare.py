@@ -86,16 +86,7 @@ _Z975 = 1.959963984540054  # float(scipy.stats.norm.ppf(0.975)), exactly
 G_CI_ANALYTIC = "analytic (Hedges & Olkin normal approximation)"
 G_CI_PAIRED = "analytic (paired d_z with Hedges J; normal approximation)"
 
-#: block label -> (rater kind, target kind), as relcoord.scores.BLOCKS; the
-#: diagonal ties (A -> A) form the within_* blocks.
-BLOCKS: dict[str, tuple[str, str]] = {
-    "within_base": ("base", "base"),
-    "base_to_base": ("base", "base"),
-    "base_to_network": ("base", "network"),
-    "network_to_base": ("network", "base"),
-    "within_network": ("network", "network"),
-    "network_to_network": ("network", "network"),
-}
+from .scores import BLOCKS  # noqa: E402  (one definition of the blocks)
 
 
 # ---------------------------------------------------------------------------

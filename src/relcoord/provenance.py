@@ -15,7 +15,6 @@ sorted, so identical inputs, code and environment give identical bytes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import subprocess
@@ -26,17 +25,13 @@ from typing import Any
 __all__ = ["PACKAGES", "sha256_file", "file_record", "git_state", "package_versions", "build_provenance"]
 
 #: packages whose versions are recorded (those that compute, draw or write results)
+from .validation import sha256  # noqa: E402
+
 PACKAGES = ("relcoord", "snakemake", "pandas", "numpy", "scipy", "statsmodels", "pandera", "pyarrow", "openpyxl",
             "matplotlib", "seaborn", "networkx", "jinja2", "pyyaml", "jsonschema")
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = sha256  # one implementation (relcoord.validation.sha256)
 
 
 def _display_path(path: str | Path, base: Path) -> str:
