@@ -19,7 +19,8 @@ NAMES = dict(zip(UNITS["unit_id"], UNITS["name"]))
 STEM = {k: f"q{i + 1}" for i, k in enumerate(ITEMS)}
 CODEBOOK = {"respondent_id": "Respondent", "rater_unit": "Enhed",
             "networks": {"variable": "Netværk", "separator": ","},
-            "items": {k: {"pattern": f"{STEM[k]}_{{target}}"} for k in ITEMS}, "background": ["Stilling"]}
+            "items": {k: {"pattern": f"{STEM[k]}_{{target}}"} for k in ITEMS},
+            "background": {"Stilling": ["Leder", "Medarbejder", "Andet"]}}
 
 
 def table(records: list[dict], *, naming: str = "pattern") -> list[list[str]]:
@@ -173,3 +174,73 @@ def test_unknown_format_stops():
     from relcoord.ingest import read_export
     with pytest.raises(RelcoordError, match="(?s)unknown export format .xlsx.*surveyxact, qualtrics"):
         read_export("xlsx", "whatever", {})
+
+
+# --------------------------------------------------------------------------- workbooks: formulas, hidden sheets
+
+def _xlsx(path, sheets: dict[str, list[list]], hidden=(), cache: dict | None = None):
+    """A workbook; formulas written by openpyxl carry no saved value, unless ``cache`` gives
+    one: {formula text: cached value} patched into the sheet XML as Excel would save it."""
+    import zipfile
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append([float(v) if isinstance(v, str) and v.isdigit() else v for v in r])
+        if name in hidden:
+            ws.sheet_state = "hidden"
+    wb.save(path)
+    if cache:
+        tmp = path.with_suffix(".tmp")
+        with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w") as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                if item.filename.startswith("xl/worksheets/"):
+                    for f, v in cache.items():
+                        data = data.replace(f"<f>{f}</f><v />".encode(), f"<f>{f}</f><v>{v}</v>".encode())
+                zout.writestr(item, data)
+        tmp.replace(path)
+    return path
+
+
+def test_formula_without_saved_value_is_quarantined_not_blank(tmp_path):
+    rows = table([{"unit": "Træning og Rehabilitering"}, {"unit": "PPR", "cells": {"q2_TRR": "=3+1"}},
+                  {"cells": {"q3_PPR": "=2+2"}}])
+    path = _xlsx(tmp_path / "svar.xlsx", {"Svar": rows}, cache={"2+2": 4})
+    res = ingest(tmp_path, "generic", path, CODEBOOK)
+    q = res.failures[res.failures["action"] == "quarantined"]
+    assert list(zip(q["rule"], q["source_row"], q["column"], q["value"])) == [
+        ("formula_without_value", 3, "q2_TRR", "=3+1")]
+    assert q["source_file"].iat[0].endswith("svar.xlsx:Svar") and "save it" in q["message"].iat[0]
+    p = res.respondents.set_index("source_row")
+    assert 3 not in p.index and res.summary["quarantined"] == 1
+    resp = res.responses.set_index(["respondent_id", "target_unit", "item"])
+    assert resp.loc[(p.loc[4, "respondent_id"], "PPR", "accurate"), "value"] == 4.0   # a saved value reads
+    r = read_generic(path)
+    assert r.data.loc[1, "q2_TRR"] == "" and r.problems["rule"].tolist() == ["formula_without_value"]
+
+
+def test_formula_without_value_in_a_trailing_row_or_the_header(tmp_path):
+    rows = table([{"unit": "Træning og Rehabilitering"}])
+    path = _xlsx(tmp_path / "a.xlsx", {"Svar": rows + [["=A2"] + [None] * (len(rows[0]) - 1)]})
+    r = read_generic(path)   # a row holding only a formula is a record, not a trailing blank row
+    assert len(r.data) == 2 and list(r.problems["source_row"]) == [3] and r.problems["column"].iat[0] == "Respondent"
+    rows[0][1] = "=B5"
+    with pytest.raises(RelcoordError, match=r"cell B1 .*formula.*without a saved value") as e:
+        read_generic(_xlsx(tmp_path / "b.xlsx", {"Svar": rows}))
+    assert "save it" in str(e.value) and "b.xlsx:Svar" in str(e.value)
+
+
+def test_hidden_first_sheet_is_never_read_silently(tmp_path):
+    rows = table([{"unit": "Træning og Rehabilitering"}, {"unit": "PPR"}])
+    old = table([{"unit": "Hjemmeplejen"}])
+    one = _xlsx(tmp_path / "one.xlsx", {"Gammel": old, "Svar": rows}, hidden={"Gammel"})
+    r = read_generic(one)   # the only visible sheet
+    assert r.source_file.iat[0].endswith("one.xlsx:Svar") and len(r.data) == 2
+    two = _xlsx(tmp_path / "two.xlsx", {"Gammel": old, "Svar": rows, "Noter": [["x"]]}, hidden={"Gammel"})
+    with pytest.raises(RelcoordError, match=r"first sheet 'Gammel' is hidden.*'Svar', 'Noter'") as e:
+        read_generic(two)
+    assert "sheet:" in str(e.value)
+    r = read_generic(two, sheet="Gammel")   # named explicitly: read
+    assert r.source_file.iat[0].endswith("two.xlsx:Gammel") and len(r.data) == 1

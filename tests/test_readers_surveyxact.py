@@ -431,3 +431,40 @@ def test_forced_utf16_on_latin1_file():
     err = _raises(SEMICOLON, encoding="utf-16")
     assert err.file.endswith("dataset.csv")
     assert "middle of a character" in err.message and err.row is None
+
+
+# --------------------------------------------------------------------------- formulas without a value, hidden sheets
+
+def test_workbook_formula_without_saved_value_is_a_reader_problem(tmp_path):
+    path = _workbook(tmp_path / "f.xlsx", {
+        "Dataset": [["id", "s_1"], [1, 1], [2, "=1+0"], [3, 1]],
+        "Structure": _STRUCTURE_ROWS, "Labels": _LABEL_ROWS})
+    r = read_surveyxact(path)
+    assert r.data["s_1"].tolist() == ["1", "", "1"]
+    p = r.problems
+    assert p[["index", "rule", "column", "value", "source_row"]].values.tolist() == [
+        [1, "formula_without_value", "s_1", "=1+0", 3]]
+    assert p["source_file"].iat[0] == f"{path}:Dataset"
+
+
+def test_workbook_formula_in_structure_or_labels_stops(tmp_path):
+    path = _workbook(tmp_path / "f.xlsx", {
+        "Dataset": [["id", "s_1"], [1, 1]], "Structure": _STRUCTURE_ROWS,
+        "Labels": _LABEL_ROWS + [["s_1", 9, "=A1"]]})
+    e = _raises(path)
+    assert "C3" in str(e) and "Labels" in str(e) and "without a saved value" in str(e)
+
+
+@pytest.mark.parametrize("hidden", ["Dataset", "Labels", "Structure"])
+def test_hidden_workbook_sheet_stops(tmp_path, hidden):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in {"Dataset": [["id", "s_1"], [1, 1]], "Structure": _STRUCTURE_ROWS,
+                       "Labels": _LABEL_ROWS}.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    wb[hidden].sheet_state = "hidden"
+    wb.save(tmp_path / "h.xlsx")
+    e = _raises(tmp_path / "h.xlsx")
+    assert f"'{hidden}'" in str(e) and "hidden" in str(e) and "Unhide" in str(e)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from relcoord.errors import RelcoordError
+from relcoord.readers._limits import check_regular_file, check_workbook, pad_rows
 from relcoord.readers.surveyxact import (STRUCTURE_COLUMNS, _cell_text, _check_delimiter_option,
                                          _check_encoding_option, _delim_name, _detect_encoding,
                                          _sheet_rows, _sniff_delimiter, _spreadsheet_column)
@@ -42,6 +43,7 @@ _EIGHT_BIT = {"latin-1", "iso8859-1", "cp1252", "iso8859-15", "cp850", "mac-roma
 
 
 def read_bytes(path: Path) -> bytes:
+    check_regular_file(path)
     try:
         return Path(path).read_bytes()
     except IsADirectoryError:
@@ -257,6 +259,7 @@ def structure_frame(names: list[str], question_of, texts: list[str] | None = Non
 
 def open_workbook(path: Path, hint: str):
     import openpyxl
+    check_workbook(path, hint)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except zipfile.BadZipFile:
@@ -309,5 +312,4 @@ def file_series(index, file: str) -> pd.Series:
 
 def rows_to_frame(rows: list[list[str]]) -> pd.DataFrame:
     """Ragged rows of text -> a rectangular frame of strings."""
-    width = max((len(r) for r in rows), default=0)
-    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object) if rows else pd.DataFrame()
+    return pd.DataFrame(pad_rows(rows), dtype=object) if rows else pd.DataFrame()   # as wide as the data

@@ -32,6 +32,8 @@ from relcoord.readers._text import (check_delimiter, check_header, decode, delim
                                     file_series, open_workbook, parse_csv, problems_frame, read_bytes,
                                     read_sheet, rows_to_frame, sniff_delimiter, sniff_kind, split_header,
                                     structure_frame, truncated_last_row)
+from relcoord.readers._xlsx import formula_problems, formulas_without_value, sheet_visible, stop_on_formulas, \
+    visible_sheets
 
 __all__ = ["read_generic", "question_of"]
 
@@ -122,19 +124,28 @@ def _read_workbook(p: Path, sheet: str | None, skip: int) -> RawExport:
                     f"the workbook has no sheet named {sheet!r} (sheets present: "
                     f"{', '.join(repr(n) for n in names)})", file=str(p),
                     hint="set `reader: {sheet: ...}` to one of the sheets above, or rename the sheet")
-            name = hits[0]
+            name = hits[0]   # named explicitly: read even when hidden
         else:
-            name = names[0]
+            name = _default_sheet(wb, names, p)
         rows = read_sheet(wb, name, f"{p}:{name}", "save the workbook again from Excel, or export the table again")
+        formulas = formulas_without_value(wb[name])
     finally:
         try:
             wb.close()
         except Exception:  # pragma: no cover - closing must never mask the real error
             pass
     where = f"{p}:{name}"
+    others = [n for n in names if n != name]
     hint = HINT if sheet or len(names) == 1 else (
-        f"this is the workbook's first sheet; it also has {', '.join(repr(n) for n in names[1:])}: name the sheet "
-        "with the table in `reader: {sheet: ...}`")
+        f"this is the workbook's {'first' if name == names[0] else 'only visible'} sheet; it also has "
+        f"{', '.join(repr(n) for n in others)}: name the sheet with the table in `reader: {{sheet: ...}}`")
+    if formulas:   # formulas without a saved value: stop in the header, report (quarantine) in the records
+        stop_on_formulas(formulas, where, "the header row", rows=range(skip + 1, skip + 2))
+        for (r, c), text in formulas.items():   # keep the text for now, so the record and column survive
+            if r > skip + 1:
+                rows.extend([] for _ in range(r - len(rows)))
+                rows[r - 1] = list(rows[r - 1]) + [""] * (c + 1 - len(rows[r - 1]))
+                rows[r - 1][c] = text
     if len(rows) <= skip or not any(any(c for c in r) for r in rows[skip:]):
         raise RelcoordError("the sheet is empty" + (f" below the {skip} skipped row(s)" if skip else ""),
                             file=where, hint=hint)
@@ -142,10 +153,31 @@ def _read_workbook(p: Path, sheet: str | None, skip: int) -> RawExport:
     _, body, source_row = split_header(frame, 1, where, hint, first_row=skip + 1)
     cols = list(body.columns)
     check_header(cols, where, skip + 1, HINT)
-    body = pd.DataFrame(body.to_numpy(dtype=object), columns=cols, dtype=object)
+    values = body.to_numpy(dtype=object)
+    problems = formula_problems(formulas, cols, skip + 2, where, len(body)) if formulas else []
+    for (r, c) in formulas:   # a formula without a saved value reads as blank, and is reported (quarantined)
+        if 0 <= r - skip - 2 < len(values) and c < len(cols):
+            values[r - skip - 2, c] = ""
+    body = pd.DataFrame(values, columns=cols, dtype=object)
     source_row.index = body.index
     return RawExport(data=body, source_file=file_series(body.index, where),
                      source_row=pd.Series(np.asarray(source_row), index=body.index, dtype="int64",
                                           name="source_row"),
                      structure=structure_frame(cols, question_of, cols), files=[p], format="generic-xlsx",
-                     encoding=None, delimiter=None)
+                     encoding=None, delimiter=None, problems=problems_frame(problems))
+
+
+def _default_sheet(wb, names: list[str], p: Path) -> str:
+    """Without `sheet:`, the first sheet; when it is hidden, the only visible sheet; else stop
+    (a hidden sheet is never read unless named)."""
+    if sheet_visible(wb[names[0]]):
+        return names[0]
+    visible = visible_sheets(wb)
+    if len(visible) == 1:
+        return visible[0]
+    raise RelcoordError(
+        f"the workbook's first sheet {names[0]!r} is hidden and relcoord does not read hidden sheets unless named; "
+        + (f"it has {len(visible)} visible sheets ({', '.join(repr(n) for n in visible)})" if visible else
+           "no sheet is visible"), file=str(p),
+        hint="name the sheet with the table in the round's `reader: {sheet: ...}` (a hidden sheet is read only "
+             "when named there), or unhide it in Excel")

@@ -29,6 +29,7 @@ import pandas as pd
 
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
+from relcoord.readers._limits import check_regular_file
 from relcoord.readers._text import cell_text, encoding_option, file_series, sniff_kind, structure_frame
 
 __all__ = ["read_spss", "question_of", "render_numbers"]
@@ -135,6 +136,7 @@ def read_spss(path: str | Path, *, encoding: str = "auto") -> RawExport:
                             hint="check the path in the round's config; it must name the .sav file")
     if p.is_dir():
         raise RelcoordError("this is a folder; an SPSS export is one .sav file", file=str(p), hint=HINT)
+    check_regular_file(p)   # a pipe or device would block or never end
     try:
         with open(p, "rb") as fh:
             head = fh.read(8)

@@ -32,6 +32,8 @@ import pandas as pd
 
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
+from relcoord.readers._limits import check_regular_file, check_workbook, pad_rows
+from relcoord.readers._xlsx import formula_problems, formulas_without_value, sheet_visible, stop_on_formulas
 
 __all__ = ["read_surveyxact", "STRUCTURE_COLUMNS", "LABEL_COLUMNS"]
 
@@ -172,6 +174,7 @@ def _find_trio(folder: Path) -> tuple[Path, Path, Path]:
 
 
 def _read_bytes(path: Path) -> bytes:
+    check_regular_file(path)
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -481,16 +484,13 @@ def _sheet_rows(ws) -> list[list[str]]:
     return [[conv(v) for v in row] for row in ws.iter_rows(values_only=True)]
 
 
-def _pad(rows: list[list[str]], width: int) -> list[list[str]]:
-    return [r + [""] * (width - len(r)) if len(r) < width else r for r in rows]
-
-
 def _open_workbook(path: Path):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
     hint = ("export the survey from SurveyXact as Excel (.xlsx) again, or open the file in "
             "Excel and save it as .xlsx; a CSV export must be a folder with dataset.csv, "
             "structure.csv and labels.csv")
+    check_workbook(path, hint)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except zipfile.BadZipFile:
@@ -523,11 +523,15 @@ def _read_workbook(path: Path) -> RawExport:
             find("Dataset")   # raises with the list of sheets
         structure_name = find("Structure")
         labels_name = find("Labels")
+        _refuse_hidden(wb, path, dataset_sheets + [structure_name, labels_name])
 
         try:
             data = _read_dataset_sheets(wb, path, dataset_sheets)
             st_rows = _sheet_rows(wb[structure_name])
             lb_rows = _sheet_rows(wb[labels_name])
+            stop_on_formulas(formulas_without_value(wb[structure_name]), f"{path}:{structure_name}",
+                             "the Structure sheet")
+            stop_on_formulas(formulas_without_value(wb[labels_name]), f"{path}:{labels_name}", "the Labels sheet")
         except RelcoordError:
             raise
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError, zlib.error,
@@ -557,14 +561,44 @@ def _read_workbook(path: Path) -> RawExport:
         encoding=None,
         delimiter=None,
         column_files=data.attrs.pop("column_files", {}),
+        problems=_problems_frame(data.attrs.pop("problems", [])),
     )
+
+
+def _problems_frame(problems: list[dict]) -> pd.DataFrame | None:
+    cols = ["index", "rule", "column", "value", "message", "source_file", "source_row"]
+    return pd.DataFrame(problems, columns=cols) if problems else None
+
+
+def _refuse_hidden(wb, path: Path, names: list[str]) -> None:
+    """Never read a hidden sheet: a Dataset, Structure or Labels sheet that is hidden stops."""
+    hidden = [n for n in names if not sheet_visible(wb[n])]
+    if hidden:
+        visible = [n for n in wb.sheetnames if sheet_visible(wb[n])]
+        raise RelcoordError(
+            f"the workbook's sheet(s) {', '.join(repr(n) for n in hidden)} are hidden (visible sheets: "
+            f"{', '.join(repr(n) for n in visible) or 'none'}); relcoord does not read hidden sheets, and "
+            "without them the export is incomplete", file=str(path),
+            hint="in Excel, right-click a sheet tab > Unhide, and save the workbook if the hidden sheets belong "
+                 "to the export (or delete them if they do not); or export the survey from SurveyXact again")
 
 
 def _read_dataset_sheets(wb, path: Path, sheet_names: list[str]) -> pd.DataFrame:
     parts: list[tuple[str, list[str], list[list[str]]]] = []
+    problems: list[dict] = []
     for name in sheet_names:
         where = f"{path}:{name}"
         rows = _sheet_rows(wb[name])
+        formulas = formulas_without_value(wb[name])
+        if formulas:
+            stop_on_formulas(formulas, where, f"the header row of sheet {name!r}", rows=range(1, 2))
+            for (r, c), text in formulas.items():   # keep the text for now, so the record and column survive
+                rows.extend([] for _ in range(r - len(rows)))
+                cells = rows[r - 1]
+                if not isinstance(cells, list):
+                    cells = rows[r - 1] = list(cells)
+                cells.extend([""] * (c + 1 - len(cells)))
+                cells[c] = text
         while rows and not any(rows[-1]):
             rows.pop()                       # fully-empty trailing rows
         if not rows:
@@ -574,15 +608,18 @@ def _read_dataset_sheets(wb, path: Path, sheet_names: list[str]) -> pd.DataFrame
                     hint="export the survey again from SurveyXact; the Dataset sheet must "
                          "hold a header row and one row per respondent")
             continue
-        width = max(len(r) for r in rows)
-        header = rows[0] + [""] * (width - len(rows[0]))
-        body = _pad(rows[1:], width)
+        rows = pad_rows(rows)   # rectangular, as wide as the data (never the sheet's declared width)
+        header, body = list(rows[0]), rows[1:]
         # Columns without a name and without values (formatting residue): drop.
         while header and header[-1] == "" and not any(r[len(header) - 1] for r in body):
             header.pop()
         body = [r[:len(header)] for r in body]
         _check_header(header, where)
         parts.append((where, header, body))
+        problems += formula_problems(formulas, header, 2, where, len(body))
+        for r, c in formulas:   # a formula without a saved value reads as blank, and is reported (quarantined)
+            if 0 <= r - 2 < len(body) and c < len(header):
+                body[r - 2][c] = ""
 
     n_rows = max(len(b) for _, _, b in parts)
     if n_rows == 0:
@@ -615,4 +652,5 @@ def _read_dataset_sheets(wb, path: Path, sheet_names: list[str]) -> pd.DataFrame
             origin[name] = where
     df = pd.DataFrame({c: data[c] for c in columns}, columns=columns, dtype=object)
     df.attrs["column_files"] = origin
+    df.attrs["problems"] = problems
     return df
