@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -28,6 +29,13 @@ ITEM_Q = {"frequent": "s_3", "timely": "s_4", "accurate": "s_5", "problem_solvin
           "shared_goals": "s_7", "shared_knowledge": "s_8", "mutual_respect": "s_9"}
 
 
+@functools.lru_cache(maxsize=None)
+def _option_text(key: str, code: int) -> str:
+    from relcoord.instrument import load_instrument
+    from relcoord.writers.surveyxact import option_label
+    return option_label(load_instrument(ROOT / "config" / "instrument.yaml").item(key), code)
+
+
 def make_export(records: list[dict], units: pd.DataFrame = UNITS) -> RawExport:
     """A SurveyXact-like export. Each record: id, unit code (1..3, labels =
     base unit names), net ("0"/"1") and optional per-cell overrides
@@ -44,8 +52,8 @@ def make_export(records: list[dict], units: pd.DataFrame = UNITS) -> RawExport:
             var = f"{q}_{m}"
             cols.append(var)
             struct.append((q, var, "Closed", "Single", f"Spørgsmål om {key} - {name}", "", ""))
-            for c in range(1, 6):
-                labels.append((var, str(c), f"svar {c}"))
+            for c in range(1, 6):   # the instrument's option texts (an export's labels are checked against them)
+                labels.append((var, str(c), _option_text(key, c)))
             labels.append((var, "6", "Ved ikke"))
     cols += ["email", "b_1"]
     rows = []

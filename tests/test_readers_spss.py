@@ -13,7 +13,12 @@ import pytest
 from relcoord.errors import RelcoordError
 from relcoord.readers.spss import question_of, read_spss, render_numbers
 
-from ingest_helpers import ITEMS, UNITS, ingest, rules
+from relcoord.instrument import load_instrument
+from relcoord.writers.surveyxact import option_label
+
+from ingest_helpers import INSTRUMENT as INSTRUMENT_FILE, ITEMS, UNITS, ingest, rules
+
+INSTRUMENT = load_instrument(INSTRUMENT_FILE)
 
 TARGETS = list(UNITS["unit_id"])
 
@@ -30,8 +35,8 @@ def sav(path, n=6, *, user_missing=True, overrides=None):
         for m, t in enumerate(TARGETS):
             var = f"s_{3 + q}_{m + 1}"
             data[var] = [4.0] * n
-            labels[var] = {1.0: "Aldrig", 2.0: "Sjældent", 3.0: "Nogle gange", 4.0: "Ofte", 5.0: "Altid",
-                           8.0: "Ikke relevant", 9.0: "Ved ikke"}
+            labels[var] = {**{float(c): option_label(INSTRUMENT.item(ITEMS[q]), c) for c in range(1, 6)},
+                           8.0: "Ikke relevant", 9.0: "Ved ikke"}   # the instrument's texts, as exports label them
             col_labels[var] = f"Spørgsmål {q + 1} - {UNITS.set_index('unit_id').loc[t, 'name']}"
             if user_missing and q == 0:
                 missing[var] = [{"lo": 7.0, "hi": 7.0}]     # 7 declared missing in SPSS, no label
@@ -81,7 +86,8 @@ def test_ingest_uses_labels_and_user_missing(tmp_path):
     assert resp.loc[(rid, "PPR", "accurate"), "answer"] == "dont_know"       # 8: labelled "Ikke relevant"
     assert resp.loc[(res.respondents["respondent_id"].iat[2], "HJP", "shared_goals"), "answer"] == "dont_know"  # 6
     assert list(res.respondents["networks"]) == ["N-TI", "", "", "N-TI"]    # cases 1, 2, 5, 6
-    assert "start" in res.summary["dropped_columns"] and "t_1" in res.summary["dropped_columns"]
+    assert "start" in res.dropped_columns and "t_1" in res.dropped_columns
+    assert res.summary["dropped_columns_count"] == len(res.dropped_columns)
 
 
 @pytest.mark.parametrize("content, match", [

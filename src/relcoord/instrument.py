@@ -23,6 +23,8 @@ class Item:
     labels: dict[str, str] = field(default_factory=dict)
     question: dict[str, str] = field(default_factory=dict)
     options: dict[str, list[str]] = field(default_factory=dict)
+    # other wordings of an option in exports: score (or "missing") -> texts (see relcoord.labels)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def label(self, lang: str = "en") -> str:
         return self.labels.get(lang) or self.labels.get("en") or self.key
@@ -34,6 +36,7 @@ class Instrument:
     scale_min: int = 1
     scale_max: int = 5
     missing_labels: tuple[str, ...] = ()
+    source: str = ""     # the file it was read from (for messages)
 
     @property
     def keys(self) -> list[str]:
@@ -62,6 +65,8 @@ def instrument_from_dict(data: dict, source: str = "instrument") -> Instrument:
     for it in data.get("items") or []:
         if isinstance(it, dict) and isinstance(it.get("codes"), dict):  # YAML gives int keys
             it["codes"] = {str(k): v for k, v in it["codes"].items()}
+        if isinstance(it, dict) and isinstance(it.get("aliases"), dict):
+            it["aliases"] = {str(k): [v] if isinstance(v, str) else v for k, v in it["aliases"].items()}
     data = validate(data, "instrument.schema.yaml", source)
     glob_missing = tuple(int(c) for c in data.get("missing_codes", []))
     items = []
@@ -76,6 +81,7 @@ def instrument_from_dict(data: dict, source: str = "instrument") -> Instrument:
             labels=dict(it.get("labels", {})),
             question=dict(it.get("question", {})),
             options={k: list(v) for k, v in it.get("options", {}).items()},
+            aliases={str(k).strip().lower(): tuple(str(t) for t in v) for k, v in it.get("aliases", {}).items()},
         ))
     keys = [i.key for i in items]
     if len(set(keys)) != len(keys):
@@ -83,8 +89,16 @@ def instrument_from_dict(data: dict, source: str = "instrument") -> Instrument:
         dup = sorted({k for k in keys if keys.count(k) > 1})
         raise RelcoordError(f"item key(s) {dup} declared twice", file=source, hint="give every item a unique key")
     scale = data.get("scale", {"min": 1, "max": 5})
-    return Instrument(items=tuple(items), scale_min=scale.get("min", 1), scale_max=scale.get("max", 5),
-                      missing_labels=tuple(data.get("missing_labels", [])))
+    inst = Instrument(items=tuple(items), scale_min=scale.get("min", 1), scale_max=scale.get("max", 5),
+                      missing_labels=tuple(data.get("missing_labels", [])), source=str(source))
+    from .labels import alias_problems
+    problems = [p for i in inst.items for p in alias_problems(i, inst)]
+    if problems:
+        from .errors import RelcoordError
+        raise RelcoordError("the instrument's answer texts are ambiguous:\n  - " + "\n  - ".join(problems),
+                            file=source, hint="an option, alias or missing label may stand for one answer of an "
+                                              "item only; remove or correct the `aliases` (or option) named")
+    return inst
 
 
 def load_instrument(path: str | Path) -> Instrument:
