@@ -5,7 +5,8 @@
   through ``ingest_round``: each file either stops with a RelcoordError naming
   the file (and row), or ingests with every record valid or quarantined
   (in = valid + quarantined), the expected rules listed in failures with
-  file and row, and the quarantine ceiling stopping the round where expected.
+  file and row, and the quarantine ceiling (or a base unit left without a valid
+  respondent) stopping the round where expected.
 - The whole corpus goes through the ``relcoord check`` command in a
   subprocess: no traceback reaches the terminal; a few files also through the
   installed ``relcoord`` executable.
@@ -89,8 +90,14 @@ def test_corpus_file(built, entry):
             assert e.value.row == entry["row"] or f"row {entry['row']}" in text, text
         assert "What to do" in text
         return
-    result, _ = ingest_round(cfg, rid, base=out, key=KEY)
+    if entry.get("missing_units"):  # a base unit left without a valid respondent stops the round
+        with pytest.raises(RelcoordError) as e:
+            ingest_round(cfg, rid, base=out, key=KEY)
+        assert Path(entry["file"]).name in str(e.value) and "accept_missing_units" in str(e.value)
+        assert all(f"- {u} (" in str(e.value) for u in entry["missing_units"]), str(e.value)
+    result, _ = ingest_round(cfg, rid, base=out, key=KEY, stop_on_missing_units=False)
     s, f = result.summary, result.failures
+    assert s["missing_units"] == entry.get("missing_units", [])
     assert s["records_in"] == s["valid"] + s["quarantined"] and s["accounting_ok"]
     assert list(f.columns) == FAILURE_COLUMNS
     assert set(entry["rules"]) <= set(f["rule"]), f[["source_row", "column", "value", "rule"]]
@@ -139,7 +146,7 @@ def test_relcoord_check_on_the_whole_corpus_prints_no_traceback(built):
     got = {rid: (code, err) for rid, code, err in json.loads(proc.stdout.strip().splitlines()[-1])}
     for e in entries:
         code, err = got[e["id"]]
-        want = 1 if e["expect"] == "stop" or e.get("ceiling") else 0
+        want = 1 if e["expect"] == "stop" or e.get("ceiling") or e.get("missing_units") else 0
         assert code == want, (e["id"], code, err)
         if want:
             assert err.startswith("relcoord: ") and "What to do" in err, (e["id"], err)

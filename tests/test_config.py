@@ -115,3 +115,40 @@ def test_instrument_config():
     extra = instrument_from_dict({"items": [{"key": "x", "codes": {1: 1}},
                                             {"key": "capacity", "codes": {1: 1}, "in_index": False}]})
     assert extra.index_keys == ["x"] and extra.keys == ["x", "capacity"]
+
+
+# --------------------------------------------------------------------------- unit texts must be distinct (issue 11)
+
+@pytest.mark.parametrize("rows, text", [
+    (["A\tAlfa\tbase\t", "B\tBeta\tbase\tALFA"], "ALFA"),                        # alias = another unit's name
+    (["A\tAlfa\tbase\t", "B\tBeta\tbase\tA"], "'A'"),                            # alias = another unit's id
+    (["A\tAlfa Hus\tbase\t", "B\tAlfa\u00a0 hus\u200b\tbase\t"], "Alfa"),        # NBSP, zero-width space
+    (["A\tAlfa\tbase\tX|Y", "N\tNet\tnetwork\t\uff38"], "X"),                    # full-width X, across kinds
+    (["HJP\tAlfa\tbase\t", "hjp\tBeta\tbase\t"], "hjp"),                         # ids differing in case
+])
+def test_units_whose_texts_collide_stop_naming_both_rows(tmp_path, rows, text):
+    p = tmp_path / "units.tsv"
+    p.write_text("unit_id\tname\tkind\taliases\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(RelcoordError) as e:
+        load_units(p, ["2024"])
+    msg = str(e.value)
+    assert "row 2" in msg and "row 3" in msg and text in msg and str(p) in msg and "What to do" in msg
+
+
+def test_units_in_different_rounds_may_share_a_name(tmp_path):
+    p = tmp_path / "units.tsv"
+    p.write_text("unit_id\tname\tkind\tvalid_from\tvalid_to\tsuccessor\n"
+                 "OLD\tAlfa\tbase\t\t2024\tNEW\nNEW\talfa\tbase\t2025\t\t\n", encoding="utf-8")
+    assert list(load_units(p, ["2024", "2025"])["unit_id"]) == ["OLD", "NEW"]
+    p.write_text("unit_id\tname\tkind\tvalid_from\tvalid_to\tsuccessor\n"
+                 "OLD\tAlfa\tbase\t\t2025\tNEW\nNEW\talfa\tbase\t2025\t\t\n", encoding="utf-8")
+    with pytest.raises(RelcoordError, match="row 2.*row 3"):
+        load_units(p, ["2024", "2025"])
+
+
+def test_unit_alias_of_invisible_characters_only_stops(tmp_path):
+    p = tmp_path / "units.tsv"
+    p.write_text("unit_id\tname\tkind\taliases\nA\tAlfa\tbase\t\u200b\u200c\n", encoding="utf-8")
+    with pytest.raises(RelcoordError, match="invisible") as e:
+        load_units(p, ["2024"])
+    assert e.value.row == 2 and e.value.column == "aliases"

@@ -15,7 +15,7 @@ from ingest_helpers import ITEMS, ingest, rules
 
 CODEBOOK = {"respondent_id": "respondent_id", "rater_unit": "rater_unit",
             "networks": {"variable": "networks", "separator": ";"}, "items": {k: k for k in ITEMS},
-            "values": "scores", "background": ["role"]}
+            "values": "scores", "background": {"role": ["Leder", "Medarbejder", "Andet"]}}
 TARGETS = ["HJP", "TRR", "PPR", "N-TI"]
 
 
@@ -52,7 +52,9 @@ def test_clean_tables(tmp_path):
     assert set(res.failures["rule"]) <= {"straightlining"}
     assert list(res.respondents["rater_unit"]) == ["HJP", "TRR", "PPR", "TRR"]   # a name reads as the unit
     assert list(res.respondents["networks"]) == ["N-TI", "", "N-TI", ""]
-    assert list(res.respondents["role"]) == ["Leder", "Medarbejder", "Andet", "Medarbejder"]
+    # 4 respondents: every role category is below privacy.min_group_size (5), so all merge into "other"
+    assert list(res.respondents["role"]) == ["other"] * 4
+    assert res.background_merged == {"role": ["Andet", "Leder", "Medarbejder"]}
     # scores are never recoded: 4 is 4 for the RC 2.0 frequency item and the reversed item alike
     assert set(res.responses["value"]) == {4.0}
 
@@ -132,3 +134,27 @@ def test_semicolons_and_codes(tmp_path):
     r = res.responses
     sel = (r["target_unit"] == "HJP") & (r["item"] == "problem_solving")
     assert r.loc[sel, "value"].tolist() == [2.0, 2.0]   # codes: 4 is reversed to 2
+
+
+def test_scores_outside_the_scale_are_quarantined_not_dont_know(tmp_path):
+    """With `values: scores`, 6, 8 and 9 are scores the scale does not have, not the instrument's
+    missing codes; only explicit missing words (dont_know, the instrument's missing labels) are missing."""
+    folder = write(tmp_path / "x", PEOPLE)
+    text = (folder / "responses.csv").read_text(encoding="utf-8")
+    text = text.replace("p1,HJP,TRR,timely,4,valid", "p1,HJP,TRR,timely,6,valid")
+    text = text.replace("p2,TRR,PPR,accurate,4,valid", "p2,TRR,PPR,accurate,9,valid")
+    text = text.replace("p3,PPR,HJP,frequent,4,valid", "p3,PPR,HJP,frequent,dont_know,valid")
+    text = text.replace("p3,PPR,HJP,timely,4,valid", "p3,PPR,HJP,timely,Ved ikke,valid")
+    text = text.replace("p4,Træning og Rehabilitering,HJP,timely,4,valid", "p4,Træning og Rehabilitering,HJP,timely,"
+                                                                             "\uff14,valid")
+    (folder / "responses.csv").write_text(text, encoding="utf-8")
+    res = ingest(tmp_path, "canonical", folder, CODEBOOK)
+    q = res.failures[res.failures["action"] == "quarantined"]
+    got = {(r, v) for r, v in zip(q["rule"], q["value"])}
+    assert got == {("code_out_of_range", "6"), ("code_out_of_range", "9"), ("not_a_code", "\uff14")}
+    assert set(q["source_row"]) == {row_of(folder, "p1", "TRR", "timely"), row_of(folder, "p2", "PPR", "accurate"),
+                                    row_of(folder, "p4", "HJP", "timely")}
+    resp = res.responses.set_index(["respondent_id", "target_unit", "item"])
+    p3 = res.respondents.set_index("source_row").loc[4, "respondent_id"]
+    assert resp.loc[(p3, "HJP", "frequent"), "answer"] == "dont_know"
+    assert resp.loc[(p3, "HJP", "timely"), "answer"] == "dont_know"

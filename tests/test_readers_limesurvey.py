@@ -49,7 +49,7 @@ def codebook(spss: bool = False) -> dict:
     return {"respondent_id": "id", "rater_unit": {"variable": "enhed", "codes": {"A1": "HJP", "A2": "TRR", "A3": "PPR"}},
             "networks": {"pattern": f"netvaerk{o}{{n}}{c}", "targets": {1: "N-TI"}, "selected": ["Y"]},
             "items": {k: {"pattern": f"RC{q + 1}{o}{{n}}{c}", "targets": TMAP} for q, k in enumerate(ITEMS)},
-            "answers": ANSWERS, "background": ["rolle"]}
+            "answers": ANSWERS, "background": {"rolle": ["A1", "A2", "A3"]}}
 
 
 def test_heading_helpers():

@@ -84,7 +84,7 @@ def rc_export(path: Path, records: list[dict], *, mode: str = "text", header_row
 CODEBOOK_TEXT = {"respondent_id": "ResponseId", "rater_unit": "Q1",
                  "networks": {"variable": "Q2", "separator": ","},
                  "items": {k: f"Q{q + 3}" for q, k in enumerate(ITEMS)}, "answers": "options",
-                 "background": ["Q10"]}
+                 "background": {"Q10": ["Leder", "Medarbejder", "Andet"]}}
 
 
 def test_choice_text_export_ingests_with_rows_as_a_spreadsheet_counts(tmp_path):
@@ -110,7 +110,7 @@ def test_choice_text_export_ingests_with_rows_as_a_spreadsheet_counts(tmp_path):
     assert r.loc[(p.loc[4, "respondent_id"], "HJP", "problem_solving"), "value"] == 4.0
     assert p.loc[4, "networks"] == "N-TI" and p.loc[7, "networks"] == "N-TI"
     assert p.loc[4, "rater_unit"] == "HJP" and p.loc[5, "rater_unit"] == "TRR"
-    assert "RecipientEmail" in res.summary["dropped_columns"]
+    assert "RecipientEmail" in res.dropped_columns and "dropped_columns" not in res.summary
 
 
 def test_recode_values_and_legacy_layout(tmp_path):

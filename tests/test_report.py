@@ -354,3 +354,71 @@ def test_embed_png_accepts_paths_bytes_and_figures(tmp_path):
     assert R.embed_png(tmp_path / "missing.png") is None
     with pytest.raises(ValueError):
         R.embed_png(b"GIF89a")
+
+
+# --------------------------------------------------------------------------- a unit that disappears is news (issue 11)
+
+from markupsafe import escape  # noqa: E402
+
+from relcoord.validation_report import TEXT as VTEXT, console_summary, validation_report_html  # noqa: E402
+
+HEADLINE = {"da": ("Sat til side ved valideringen", "Ingen gyldige svar fra"),
+            "en": ("Set aside at validation", "No valid responses from")}
+
+
+def _findings(html: str) -> list[str]:
+    start = html.index('<ul class="findings">')
+    return re.findall(r"<li>(.*?)</li>", html[start:html.index("</ul>", start)], re.S)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_round_report_headline_states_records_set_aside_and_missing_units(lang):
+    st, internal, public = demo_round()
+    base = st.units[st.units["kind"] == "base"]
+    uid, name = str(base["unit_id"].iat[0]), str(base["name"].iat[0])
+    s = {**summary_for(st, "2024"), "records_set_aside": 3, "missing_units": [uid], "missing_units_accepted": [uid],
+         "missing_unit_names": {uid: name}}
+    html = R.round_report("2024", "Baseline 2024", public, s, None, st.units, instrument(), cfg_for(lang), PROVENANCE)
+    first, second = _findings(html)[:2]
+    assert HEADLINE[lang][0] in first and "<strong>3</strong>" in first
+    assert HEADLINE[lang][1] in second and str(escape(name)) in second
+    # whatever validation.max_quarantined_fraction says; nothing when nothing was set aside and no unit is missing
+    none = {**summary_for(st, "2024"), "records_in": s["valid"], "quarantined": 0, "records_set_aside": 0,
+            "missing_units": []}
+    html = R.round_report("2024", "Baseline 2024", public, none, None, st.units, instrument(), cfg_for(lang),
+                          PROVENANCE)
+    assert not any(h in html for h in HEADLINE[lang])
+
+
+def _validation_summary(**kw) -> dict:
+    return {"round": "2025", "records_in": 455, "valid": 450, "quarantined": 5, "warned": 2,
+            "failures_by_rule": {"duplicate_respondent_id": 2, "unknown_unit": 3, "straightlining": 2},
+            "answers": {"cells": 10, "valid": 8, "dont_know": 1, "blank": 1}, "files": [], "dropped_columns_count": 0,
+            "records_set_aside": 5, "missing_units": ["HJP"], "missing_units_accepted": ["HJP"],
+            "missing_unit_names": {"HJP": "Hjemmeplejen"}, **kw}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_validation_report_states_records_set_aside_and_missing_units(lang):
+    failures = pd.DataFrame(columns=["source_file", "source_row", "column", "value", "rule", "message", "action"])
+    html = validation_report_html(_validation_summary(), failures, "2025", lang)
+    assert str(escape(VTEXT[lang]["set_aside"].format(n=5, total=455))) in html
+    assert "Hjemmeplejen (HJP; " + VTEXT[lang]["accepted"] in html
+    html = validation_report_html(_validation_summary(quarantined=0, valid=455, records_set_aside=0, missing_units=[],
+                                                      missing_units_accepted=[], missing_unit_names={}),
+                                  failures, "2025", lang)
+    assert 'class="notice"' not in html
+
+
+def test_console_summary_is_a_few_plain_lines():
+    text = console_summary(_validation_summary(), "results/2025/validation/report.html")
+    lines = text.splitlines()
+    assert 2 <= len(lines) <= 4, text
+    assert lines[0] == "Round 2025: 455 records in, 450 valid, 5 quarantined (set aside), 2 warned"
+    assert "unknown_unit 3, duplicate_respondent_id 2" in text and "straightlining" not in text
+    assert "Hjemmeplejen (HJP; accepted)" in text
+    assert lines[-1].endswith("results/2025/validation/report.html")
+    clean = console_summary(_validation_summary(quarantined=0, valid=455, warned=0, failures_by_rule={},
+                                                records_set_aside=0, missing_units=[]), "r.html")
+    assert clean.splitlines() == ["Round 2025: 455 records in, 455 valid, 0 quarantined (set aside), 0 warned",
+                                  "  validation report: r.html"]

@@ -12,7 +12,7 @@ from .errors import RelcoordError
 def _cmd_check(args: argparse.Namespace) -> int:
     from .config import load_config
     from .ingest import ingest_round
-    from .validation import check_quarantine_ceiling
+    from .validation import check_missing_units, check_quarantine_ceiling
 
     cfg = load_config(args.config)
     base = Path(args.base) if args.base else Path(args.config).resolve().parent.parent
@@ -30,7 +30,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                                     f"units apply with --round ({', '.join(cfg['rounds'])})", file=str(export))
     if round_id not in cfg["rounds"]:
         raise RelcoordError(f"round {round_id!r} is not configured ({', '.join(cfg['rounds'])})", file=args.config)
-    result, key_note = ingest_round(cfg, round_id, base=base, export_path=export)
+    # the missing-units stop comes after the problem list, which shows why a unit lost its records
+    result, key_note = ingest_round(cfg, round_id, base=base, export_path=export, stop_on_missing_units=False)
     s = result.summary
     print(f"Export {export} checked against round {round_id!r} of {args.config}")
     print(f"  format {s['format']}, encoding {s['encoding']}, delimiter {s['delimiter']!r}")
@@ -38,19 +39,49 @@ def _cmd_check(args: argparse.Namespace) -> int:
           f"warned {s['warned']} (accounting {'ok' if s['accounting_ok'] else 'BROKEN'})")
     a = s["answers"]
     print(f"  answers: {a['valid']} valid, {a['dont_know']} don't know, {a['blank']} blank")
-    for rule, n in s["failures_by_rule"].items():
-        print(f"  {rule}: {n}")
+    missing = s.get("missing_units") or []
+    if missing:
+        accepted = set(s.get("missing_units_accepted") or [])
+        names = s.get("missing_unit_names") or {}
+        print("  base units without a valid respondent: " + ", ".join(
+            f"{u} ({names.get(u, u)}{', accepted' if u in accepted else ''})" for u in missing))
     f = result.failures
-    if len(f):
-        print(f"\nProblems ({len(f)}; first {min(len(f), args.show)} shown):")
-        for r in f.head(args.show).itertuples(index=False):
-            print(f"  {r.source_file} row {r.source_row}, column {r.column!r} [{r.action}] {r.rule}: {r.message}")
+    _print_problems(f, args.show)
     if args.failures:
         from .tables import write_csv
         write_csv(f, args.failures)
         print(f"\nAll problems written to {args.failures}")
+    check_missing_units(result, str(export), str(base / cfg["units"]))
     check_quarantine_ceiling(result, cfg["validation"]["max_quarantined_fraction"], str(export))
     return 0
+
+
+_ACTION_ORDER = {"stopped": 0, "quarantined": 1, "warned": 2}
+
+
+def _print_problems(failures, show: int) -> None:
+    """The problems grouped by rule: counts per rule (quarantines before warnings, larger first),
+    then up to ``show`` examples per rule in the same order, so that many rows of one cause are
+    never hidden behind another's."""
+    if not len(failures):
+        return
+    groups = failures.groupby(["action", "rule"], sort=False).size().reset_index(name="n")
+    groups["_o"] = groups["action"].map(_ACTION_ORDER).fillna(len(_ACTION_ORDER))
+    groups = groups.sort_values(["_o", "n", "rule"], ascending=[True, False, True], kind="stable")
+    width = max(len(str(r)) for r in groups["rule"])
+    print(f"\nProblems by rule ({len(failures)} rows):")
+    for g in groups.itertuples(index=False):
+        print(f"  {g.action:<12} {g.rule:<{width}} {g.n:>6}")
+    if show <= 0:
+        return
+    for g in groups.itertuples(index=False):
+        rows = failures[(failures["action"] == g.action) & (failures["rule"] == g.rule)]
+        print(f"\n{g.rule} ({g.action}, {g.n} row{'s' if g.n != 1 else ''}"
+              + (f"; first {show} shown" if g.n > show else "") + "):")
+        for r in rows.head(show).itertuples(index=False):
+            print(f"  {r.source_file} row {r.source_row}, column {r.column!r}: {r.message}")
+        if g.n > show:
+            print(f"  ... {g.n - show} more (--failures FILE writes every row)")
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -67,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
     c.add_argument("--round", help="round whose codebook and units apply (default: the round with this export)")
     c.add_argument("--base", help="folder config paths are relative to (default: the config's project folder)")
-    c.add_argument("--show", type=int, default=20, help="problems to print (default: %(default)s)")
+    c.add_argument("--show", type=int, default=5,
+                   help="examples printed per rule, after the counts per rule (default: %(default)s)")
     c.add_argument("--failures", help="write every problem to this CSV")
     c.set_defaults(func=_cmd_check)
 
@@ -85,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     except RelcoordError as err:
         print(f"relcoord: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:            # `relcoord check ... | head`: the reader has seen enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

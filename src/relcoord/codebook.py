@@ -5,7 +5,9 @@ A codebook is a small YAML file (schema: workflow/schemas/codebook.schema.yaml,
 documented with an example per export format in config/README.md). Unit and
 network texts found in the export (value labels, matrix row texts, choice
 texts, cell values) are matched to the unit register by unit_id, name or
-alias, ignoring case, surrounding blanks and repeated spaces.
+alias, ignoring case, surrounding blanks and repeated spaces, Unicode compatibility forms and
+invisible format characters (see :func:`normalise_text`); units.tsv may not hold two units whose
+texts coincide that way (:func:`relcoord.registry.load_units` stops).
 
 Where the columns of a matrix item are:
 
@@ -57,6 +59,8 @@ class Codebook:
     rater_codes: dict[str, str] = field(default_factory=dict)   # export value -> base unit (id, name or alias)
     answers: str | dict | None = None                            # "options" or {export answer: code | "missing"}
     values: str = "codes"                                        # codes | scores
+    background_values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> allowed values
+    background_keys: tuple[str, ...] = ()                        # panel-key fields (pseudonymised)
 
 
 @dataclass
@@ -76,27 +80,56 @@ class ColumnMap:
     network_selected: frozenset = frozenset(DEFAULT_SELECTED)        # flag values (answer keys) = member
     network_unselected: frozenset = frozenset(DEFAULT_UNSELECTED)    # flag values = not a member
     network_list: tuple | None = None    # (variable, separator, answer key -> network unit_id)
+    values: str = "codes"                # the codebook's `values`: codes | scores (scores: no missing codes)
+    labels_checked: dict[str, int] = field(default_factory=dict)  # item -> labelled codes (and text keys of the
+    #     codebook's `answers:`) held against the instrument (relcoord.labels); 0: nothing to check for the item
+    background_values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> allowed values
+    background_keys: tuple[str, ...] = ()  # background fields that are panel keys (pseudonymised at ingest)
 
 
 # --------------------------------------------------------------------------- text keys
 
 def normalise_text(text: str) -> str:
-    """Case-folded, NFC, single-spaced, stripped: how unit names are matched."""
-    text = unicodedata.normalize("NFC", str(text))
-    return re.sub(r"\s+", " ", text).strip().casefold()
+    """How unit names, aliases, labels and respondent ids are compared: Unicode NFKC (full-width and
+    other compatibility forms fold to their plain form), case-folded, invisible format characters
+    (Unicode category Cf: zero-width space/joiners, BOM, soft hyphen, bidi marks) removed, every run
+    of whitespace (NBSP included) collapsed to one space, stripped."""
+    text = str(text)
+    if text.isascii():  # the common case: no compatibility forms, no format characters
+        return " ".join(text.split()).lower()
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(text.split())
+
+
+#: A plain integer code: ASCII digits with an optional leading '-', optionally followed by a
+#: decimal point or comma and one or two zeros ('4', '04', '-1', '4.0', '4,0', '4,00'), after
+#: stripping surrounding blanks. Not codes: '1,000' / '4.000' (a thousands separator), '4.5', '+4',
+#: '4e0', 'inf', '0x4', '0_4', and digits of other scripts ('٤', full-width '４').
+_CODE = re.compile(r"(-?)([0-9]+)(?:[.,]0{1,2})?")
+
+
+def plain_code(value) -> str | None:
+    """The canonical text of a plain integer code ('4,0' -> '4', ' 04 ' -> '4', '-1' -> '-1'), or
+    None when ``value`` is not one (see ``_CODE``). Surrounding blanks are ignored."""
+    m = _CODE.fullmatch(str(value).strip())
+    if m is None:
+        return None
+    return str(int(m.group(1) + m.group(2)))
 
 
 def answer_key(value) -> str:
-    """How an export value is matched against a code map: '4 ', '4,0', '4.0' -> '4'; text case-folded.
-    (The scalar form of :func:`relcoord.validation.normalise_code`, then :func:`normalise_text`.)"""
+    """How an export value is matched against a code map: a plain integer code (see
+    :func:`plain_code`) by its canonical text ('4 ', '4,0', '4.0' -> '4'); other text by
+    :func:`normalise_text`, except text that only looks like a code after Unicode normalisation
+    (full-width '４', '4' with a zero-width space): that keeps its stripped original, so it never
+    matches a code. (The scalar form of :func:`relcoord.validation.normalise_code`.)"""
     s = str(value).strip()
-    t = s.replace(",", ".")
-    try:
-        f = float(t)
-        s = str(int(f)) if f.is_integer() else t
-    except (ValueError, OverflowError):
-        pass
-    return normalise_text(s)
+    code = plain_code(s)
+    if code is not None:
+        return code
+    key = normalise_text(s)
+    return s if _CODE.fullmatch(key) else key
 
 
 def unit_lookup(units: pd.DataFrame, kind: str | None = None) -> dict[str, str]:
@@ -108,6 +141,39 @@ def unit_lookup(units: pd.DataFrame, kind: str | None = None) -> dict[str, str]:
             if text and text.strip():
                 out.setdefault(normalise_text(text), uid)
     return out
+
+
+def closest_unit(text: str, units: pd.DataFrame, kind: str | None = None) -> tuple[str, str] | None:
+    """``(unit_id, name)`` of the registered unit (of ``kind``) whose id, name or an alias is closest
+    to ``text`` (difflib, ratio at least 0.6), or None when nothing is close."""
+    import difflib
+
+    u = units if kind is None else units[units["kind"] == kind]
+    cands: dict[str, tuple[str, str]] = {}
+    for uid, name, aliases in zip(u["unit_id"], u["name"], u.get("aliases", pd.Series([""] * len(u)))):
+        for t in [name, *str(aliases if isinstance(aliases, str) else "").split("|"), uid]:
+            if t and t.strip():
+                cands.setdefault(normalise_text(t), (str(uid), str(name)))
+    best = difflib.get_close_matches(normalise_text(text), list(cands), n=1, cutoff=0.6)
+    return cands[best[0]] if best else None
+
+
+def unit_fix(text: str, units: pd.DataFrame, kind: str | None = "base", units_file: str = "config/units.tsv") -> str:
+    """What to do about a unit text (a value label, matrix row or mapped name) the register does not
+    know: the ``aliases`` entry that would fix it when a registered unit is close, else a new unit row."""
+    text = str(text).strip()
+    other = unit_lookup(units).get(normalise_text(text)) if kind is not None else None
+    if other is not None:
+        k = units.loc[units["unit_id"] == other, "kind"]
+        return f"{text!r} is {other}, a {k.iat[0] if len(k) else 'registered'} unit, not a {kind} unit"
+    near = closest_unit(text, units, kind)
+    if near is not None:
+        uid, name = near
+        return (f"the closest registered unit is {uid} ({name}): if it is the same unit (renamed), add {text!r} to "
+                f"the aliases column of {uid} in {units_file} (aliases are separated by '|'); if it is another "
+                "unit, add a unit row for it")
+    return (f"no registered unit is close to {text!r}: add a unit row for it to {units_file} (unit_id, name, "
+            f"kind {kind or 'base or network'}, valid_from), or add {text!r} to the aliases of the unit it is")
 
 
 def _row_text(question_text: str) -> str:
@@ -213,9 +279,41 @@ def codebook_from_dict(data: dict, source: str = "codebook") -> Codebook:
     rater = data["rater_unit"]
     rater_var, rater_codes = (rater, {}) if isinstance(rater, str) else (rater["variable"], dict(rater["codes"]))
     nets = data.get("networks")
+    names, bg_values, bg_keys = background_spec(data.get("background"))
     return Codebook(respondent_id=data["respondent_id"], rater_unit=rater_var, items=dict(data["items"]),
-                    networks=nets, background=tuple(data.get("background", [])), source=source,
-                    rater_codes=rater_codes, answers=data.get("answers"), values=data.get("values", "codes"))
+                    networks=nets, background=names, source=source,
+                    rater_codes=rater_codes, answers=data.get("answers"), values=data.get("values", "codes"),
+                    background_values=bg_values, background_keys=bg_keys)
+
+
+def background_spec(spec) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """The codebook's ``background`` as ``(fields, allowed values per field, key fields)``.
+
+    Forms (workflow/schemas/codebook.schema.yaml): a mapping ``{b_1: [1, 2, 3], panel_id: key}``, or
+    a list of ``{field: b_1, values: [1, 2, 3]}`` / ``{field: panel_id, key: true}``. A bare name
+    (``[b_1]``) is a field without allowed values: :func:`resolve` stops on it, asking for them."""
+    names: list[str] = []
+    values: dict[str, tuple[str, ...]] = {}
+    keys: list[str] = []
+
+    def add(name, vals=None, key=False):
+        name = str(name)
+        names.append(name)
+        if key:
+            keys.append(name)
+        elif vals is not None:
+            values[name] = tuple(str(v) for v in vals)
+
+    if isinstance(spec, dict):
+        for name, vals in spec.items():
+            add(name, None if isinstance(vals, str) else vals, isinstance(vals, str) and vals == "key")
+    else:
+        for entry in spec or []:
+            if isinstance(entry, dict):
+                add(entry["field"], entry.get("values"), bool(entry.get("key")))
+            else:
+                add(entry)
+    return tuple(names), values, tuple(keys)
 
 
 def load_codebook(path: str | Path) -> Codebook:
@@ -338,6 +436,23 @@ def _distinct_codes(values: pd.Series) -> list[str]:
     return sorted({c for c in normalise_code(np.asarray(uniq, dtype=object)) if c != ""})
 
 
+def _background_without_values(var: str, cells: pd.Series, source: str) -> str:
+    """The problem for a background field named without its allowed values (README "Privacy":
+    background fields are categorical). Suggests the list when the field holds only codes; never
+    quotes text (a cell may hold a name)."""
+    found = sorted({str(v).strip() for v in cells.dropna().astype(str)} - {""})
+    codes = [plain_code(v) for v in found]
+    if found and all(c is not None for c in codes) and len(set(codes)) <= 20:
+        shown = ", ".join(sorted(set(codes), key=int))
+        fix = f"it holds the codes {shown}: write `background: {{{var}: [{shown}]}}` with those that are categories"
+    else:
+        fix = (f"it holds {len(found)} distinct value(s), not all codes: list the categories, e.g. "
+               f"`background: {{{var}: [Leder, Medarbejder, Andet]}}`")
+    return (f"background field {var!r} (codebook {source}) is named without its allowed values; background fields "
+            f"are categorical and only listed values are carried into results/ ({fix}; a stable panel key: "
+            f"`{{{var}: key}}`)")
+
+
 def _where(export: RawExport, var: str) -> str:
     rows = export.cell_rows.get(var) if export.cell_rows else None
     if rows is not None:
@@ -381,7 +496,7 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
         uid = base.get(normalise_text(text))
         if uid is None:
             problems.append(f"rater_unit codes: {k!r} maps to {text!r}, which is not a base unit in the unit "
-                            f"register for round {round_id}")
+                            f"register for round {round_id}; {unit_fix(text, units)}")
         else:
             explicit[answer_key(k)] = uid
     if need(codebook.rater_unit, "base unit"):
@@ -453,12 +568,15 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
     # ---- items ----
     item_rows = []
     answers: dict[str, dict[str, str]] = {}
+    unknown_rows: set[str] = set()   # matrix-row texts already told how to fix
+    answer_specs: dict[str, object] = {}   # item -> the codebook's own `answers:` (checked against the options)
     for key, spec in codebook.items.items():
         if key not in instrument.keys:
             problems.append(f"codebook item {key!r} is not an item of the instrument ({', '.join(instrument.keys)})")
             continue
         item = instrument.item(key)
         ans_spec = spec.get("answers", codebook.answers) if isinstance(spec, dict) else codebook.answers
+        answer_specs[key] = ans_spec
         amap = _answer_map(ans_spec, item, instrument, codebook.values, export.format, f"item {key}", problems)
         if amap:
             answers[key] = amap
@@ -468,7 +586,8 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
                 need(var, f"item {key}")
                 uid = every.get(normalise_text(target))
                 if uid is None:
-                    problems.append(f"item {key}: variable {var!r} maps to {target!r}, not a unit in round {round_id}")
+                    problems.append(f"item {key}: variable {var!r} maps to {target!r}, not a unit in round {round_id}; "
+                                    f"{unit_fix(target, units, None)}")
                 else:
                     item_rows.append((var, key, uid))
             continue
@@ -488,15 +607,20 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
             text = ctext if ctext.strip() else _row_text(qtext)
             uid = every.get(normalise_text(text))
             if uid is None:
+                fix = "" if normalise_text(text) in unknown_rows else f"; {unit_fix(text, units, None)}"
+                unknown_rows.add(normalise_text(text))
                 problems.append(f"item {key}: matrix row {var!r} names {text.strip()!r}, which is not a unit in "
-                                f"the unit register for round {round_id}{_where(export, var)}")
+                                f"the unit register for round {round_id}{_where(export, var)}{fix}")
             else:
                 item_rows.append((var, key, uid))
     missing_items = [k for k in instrument.index_keys if k not in codebook.items]
     if missing_items:
         problems.append(f"the codebook maps no question to item(s) {', '.join(missing_items)}")
+    bg_values = dict(getattr(codebook, "background_values", None) or {})
+    bg_keys = tuple(getattr(codebook, "background_keys", ()) or ())
     for var in codebook.background:
-        need(var, "background field")
+        if need(var, "background field") and var not in bg_values and var not in bg_keys:
+            problems.append(_background_without_values(var, export.data[var], codebook.source))
 
     items = pd.DataFrame(item_rows, columns=["variable", "item", "target_unit"])
     covered = items.groupby("item")["target_unit"].agg(set)
@@ -518,20 +642,27 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
                 problems.append(f"item {q!r} in responses.csv is not an item the codebook maps "
                                 f"({', '.join(codebook.items)}){_where(export, var)}")
                 break
+    # the export's own labels are believed: they must agree with the instrument (relcoord.labels)
+    from .labels import check_export_labels, dont_know_codes, instrument_file
+    label_check = check_export_labels(export, items, instrument, answers, answer_specs,
+                                      scores=codebook.values == "scores", rater_unit=codebook.rater_unit,
+                                      network_vars=list(networks),
+                                      network_list_var=network_list[0] if network_list else None)
     if problems:
+        problems += label_check.problems   # a label problem may be the cause of a structural one
         hint = (f"check the variable names in {codebook.source} against the export, and that every unit named in "
                 "the export is in config/units.tsv (name or aliases) for this round")
         if len(columns) == 1:
             hint += f"; the export was read as ONE column ({columns[0][:60]!r}): is the delimiter right?"
-        raise RelcoordError("the export does not match the codebook:\n  - " + "\n  - ".join(problems), file=src,
-                            hint=hint)
+        # a message may quote export text (cells, headers, row texts): never contact data, even in the log
+        from .privacy import mask_personal
+        raise RelcoordError(mask_personal("the export does not match the codebook:\n  - " + "\n  - ".join(problems)),
+                            file=src, hint=mask_personal(hint))
+    label_check.raise_if_any(src, instrument_file(instrument))
 
     order = {k: i for i, k in enumerate(instrument.keys)}
     items = items.assign(_o=items["item"].map(order)).sort_values(["_o", "target_unit"]).drop(columns="_o")
-    missing_words = {normalise_text(w) for w in instrument.missing_labels}
-    dont_know = {var: {c for c, lab in labels_by_var.get(var, {}).items() if normalise_text(lab) in missing_words}
-                 | set(export.missing_values.get(var, set()))
-                 for var in items["variable"]}
+    dont_know = dont_know_codes(export, items, instrument)
     used = {codebook.respondent_id, codebook.rater_unit, *networks, *items["variable"], *codebook.background}
     if network_list:
         used.add(network_list[0])
@@ -540,4 +671,5 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
                      dont_know=dont_know, background=codebook.background,
                      unused=[c for c in export.data.columns if c not in used], answers=answers,
                      network_selected=frozenset(selected), network_unselected=frozenset(unselected),
-                     network_list=network_list)
+                     network_list=network_list, values=codebook.values, labels_checked=label_check.checked,
+                     background_values=bg_values, background_keys=bg_keys)

@@ -8,11 +8,12 @@ from .codebook import load_codebook, resolve
 from .config import round_order
 from .errors import RelcoordError
 from .instrument import load_instrument
+from .privacy import DEFAULT_MIN_GROUP_SIZE
 from .pseudonymise import resolve_secret
 from .readers import RawExport
 from .registry import load_memberships, load_units, memberships_in_round, units_in_round
-from .validation import (IngestResult, check_quarantine_ceiling, failures_schema, respondents_schema,
-                         responses_schema, validate_export)
+from .validation import (IngestResult, check_missing_units, check_quarantine_ceiling, failures_schema,
+                         respondents_schema, responses_schema, validate_export)
 
 #: format -> the reader options it takes (every reader takes encoding; `auto` is always the default)
 READERS: dict[str, tuple[str, ...]] = {
@@ -60,35 +61,72 @@ def read_export(fmt: str, path: str | Path, options: dict | None = None) -> RawE
 
 
 def ingest_round(cfg: dict, round_id: str, base: str | Path = ".", export_path: str | Path | None = None,
-                 key: bytes | None = None) -> tuple[IngestResult, str]:
-    """Read, map and validate one configured round. Returns the result and a
-    note on where the pseudonymisation key came from."""
+                 key: bytes | None = None, *, stop_on_missing_units: bool = True) -> tuple[IngestResult, str]:
+    """Read, map and validate one round configured in ``cfg`` (the decoded
+    config.yaml; used by ``relcoord check``). Returns the result and a note on
+    where the pseudonymisation key came from."""
     base = Path(base)
     rnd = cfg["rounds"][round_id]
-    order = round_order(cfg)
-    units = load_units(base / cfg["units"], order)
-    memberships = load_memberships(base / cfg["memberships"], units, order)
-    instrument = load_instrument(base / cfg["instrument"])
-    codebook = load_codebook(base / rnd["codebook"])
-    export = read_export(rnd["format"], export_path or base / rnd["export"], rnd.get("reader"))
-    round_units = units_in_round(units, round_id, order)
-    colmap = resolve(export, codebook, round_units, instrument, round_id)
+    v, p = cfg["validation"], cfg["privacy"]
+    return ingest_export(
+        export_path or base / rnd["export"], fmt=rnd["format"], reader=rnd.get("reader"),
+        codebook=base / rnd["codebook"], units=base / cfg["units"], memberships=base / cfg["memberships"],
+        instrument=base / cfg["instrument"], round_id=round_id, round_order=round_order(cfg),
+        secret_env=p["secret_env"], secret_file=p["secret_file"], key=key,
+        straightlining_min_answers=v["straightlining_min_answers"], min_targets_fraction=v["min_targets_fraction"],
+        accept_missing_units=tuple(v.get("accept_missing_units") or ()), stop_on_missing_units=stop_on_missing_units,
+        min_group_size=p.get("min_group_size", DEFAULT_MIN_GROUP_SIZE))
+
+
+def ingest_export(export: str | Path, *, fmt: str, reader: dict | None, codebook: str | Path, units: str | Path,
+                  memberships: str | Path, instrument: str | Path, round_id: str, round_order: list[str],
+                  secret_env: str, secret_file: str, key: bytes | None = None,
+                  straightlining_min_answers: int, min_targets_fraction: float,
+                  accept_missing_units: tuple[str, ...] = (),
+                  stop_on_missing_units: bool = True,
+                  min_group_size: int | None = None) -> tuple[IngestResult, str]:
+    """Read, map and validate one round's export, every setting given
+    explicitly. Returns the result and a note on where the pseudonymisation
+    key came from.
+
+    Stops (:func:`relcoord.validation.check_missing_units`) when a base unit of
+    the round's register has no valid respondent left and is not in
+    ``accept_missing_units``; ``stop_on_missing_units=False`` leaves that check
+    to the caller (``relcoord check`` prints its problem list first).
+    ``min_group_size`` (``privacy.min_group_size``): background categories
+    with fewer respondents are merged into "other" (validate_export)."""
+    unit_register = load_units(units, round_order)
+    member_register = load_memberships(memberships, unit_register, round_order)
+    instr = load_instrument(instrument)
+    book = load_codebook(codebook)
+    raw = read_export(fmt, export, reader)
+    round_units = units_in_round(unit_register, round_id, round_order)
+    colmap = resolve(raw, book, round_units, instr, round_id)
     if key is None:
-        key, key_note = resolve_secret(cfg["privacy"]["secret_env"], cfg["privacy"]["secret_file"])
+        key, key_note = resolve_secret(secret_env, secret_file)
     else:
         key_note = "key given by caller"
-    v = cfg["validation"]
-    result = validate_export(export, colmap, instrument, round_units,
-                             memberships_in_round(memberships, round_id, order), key,
-                             straightlining_min_answers=v["straightlining_min_answers"],
-                             min_targets_fraction=v["min_targets_fraction"])
-    result.summary = {"round": round_id, **result.summary}
+    not_base = [str(u) for u in accept_missing_units
+                if str(u) not in set(unit_register.loc[unit_register["kind"] == "base", "unit_id"].astype(str))]
+    if not_base:
+        raise RelcoordError(f"validation.accept_missing_units names {', '.join(map(repr, not_base))}, which is not a "
+                            "base unit of the unit register", file=str(units),
+                            hint="list unit ids of base units (the unit_id column of the register)")
+    result = validate_export(raw, colmap, instr, round_units,
+                             memberships_in_round(member_register, round_id, round_order), key,
+                             straightlining_min_answers=straightlining_min_answers,
+                             min_targets_fraction=min_targets_fraction,
+                             accept_missing_units=accept_missing_units, units_file=str(units),
+                             min_group_size=min_group_size)
+    result.summary = {"round": round_id, **result.summary, "labels_checked": dict(colmap.labels_checked)}
     # The canonical tables cross a file boundary: check them against their schemas.
-    responses_schema(instrument, units).validate(result.responses, lazy=True)
+    responses_schema(instr, unit_register).validate(result.responses, lazy=True)
     respondents_schema().validate(result.respondents, lazy=True)
     failures_schema().validate(result.failures, lazy=True)
+    if stop_on_missing_units:
+        check_missing_units(result, str(raw.files[0]) if raw.files else str(export), str(units))
     return result, key_note
 
 
-def enforce_ceiling(result: IngestResult, cfg: dict, source: str) -> None:
-    check_quarantine_ceiling(result, cfg["validation"]["max_quarantined_fraction"], source)
+def enforce_ceiling(result: IngestResult, max_quarantined_fraction: float, source: str) -> None:
+    check_quarantine_ceiling(result, max_quarantined_fraction, source)

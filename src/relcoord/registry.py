@@ -73,7 +73,48 @@ def load_units(path: str | Path, round_order: list[str]) -> pd.DataFrame:
         i = bad.index[0]
         raise RelcoordError(f"successor {bad.loc[i, 'successor']!r} of unit {bad.loc[i, 'unit_id']!r} is not a unit_id",
                             file=path, row=int(i) + 2, column="successor", hint="name an existing unit_id or leave it empty")
+    _check_texts_distinct(df, path, round_order)
     return df.reset_index(drop=True)
+
+
+def _check_texts_distinct(df: pd.DataFrame, path: str, round_order: list[str]) -> None:
+    """Stop when two units that exist in a common round share a text: their unit_id, name or an
+    alias coincide after :func:`relcoord.codebook.normalise_text` (case, Unicode compatibility
+    forms, invisible characters, blanks), e.g. an alias equal to another unit's name. Export texts
+    are matched that way, so the first unit would silently win. A text of invisible characters
+    only is refused too. Units whose rounds do not overlap (a unit and its renamed successor) may
+    share a name. Rows are named as a spreadsheet counts them (the header is row 1)."""
+    from .codebook import normalise_text
+    pos = {r: i for i, r in enumerate(round_order)}
+    seen: dict[str, list[tuple[int, str, str, str, int, int]]] = {}
+    for i, uid, name, aliases, frm, to in zip(df.index, df["unit_id"], df["name"], df["aliases"],
+                                              df["valid_from"], df["valid_to"]):
+        row = int(i) + 2
+        start = pos.get(frm, -1) if frm else -1
+        end = pos.get(to, len(round_order)) if to else len(round_order)
+        texts = [("unit_id", uid), ("name", name)] + [("aliases", a) for a in str(aliases).split("|")]
+        for col, text in texts:
+            if not str(text).strip():
+                continue
+            key = normalise_text(text)
+            if key == "":
+                raise RelcoordError(f"the {col} {text!r} of unit {uid!r} consists of invisible characters only",
+                                    file=path, row=row, column=col,
+                                    hint="delete the invisible characters (retype the text) or the entry")
+            for prow, puid, pcol, ptext, pstart, pend in seen.get(key, []):
+                if puid == uid or start > pend or pstart > end:
+                    continue
+                same = "the same text" if ptext == text else "the same text once case, Unicode forms, " \
+                                                                 "invisible characters and blanks are ignored"
+                what, pwhat = ("alias" if c == "aliases" else c for c in (col, pcol))
+                raise RelcoordError(
+                    f"units {puid!r} (row {prow}, {pwhat} {ptext!r}) and {uid!r} (row {row}, {what} {text!r}) share "
+                    f"{same}, so an export naming it could not be told apart",
+                    file=path, row=row, column=col,
+                    hint=f"give each unit its own name and aliases: change or remove the {what} in row {row} or the "
+                         f"{pwhat} in row {prow} (units that exist in different rounds only may share a name: set "
+                         "valid_from/valid_to)")
+            seen.setdefault(key, []).append((row, uid, col, text, start, end))
 
 
 def load_memberships(path: str | Path, units: pd.DataFrame, round_order: list[str]) -> pd.DataFrame:

@@ -12,10 +12,16 @@ quarantine (the respondent's rows are set aside)
   missing_respondent_id, duplicate_respondent_id, missing_rater_unit,
   unknown_unit, code_out_of_range, not_a_code, no_valid_answers, and the
   problems a reader finds in a record (the canonical long format:
-  not_in_respondents, conflicting_answers, inconsistent_rater_unit)
+  not_in_respondents, conflicting_answers, inconsistent_rater_unit; an Excel
+  workbook: formula_without_value)
 warn (kept, but listed)
   straightlining, few_targets, invalid_network_flag, unknown_network,
   unexpected_network, truncated_row (a reader's)
+
+A base unit of the round's register left without a valid respondent (no
+record in the export, or every record quarantined) is listed in the summary
+(``missing_units``) and stops the round (:func:`check_missing_units`) unless
+``validation.accept_missing_units`` names it: a unit that disappears is news.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .codebook import MISSING, ColumnMap, answer_key, normalise_text
+from .codebook import MISSING, ColumnMap, answer_key, normalise_text, plain_code, unit_fix
 from .errors import RelcoordError
 from .instrument import Instrument
+from .privacy import mask_personal, quote_cell
 from .pseudonymise import pseudonymise
 from .readers import RawExport
 
@@ -46,11 +53,16 @@ RULES: dict[str, tuple[str, str]] = {
     "unknown_unit": ("quarantined", "base-unit code {value!r} is not a unit of this round (no value label or codebook "
                      "code, or its label is not in config/units.tsv); correct the code or add the unit (or an alias) "
                      "to the register"),
-    "code_out_of_range": ("quarantined", "answer code {value!r} is not in the item's code map nor a missing code; "
+    "code_out_of_range": ("quarantined", "answer code {value!r} is not in the item's code map nor a missing code "
+                          "(with the codebook's `values: scores`: not a score of the instrument's scale); "
                           "correct the answer or extend `codes`/`missing_codes` in config/instrument.yaml"),
     "not_a_code": ("quarantined", "{value!r} is not an answer code (expected a whole number such as 1-5, or an "
                    "answer the codebook's `answers:` maps); correct the cell, export codes instead of labels, or map "
                    "the answer in the codebook"),
+    "formula_without_value": ("quarantined", "the cell holds a formula ({value}) without a saved value, so its "
+                              "answer is unknown (it would read as blank): open the workbook in Excel and save it "
+                              "(Excel then stores the values), or copy the cells and paste them as values, and "
+                              "export again"),
     "no_valid_answers": ("quarantined", "the respondent gave no valid answer about any unit; nothing to score"),
     "not_in_respondents": ("quarantined", "answers for respondent id (pseudonymised: {value}) who is not in the "
                            "respondents file; add the respondent (with their base unit) or remove the answers"),
@@ -68,6 +80,9 @@ RULES: dict[str, tuple[str, str]] = {
     "truncated_row": ("warned", "the last row has fewer fields ({value}) than the header and the file does not end "
                       "with a line break: it was probably cut off, and its missing cells read as blank; check the "
                       "record or export the file again"),
+    "background_value_not_allowed": ("warned", "{value!r} is not one of the values the codebook allows for this "
+                                     "background field; the field is left blank for this respondent: correct the "
+                                     "cell, or add the value to the field's `values` in the codebook"),
     "unexpected_network": ("warned", "member of network {value} although the base unit is not in that network in "
                            "config/memberships.tsv for this round; kept as a member"),
 }
@@ -82,6 +97,15 @@ class IngestResult:
     respondents: pd.DataFrame
     failures: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    #: for :func:`check_missing_units` (never published: per-unit record counts can be small):
+    #: ``missing``: unit_id -> {name, records, rules: {rule: records}}; ``unknown``: list of
+    #: {code, label, records, fix} for the base-unit codes quarantined as ``unknown_unit``
+    units_check: dict = field(default_factory=dict)
+    #: names of the export columns not carried (analyst-only: a column header can itself be personal data,
+    #: e.g. an e-mail address; summary.json publishes only ``dropped_columns_count``)
+    dropped_columns: list = field(default_factory=list)
+    #: background field -> categories merged into "other" (fewer than min_group_size respondents; analyst log)
+    background_merged: dict = field(default_factory=dict)
 
 
 def sha256(path: str | Path) -> str:
@@ -102,33 +126,37 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def normalise_code(values: np.ndarray) -> np.ndarray:
-    """'4 ', '4,0', '4.0' -> '4'; blanks -> ''; anything else unchanged."""
+    """A plain integer code -> its canonical text ('4 ', '04', '4,0', '4.0' -> '4'; see
+    :func:`relcoord.codebook.plain_code`); blanks -> ''; anything else stripped but unchanged (so
+    '1,000', '4e0', 'inf', '0_4', '٤' or a full-width '４' stay text and fail as ``not_a_code``).
+    Computed once per distinct value."""
     inv, uniq = _distinct(values)
     out = []
     for u in uniq:
         s = u.strip()
-        t = s.replace(",", ".")
-        try:
-            f = float(t)
-            s = str(int(f)) if f.is_integer() else t
-        except ValueError:
-            pass
-        out.append(s)
+        c = plain_code(s)
+        out.append(s if c is None else c)
     return np.array(out, dtype=object)[inv].reshape(values.shape)
 
 
 def _parse_item(codes: np.ndarray, item, dont_know: set[str],
-                answers: dict[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                answers: dict[str, str] | None = None,
+                scores: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised code strings -> (score, status, code) arrays, via the distinct codes.
 
     ``answers`` (from the codebook) first maps an answer key (see
     :func:`relcoord.codebook.answer_key`) to an instrument code or to MISSING.
-    ``code`` is the instrument code of a valid answer (NaN otherwise)."""
+    ``code`` is the instrument code of a valid answer (NaN otherwise). Only plain integer
+    codes (:func:`relcoord.codebook.plain_code`) are codes; other text is NOT_A_CODE.
+    ``scores`` (codebook ``values: scores``): the cells hold scores, so the instrument's
+    ``missing_codes`` do not apply (6 is a score outside the scale, OUT_OF_RANGE); only what
+    ``answers`` maps to MISSING (``dont_know``, the instrument's ``missing_labels``) and the
+    export's own don't-know labels are missing."""
     inv, uniq = _distinct(codes)
     score = np.full(len(uniq), np.nan)
     code = np.full(len(uniq), np.nan)
     status = np.zeros(len(uniq), dtype=np.int8)
-    missing = {str(c) for c in item.missing_codes} | dont_know
+    missing = set(dont_know) if scores else {str(c) for c in item.missing_codes} | dont_know
     for i, u in enumerate(uniq):
         if u == "":
             status[i] = BLANK
@@ -136,21 +164,24 @@ def _parse_item(codes: np.ndarray, item, dont_know: set[str],
         if u in missing:
             status[i] = DONT_KNOW
             continue
-        if answers:
-            mapped = answers.get(normalise_text(u))
+        if answers or scores:
+            mapped = (answers or {}).get(answer_key(u))
             if mapped == MISSING:
                 status[i] = DONT_KNOW
                 continue
             if mapped is not None:
                 u = mapped
-                if u in missing:
+                if u in missing and not scores:
                     status[i] = DONT_KNOW
                     continue
-        try:
-            c = int(u)
-        except ValueError:
+            elif scores:  # a score the scale does not have (6, 0, -1) or text
+                status[i] = NOT_A_CODE if plain_code(u) is None else OUT_OF_RANGE
+                continue
+        c = plain_code(u)
+        if c is None:
             status[i] = NOT_A_CODE
             continue
+        c = int(c)
         if c in item.codes:
             score[i], status[i], code[i] = item.codes[c], VALID, c
         else:
@@ -163,7 +194,7 @@ def _network_flags(values: np.ndarray, selected: frozenset, unselected: frozense
     """(recognised, member) per cell of one multiple-choice flag column."""
     codes = normalise_code(values)
     inv, uniq = _distinct(codes)
-    keys = [normalise_text(u) for u in uniq]
+    keys = [answer_key(u) for u in uniq]   # a full-width '１' is not the flag 1
     member = np.array([k in selected for k in keys], dtype=bool)
     known = np.array([k in selected or k in unselected for k in keys], dtype=bool)
     return known[inv].reshape(-1), member[inv].reshape(-1)
@@ -179,7 +210,9 @@ def _network_list(values: np.ndarray, sep: str, lookup: dict[str, str]) -> tuple
         for tok in u.split(sep) if sep else [u]:
             if not tok.strip():
                 continue
-            uid = lookup.get(normalise_text(tok)) or lookup.get(answer_key(tok))
+            # answer_key: a name by its normalised text, a code by its canonical text; text that
+            # only looks like a code after Unicode normalisation ('２') matches neither
+            uid = lookup.get(answer_key(tok))
             if uid is None:
                 bad.append(tok.strip())
             else:
@@ -210,7 +243,7 @@ def _failure_rows(failure_cases: pd.DataFrame, export: RawExport, raw: pd.DataFr
             vals.append(raw[col].iat[idx])
         else:
             vals.append("" if pd.isna(case) else str(case))
-    fc["value"] = vals
+    fc["value"] = [quote_cell(v) for v in vals]   # a cell is quoted masked and cut (privacy.quote_cell)
     fc["action"] = fc["rule"].map(lambda r: RULES.get(r, ("quarantined", ""))[0])
     fc["message"] = [RULES.get(r, ("", "failed check {value!r}"))[1].format(value=v) for r, v in zip(fc["rule"], fc["value"])]
     fc["column"] = fc["export_column"]
@@ -230,9 +263,9 @@ def _reader_failures(export: RawExport, pseudo: pd.Series) -> pd.DataFrame:
     """Failure rows for the record-level problems a reader found (RawExport.problems)."""
     p = export.problems.reset_index(drop=True)
     idx = p["index"].astype(int).to_numpy()
-    value = [pseudo.iat[i] if v is None or (isinstance(v, float) and v != v) else str(v)
+    value = [pseudo.iat[i] if v is None or (isinstance(v, float) and v != v) else quote_cell(v)
              for i, v in zip(idx, p["value"])]
-    message = [m if isinstance(m, str) and m else RULES[r][1].format(value=v)
+    message = [mask_personal(m) if isinstance(m, str) and m else RULES[r][1].format(value=v)
                for m, r, v in zip(p.get("message", [""] * len(p)), p["rule"], value)]
     src_file = [f if isinstance(f, str) and f else export.source_file.iat[i]
                 for f, i in zip(p.get("source_file", [None] * len(p)), idx)]
@@ -243,11 +276,74 @@ def _reader_failures(export: RawExport, pseudo: pd.Series) -> pd.DataFrame:
                          "action": [RULES[r][0] for r in p["rule"]], "index": idx})
 
 
+def _background_fields(data: pd.DataFrame, colmap: ColumnMap, key: bytes
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The codebook's ``background`` fields as carried into respondents.parquet, and per field the
+    cells outside its allowed values (``background_value_not_allowed``: blanked, warned).
+
+    A field with allowed ``values`` keeps a value only when it matches one of them (as answers are
+    matched: case, blanks, '1' = '1,0'), written as the codebook writes it; anything else is blanked
+    (''). A ``key`` field (a stable panel key for ``comparisons[].panel_key``) is pseudonymised like
+    the respondent id. A field with neither stops (codebook.resolve already refuses it)."""
+    values = getattr(colmap, "background_values", None) or {}
+    keys = set(getattr(colmap, "background_keys", ()) or ())
+    out: dict[str, np.ndarray] = {}
+    bad: dict[str, np.ndarray] = {}
+    for col in colmap.background:
+        cells = data[col].fillna("").astype(str).str.strip()
+        if col in keys:
+            out[col] = pseudonymise(cells, key).to_numpy(dtype=object)
+            continue
+        if col not in values:
+            raise RelcoordError(f"background field {col!r} has no list of allowed values",
+                                hint="give them in the codebook: background: {" + col + ": [value, ...]} "
+                                     "(config/README.md, Codebooks)")
+        allowed = {answer_key(a): str(a) for a in values[col]}
+        inv, uniq = _distinct(cells.to_numpy(dtype=object))
+        kept = np.array([allowed.get(answer_key(u), "") if u != "" else "" for u in uniq], dtype=object)
+        wrong = np.array([u != "" and answer_key(u) not in allowed for u in uniq], dtype=bool)
+        out[col] = kept[inv] if len(cells) else np.array([], dtype=object)
+        if len(cells) and wrong[inv].any():
+            bad[col] = wrong[inv]
+    return out, bad
+
+
+def _unit_label(code: str, labels: dict[str, str]) -> str | None:
+    """The export's text for a base-unit code: its value label, or the cell itself when it is text."""
+    label = labels.get(answer_key(code))
+    if label is None and code and plain_code(code) is None:
+        label = code
+    return None if label is None or not str(label).strip() else str(label).strip()
+
+
+def _unknown_unit_message(code: str, label: str | None, round_units: pd.DataFrame, units_file: str) -> str:
+    """The ``unknown_unit`` message: the label the export gives the code, and the fix (an alias or a unit row)."""
+    if label is None:
+        return (f"base-unit code {code!r} has no value label in the export and is not in the codebook's rater_unit "
+                f"codes, so it names no unit; correct the code, or map it in the codebook "
+                f"(rater_unit: {{variable: ..., codes: {{{code}: <unit id>}}}})")
+    what = (f"the base unit {label!r} is" if label == code
+            else f"base-unit code {code!r} is labelled {label!r} in the export, which is")
+    return f"{what} not a unit of this round in {units_file}; {unit_fix(label, round_units, 'base', units_file)}"
+
+
 def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument, round_units: pd.DataFrame,
                     round_memberships: pd.DataFrame, key: bytes, *, straightlining_min_answers: int = 14,
-                    min_targets_fraction: float = 0.5) -> IngestResult:
+                    min_targets_fraction: float = 0.5, accept_missing_units: tuple | list | set = (),
+                    units_file: str = "config/units.tsv", min_group_size: int | None = None) -> IngestResult:
     """Validate one export against its resolved codebook and build the
-    canonical tables (DESIGN.md output contract) for the valid records."""
+    canonical tables (DESIGN.md output contract) for the valid records.
+
+    A base unit of ``round_units`` left without a valid respondent is listed in
+    ``summary["missing_units"]`` (those named in ``accept_missing_units`` also in
+    ``summary["missing_units_accepted"]``); :func:`check_missing_units` stops on the others.
+    ``units_file`` is the register's path as messages name it.
+
+    Background fields (README "Privacy"): only the codebook's allowed values are carried (others are
+    blanked, ``background_value_not_allowed``); a panel-key field is pseudonymised; with
+    ``min_group_size`` (k = ``privacy.min_group_size``) a category held by fewer than k valid
+    respondents is merged into "other" (:func:`relcoord.privacy.merge_small_categories`; which ones in
+    ``background_merged``)."""
     data = export.data
     n = len(data)
     ids = data[colmap.respondent_id].str.strip()
@@ -270,7 +366,8 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
         sub = colmap.items[colmap.items["item"] == k]
         codes = normalise_code(data[sub["variable"]].to_numpy())
         dk = set().union(*(colmap.dont_know.get(v, set()) for v in sub["variable"]))
-        sc, st, cd = _parse_item(codes, instrument.item(k), dk, colmap.answers.get(k))
+        sc, st, cd = _parse_item(codes, instrument.item(k), dk, colmap.answers.get(k),
+                                 scores=getattr(colmap, "values", "codes") == "scores")
         ti = sub["target_unit"].map(t_pos).to_numpy()
         scores[:, ti, j] = sc
         status[:, ti, j] = st
@@ -284,7 +381,13 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     n_valid = valid.sum(axis=(1, 2))
 
     # ---- quarantine rules (pandera, lazy) ----
-    frame = pd.DataFrame({"respondent_id": ids.where(ids != ""), "rater_code": rater_code.where(rater_code != ""),
+    # ids are compared as texts are (case, Unicode forms, invisible characters, blanks: see
+    # normalise_text): 'R1' and 'r1\u200b' are the same respondent twice; the pseudonym stays that of
+    # the stripped original id
+    id_codes, id_uniq = pd.factorize(ids.to_numpy(dtype=object), use_na_sentinel=False)
+    id_key = pd.Series(np.array([normalise_text(u) for u in id_uniq], dtype=object)[id_codes]
+                       if n else np.array([], dtype=object), index=data.index, dtype=object)
+    frame = pd.DataFrame({"respondent_id": id_key.where(id_key != ""), "rater_code": rater_code.where(rater_code != ""),
                           "rater_unit": rater_unit.fillna(""), "n_valid": n_valid, **item_frame}, index=data.index)
     schema = pa.DataFrameSchema({
         "respondent_id": pa.Column(object, [
@@ -313,6 +416,13 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
                                                            "missing_rater_unit": "missing_rater_unit"},
                               column_of, value_of={colmap.respondent_id: pseudo})
         qfail.loc[qfail["rule"] == "no_valid_answers", "value"] = "0"
+    # unknown_unit: say what the export calls the unit and which aliases line (or unit row) would fix it
+    label_of = {answer_key(c): lab for c, lab in colmap.rater_labels.items()}
+    unknown = qfail["rule"] == "unknown_unit"
+    unknown_codes = rater_code.to_numpy()[qfail.loc[unknown, "index"].astype(int).to_numpy()]
+    unknown_msg = {c: _unknown_unit_message(c, _unit_label(c, label_of), round_units, units_file)
+                   for c in pd.unique(unknown_codes)}
+    qfail.loc[unknown, "message"] = [unknown_msg[c] for c in unknown_codes]
     reader_warn = pd.DataFrame(columns=FAILURE_COLUMNS + ["index"])
     if export.problems is not None and len(export.problems):
         rf = _reader_failures(export, pseudo)
@@ -348,6 +458,10 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
         if bad.any():
             wfail_parts.append(pd.DataFrame({"check": "unknown_network", "column": var, "index": np.flatnonzero(bad),
                                              "failure_case": unknown[bad]}))
+    background, bg_bad = _background_fields(data, colmap, key)
+    for var, bad in bg_bad.items():
+        wfail_parts.append(pd.DataFrame({"check": "background_value_not_allowed", "column": var,
+                                         "index": np.flatnonzero(bad), "failure_case": data[var].to_numpy()[bad]}))
     if straight.any():
         wfail_parts.append(pd.DataFrame({"check": "straightlining", "column": "", "index": np.flatnonzero(straight),
                                          "failure_case": lo[straight].astype(int).astype(str)}))
@@ -369,7 +483,7 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     if wfail_parts:
         wfc = pd.concat(wfail_parts, ignore_index=True)
         wfail = _failure_rows(wfc.assign(value=None), export, pd.DataFrame(index=data.index), {r: r for r in RULES}, {})
-        wfail["value"] = wfc["failure_case"].astype(str).to_numpy()
+        wfail["value"] = [quote_cell(v) for v in wfc["failure_case"].astype(str)]
         wfail["message"] = [RULES[r][1].format(value=v) for r, v in zip(wfail["rule"], wfail["value"])]
         wfail["column"] = wfc["column"].to_numpy()
     else:
@@ -381,6 +495,11 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
 
     failures = pd.concat([qfail, wfail], ignore_index=True)
     failures["source_row"] = failures["source_row"].astype(int)
+    # no contact data from the export in failures.csv / the validation report, whoever built the row
+    # (values are already quoted through privacy.quote_cell; messages may embed export text)
+    for col in ("column", "value", "message"):
+        failures[col] = pd.Series([mask_personal(x) if isinstance(x, str) else x for x in failures[col]],
+                                  index=failures.index, dtype=object)
     failures = failures.sort_values(["source_row", "action", "rule", "column"], kind="stable")[FAILURE_COLUMNS]
     failures = failures.reset_index(drop=True)
 
@@ -412,13 +531,35 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
     respondents = pd.DataFrame({"respondent_id": resp_ids, "rater_unit": rater_unit[keep].to_numpy(),
                                 "networks": networks})
     for col in colmap.background:
-        respondents[col] = data.loc[keep, col].str.strip().to_numpy()
+        respondents[col] = background[col][keep]
+    merged: dict = {}
+    if min_group_size is not None:
+        from .privacy import merge_small_categories
+        cats = [c for c in colmap.background if c not in set(getattr(colmap, "background_keys", ()) or ())]
+        respondents, merged = merge_small_categories(respondents, cats, min_group_size)
     respondents["n_valid_answers"] = n_valid[keep]
     respondents["source_row"] = export.source_row.to_numpy()[keep].astype(int)
 
     n_quar = int(quarantined.sum())
     warned_idx = set(wfail["index"].astype(int)) if len(wfail) else set()
     st_keep = st_k
+
+    # ---- base units of the round left without a valid respondent ----
+    names = dict(zip(round_units["unit_id"].astype(str), round_units["name"].astype(str)))
+    kept_units = set(respondents["rater_unit"].astype(str))
+    missing = [str(u) for u in round_units.loc[round_units["kind"] == "base", "unit_id"] if str(u) not in kept_units]
+    accept = {str(u) for u in accept_missing_units or ()}
+    unit_of = rater_unit.to_numpy(dtype=object)
+    q_rules = qfail[["index", "rule"]].assign(index=qfail["index"].astype(int)).drop_duplicates()
+    missing_detail = {}
+    for u in missing:
+        rec = np.flatnonzero(unit_of == u)
+        by_rule = q_rules[q_rules["index"].isin(rec)].groupby("rule").size()
+        by_rule = by_rule.sort_values(ascending=False, kind="stable")
+        missing_detail[u] = {"name": names.get(u, u), "records": int(len(rec)),
+                             "rules": {str(r): int(c) for r, c in by_rule.items()}}
+    unknown_seen = [{"code": str(c), "label": _unit_label(c, label_of), "records": int(k), "fix": unknown_msg[c]}
+                    for c, k in pd.Series(unknown_codes, dtype=object).value_counts().items()]
     summary = {
         "format": export.format,
         "encoding": export.encoding,
@@ -436,11 +577,18 @@ def validate_export(export: RawExport, colmap: ColumnMap, instrument: Instrument
         "answers": {"cells": int(st_keep.size), "valid": int((st_keep == VALID).sum()),
                     "dont_know": int((st_keep == DONT_KNOW).sum()), "blank": int((st_keep == BLANK).sum())},
         "respondents_per_unit": {u: int(c) for u, c in respondents["rater_unit"].value_counts().sort_index().items()},
-        "dropped_columns": colmap.unused,
+        # counted, never named: a column header can be personal data (IngestResult.dropped_columns has the names)
+        "dropped_columns_count": len(colmap.unused),
+        "records_set_aside": n_quar,
+        "missing_units": missing,
+        "missing_units_accepted": [u for u in missing if u in accept],
+        "missing_unit_names": {u: names.get(u, u) for u in missing},
     }
     if n != m + n_quar:  # cannot happen; guards the invariant
         raise AssertionError("accounting: records in != valid + quarantined")
-    return IngestResult(responses=responses, respondents=respondents, failures=failures, summary=summary)
+    return IngestResult(responses=responses, respondents=respondents, failures=failures, summary=summary,
+                        units_check={"missing": missing_detail, "unknown": unknown_seen},
+                        dropped_columns=list(colmap.unused), background_merged=merged)
 
 
 def check_quarantine_ceiling(result: IngestResult, max_fraction: float, source: str) -> None:
@@ -457,6 +605,56 @@ def check_quarantine_ceiling(result: IngestResult, max_fraction: float, source: 
             file=source,
             hint="this usually means the codebook or instrument does not fit the export (wrong codes, renamed units); "
                  "fix that, or raise validation.max_quarantined_fraction if the losses are understood")
+
+
+def check_missing_units(result: IngestResult, source: str, units_file: str = "config/units.tsv") -> None:
+    """Stop the round when a base unit of its register has no valid respondent left and is not in
+    ``summary["missing_units_accepted"]`` (``validation.accept_missing_units``): a unit that
+    disappears is news. The message tells, per unit, whether its records were quarantined (and by
+    which rules) or the export has none, and lists the base-unit labels the register does not know
+    (the unit may have been renamed)."""
+    s = result.summary
+    stop = [u for u in s.get("missing_units", []) if u not in set(s.get("missing_units_accepted", []))]
+    if not stop:
+        return
+    detail = result.units_check.get("missing", {})
+    lines = []
+    for u in stop:
+        d = detail.get(u, {"name": s.get("missing_unit_names", {}).get(u, u), "records": 0, "rules": {}})
+        if d["records"]:
+            rules = ", ".join(f"{r} {c}" for r, c in d["rules"].items())
+            why = f"its {d['records']} record(s) were quarantined (rules: {rules})"
+        else:
+            why = "the export has no record from it"
+        lines.append(f"  - {u} ({d['name']}): {why}")
+    text = (f"round {s.get('round', '')}: {len(stop)} base unit(s) of the unit register have no valid respondent "
+            f"left after validation:\n" + "\n".join(lines) +
+            f"\n{s.get('records_set_aside', s['quarantined'])} of {s['records_in']} records were set aside in all.")
+    unknown = result.units_check.get("unknown", [])
+    if unknown:
+        from .codebook import closest_unit
+        names = s.get("missing_unit_names", {})
+        shown = []
+        for x in unknown[:10]:
+            near = closest_unit(x["label"], pd.DataFrame({"unit_id": list(names), "name": list(names.values()),
+                                                          "kind": "base"})) if x["label"] else None
+            if not x["label"]:
+                what = f"code {x['code']!r}: no label"
+            else:
+                what = repr(x["label"]) if x["label"] == x["code"] else f"code {x['code']!r}: {x['label']!r}"
+            shown.append(f"  - {what}, {x['records']} record(s)"
+                         + (f"; perhaps {near[0]} ({near[1]}) renamed" if near and near[0] in stop else ""))
+        text += ("\nBase-unit labels in the export that are not units of this round (quarantined as unknown_unit; "
+                 "one may be a missing unit renamed):\n" + "\n".join(shown))
+        if len(unknown) > 10:
+            text += f"\n  ... and {len(unknown) - 10} more"
+    ids = ", ".join(stop)
+    raise RelcoordError(
+        text, file=source,
+        hint=f"if a label above is the unit under a new name, add it to the unit's aliases column in {units_file}; "
+             "if its records were quarantined, correct them (every row is in failures.csv, or run `relcoord check "
+             f"--failures`); if the unit has closed, end it with valid_to in {units_file}; if the unit really has "
+             f"no respondents this round, accept that in the config: validation: {{accept_missing_units: [{ids}]}}")
 
 
 # ---- schemas of the canonical tables (checked before they are written) ----

@@ -12,18 +12,74 @@ TEXT = {
         "quarantined": "Sat til side (karantæne)", "warned": "Med advarsel", "rule": "Regel", "count": "Antal",
         "problems": "Problemer (første 500)", "row": "Række", "column": "Kolonne", "value": "Værdi",
         "message": "Hvad skal der gøres", "action": "Handling", "files": "Filer (sha256)",
-        "dropped": "Kolonner der ikke føres videre (fx navn, e-mail, fritekst)", "none": "Ingen problemer fundet.",
+        "dropped": "Kolonner der ikke føres videre (fx navn, e-mail, fritekst)",
+        "dropped_n": "{n} kolonner i eksporten er ikke nævnt i kodebogen og føres ikke videre; navnene står kun i "
+                     "analytikerens log (et kolonnenavn kan selv være en personoplysning).", "none": "Ingen problemer fundet.",
         "answers": "Svar: gyldige / ved ikke / blanke",
+        "set_aside": "{n} af {total} besvarelser er sat til side (karantæne) og indgår ikke i resultaterne; "
+                     "årsagerne står nedenfor.",
+        "missing": "Basisenheder uden gyldige svar i denne måling: {names}.",
+        "accepted": "godkendt i konfigurationen (validation.accept_missing_units)",
     },
     "en": {
         "title": "Validation of responses", "records": "Records in the export", "valid": "Valid",
         "quarantined": "Set aside (quarantined)", "warned": "With a warning", "rule": "Rule", "count": "Count",
         "problems": "Problems (first 500)", "row": "Row", "column": "Column", "value": "Value",
         "message": "What to do", "action": "Action", "files": "Files (sha256)",
-        "dropped": "Columns not carried forward (e.g. name, e-mail, free text)", "none": "No problems found.",
+        "dropped": "Columns not carried forward (e.g. name, e-mail, free text)",
+        "dropped_n": "{n} columns of the export are not named in the codebook and are not carried forward; their "
+                     "names are only in the analyst's log (a column name can itself be personal data).", "none": "No problems found.",
         "answers": "Answers: valid / don't know / blank",
+        "set_aside": "{n} of {total} records were set aside (quarantined) and are not in the results; the "
+                     "reasons are listed below.",
+        "missing": "Base units without a valid response in this round: {names}.",
+        "accepted": "accepted in the configuration (validation.accept_missing_units)",
     },
 }
+
+
+def _missing_names(summary: dict, accepted_note: str | None = None) -> str:
+    """'Hjemmeplejen (HJP), ...' for the base units without a valid respondent, accepted ones marked."""
+    names = summary.get("missing_unit_names") or {}
+    accepted = set(summary.get("missing_units_accepted") or [])
+    return ", ".join(f"{names.get(u, u)} ({u}" + (f"; {accepted_note}" if accepted_note and u in accepted else "")
+                     + ")" for u in summary.get("missing_units") or [])
+
+
+def _dropped_count(summary: dict) -> int:
+    """How many export columns were dropped (never their names: a header can be an e-mail address)."""
+    if summary.get("dropped_columns_count") is not None:
+        return int(summary["dropped_columns_count"])
+    return len(summary.get("dropped_columns") or [])
+
+
+def _notices(summary: dict, t: dict) -> str:
+    """How many records were set aside and which units are missing, whatever the quarantine ceiling says."""
+    out = []
+    n = int(summary.get("records_set_aside", summary.get("quarantined", 0)) or 0)
+    if n:
+        out.append(escape(t["set_aside"].format(n=n, total=summary["records_in"])))
+    if summary.get("missing_units"):
+        out.append(escape(t["missing"].format(names=_missing_names(summary, t["accepted"]))))
+    return "".join(f'<p class="notice">{x}</p>' for x in out)
+
+
+def console_summary(summary: dict, report_path: str) -> str:
+    """2-4 plain lines on a validated round for the terminal: the counts, the rules records were set
+    aside by, the base units without a valid respondent (if any) and where the validation report is."""
+    from .validation import RULES
+
+    s = summary
+    lines = [f"Round {s.get('round', '?')}: {s['records_in']} records in, {s['valid']} valid, "
+             f"{s['quarantined']} quarantined (set aside), {s['warned']} warned"]
+    q = {r: c for r, c in (s.get("failures_by_rule") or {}).items() if RULES.get(r, ("quarantined",))[0] != "warned"}
+    if s["quarantined"] and q:
+        lines.append("  set aside by rule (problem rows): " + ", ".join(
+            f"{r} {c}" for r, c in sorted(q.items(), key=lambda x: (-x[1], x[0]))))
+    if s.get("missing_units"):
+        lines.append("  base units without a valid respondent: " + _missing_names(s, "accepted"))
+    lines.append(f"  validation report: {report_path}")
+    return "\n".join(lines)
 
 
 def validation_report_html(summary: dict, failures: pd.DataFrame, round_label: str, lang: str = "da") -> str:
@@ -40,15 +96,16 @@ def validation_report_html(summary: dict, failures: pd.DataFrame, round_label: s
 <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}}
 table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}}
 .kpi{{display:flex;gap:1rem}}.kpi div{{border:1px solid #ccc;padding:.5rem 1rem;border-radius:.3rem}}
-.kpi b{{display:block;font-size:1.6rem}}</style></head><body>
+.kpi b{{display:block;font-size:1.6rem}}
+.notice{{border-left:4px solid #b35900;padding:.3rem .8rem;background:#fff6ec}}</style></head><body>
 <h1>{escape(t['title'])}: {escape(round_label)}</h1>
 <div class="kpi"><div>{t['records']}<b>{summary['records_in']}</b></div><div>{t['valid']}<b>{summary['valid']}</b></div>
 <div>{t['quarantined']}<b>{summary['quarantined']}</b></div><div>{t['warned']}<b>{summary['warned']}</b></div></div>
-<p>{t['answers']}: {a['valid']} / {a['dont_know']} / {a['blank']}</p>
+{_notices(summary, t)}<p>{t['answers']}: {a['valid']} / {a['dont_know']} / {a['blank']}</p>
 <table><tr><th>{t['rule']}</th><th>{t['count']}</th></tr>{rows}</table>
 <h2>{t['problems']}</h2>
 {f'<table><tr><th>{t["row"]}</th><th>{t["column"]}</th><th>{t["value"]}</th><th>{t["rule"]}</th><th>{t["action"]}</th><th>{t["message"]}</th></tr>{prob}</table>' if len(failures) else f'<p>{t["none"]}</p>'}
-<h2>{t['dropped']}</h2><p>{escape(', '.join(summary['dropped_columns'])) or '-'}</p>
+<h2>{t['dropped']}</h2><p>{escape(t['dropped_n'].format(n=_dropped_count(summary)))}</p>
 <h2>{t['files']}</h2><ul>{files}</ul>
 </body></html>
 """

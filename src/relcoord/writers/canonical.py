@@ -27,7 +27,8 @@ def canonical_codebook(units=None, instrument=None) -> dict:
             load_instrument(instrument) if instrument is not None else default_instrument())
     return {"respondent_id": "respondent_id", "rater_unit": "rater_unit",
             "networks": {"variable": "networks", "separator": ";"},
-            "items": {k: k for k in inst.keys}, "values": "scores", "background": ["role"]}
+            "items": {k: k for k in inst.keys}, "values": "scores",
+            "background": {"role": ["Leder", "Medarbejder", "Andet"]}}
 
 
 def write_canonical(study_round, units, instrument, path, *, seed: int = 0) -> dict:
@@ -45,7 +46,9 @@ def write_canonical(study_round, units, instrument, path, *, seed: int = 0) -> d
     p = respondents.copy()
     p.to_csv(path / "respondents.csv", index=False, lineterminator="\n")
     cb = canonical_codebook(units, instrument)
-    cb["background"] = [c for c in p.columns if c not in ("respondent_id", "rater_unit", "networks")]
+    # background fields are categorical: the codebook lists each field's values (codebook.background_spec)
+    cb["background"] = {c: vals for c in p.columns if c not in ("respondent_id", "rater_unit", "networks")
+                        if (vals := sorted(set(p[c].dropna().astype(str).str.strip()) - {""}))}
     if not cb["background"]:
         del cb["background"]
     return {"files": [str(path / "responses.csv"), str(path / "respondents.csv")], "n_records": len(p),

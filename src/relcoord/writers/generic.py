@@ -48,7 +48,8 @@ def generic_codebook(units, instrument, *, naming: str = "pattern") -> dict:
     else:
         items = {k: inst.item(k).label("da") for k in inst.keys}
     return {"respondent_id": "Respondent", "rater_unit": "Enhed",
-            "networks": {"variable": "Netværk", "separator": ","}, "items": items, "background": ["Stilling"]}
+            "networks": {"variable": "Netværk", "separator": ","}, "items": items,
+            "background": {"Stilling": ["Leder", "Medarbejder", "Andet"]}}
 
 
 def write_generic(study_round, units, instrument, path, *, kind: str = "csv", delimiter: str = ";",

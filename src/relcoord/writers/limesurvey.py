@@ -61,7 +61,7 @@ def limesurvey_codebook(units, instrument, *, answers: str = "codes", headings: 
         cb["answers"] = {"A1": 1, "A2": 2, "A3": 3, "A4": 4, "A5": 5, "A6": "missing"}
     else:
         cb["answers"] = "options"
-    cb["background"] = ["rolle"]
+    cb["background"] = {"rolle": ["A1", "A2", "A3"] if answers == "codes" else ["Leder", "Medarbejder", "Andet"]}
     return cb
 
 

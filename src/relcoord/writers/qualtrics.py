@@ -60,7 +60,7 @@ def qualtrics_codebook(units, instrument, *, answers: str = "text", legacy: bool
     cb["items"] = {key: f"Q{3 + q}" for q, key in enumerate(inst.keys)}
     if answers == "text":
         cb["answers"] = "options"
-    cb["background"] = ["Q10"]
+    cb["background"] = {"Q10": ["Leder", "Medarbejder", "Andet"] if answers == "text" else [1, 2, 3]}
     return cb
 
 

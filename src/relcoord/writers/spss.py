@@ -28,7 +28,7 @@ def spss_codebook(units, instrument) -> dict:
     from ..instrument import Instrument, load_instrument
     inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
     return {"respondent_id": "id", "rater_unit": "s_1", "networks": "v_2",
-            "items": {k: f"s_{3 + q}" for q, k in enumerate(inst.keys)}, "background": ["b_1"]}
+            "items": {k: f"s_{3 + q}" for q, k in enumerate(inst.keys)}, "background": {"b_1": [1, 2, 3]}}
 
 
 def write_spss(study_round, units, instrument, path, *, seed: int = 0, user_missing: bool = True) -> dict:

@@ -272,7 +272,8 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
     structure.append(["t_1", "t_1", "Open", "String", "Kommentar", "", ""])
 
     extra = [c for c in respondents.columns if c not in ("respondent_id", "rater_unit", "networks")]
-    for var, col in zip(cb.get("background") or [], extra):
+    from ..codebook import background_spec
+    for var, col in zip(background_spec(cb.get("background"))[0], extra):
         values = respondents[col].fillna("").astype(str)
         pref = BACKGROUND_ORDER.get(col, [])
         cats = [v for v in pref if v in set(values)] + sorted(set(values) - set(pref) - {""})

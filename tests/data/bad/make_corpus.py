@@ -14,7 +14,9 @@ Writes, under OUT_DIR:
   whose text matches ``match``) or ``records`` (ingest goes on: the rules that
   must appear in failures, and the counts of valid and quarantined records);
   ``ceiling: true`` marks a file whose quarantined share stops the round at
-  the validation ceiling;
+  the validation ceiling; ``missing_units`` lists the base units left without
+  a valid respondent, which stop the round (``validation.accept_missing_units``
+  is empty in the corpus config);
 - ``config.yaml``: a workflow config with one round per entry, so every file
   can be checked with ``relcoord check FILE --config config.yaml --base OUT_DIR
   --round ID``.
@@ -54,7 +56,7 @@ CODEBOOKS = {
     "generic": {"respondent_id": "Respondent", "rater_unit": "Enhed",
                 "networks": {"variable": "Netværk", "separator": ","},
                 "items": {k: {"pattern": f"q{i + 1}_{{target}}"} for i, k in enumerate(ITEMS)},
-                "background": ["Stilling"]},
+                "background": {"Stilling": ["Leder", "Medarbejder", "Andet"]}},
     "qualtrics": {"respondent_id": "ResponseId", "rater_unit": "Q1", "networks": {"variable": "Q2", "separator": ","},
                   "items": {k: f"Q{i + 3}" for i, k in enumerate(ITEMS)}, "answers": "options"},
     "limesurvey": {"respondent_id": "id",
@@ -235,7 +237,8 @@ def build(out: Path, instrument: str | Path | None = None) -> list[dict]:
 
     def add(name: str, content: bytes | str | dict, fmt: str, what: str, expect: str, *, match: str = "",
             row: int | None = None, rules=(), valid: int | None = None, quarantined: int | None = None,
-            reader: dict | None = None, ceiling: bool = False, encoding: str = "utf-8", export: str | None = None):
+            reader: dict | None = None, ceiling: bool = False, encoding: str = "utf-8", export: str | None = None,
+            missing_units=()):
         path = files / name
         if isinstance(content, dict):        # a folder of files
             path.mkdir(exist_ok=True)
@@ -259,6 +262,8 @@ def build(out: Path, instrument: str | Path | None = None) -> list[dict]:
                 e["quarantined"] = quarantined
             if ceiling:
                 e["ceiling"] = True
+            if missing_units:
+                e["missing_units"] = list(missing_units)
         entries.append(e)
 
     g = generic_rows()
@@ -311,7 +316,8 @@ def build(out: Path, instrument: str | Path | None = None) -> list[dict]:
         "NUL bytes inside the text", "stop", match="NUL characters")
     add("bom_in_the_middle.csv", good + "\ufeff" + good, "generic",
         "two exports concatenated: a BOM and a second header row in the middle", "records",
-        rules={"unknown_unit", "not_a_code", "duplicate_respondent_id"}, valid=0, quarantined=2 * N + 1, ceiling=True)
+        rules={"unknown_unit", "not_a_code", "duplicate_respondent_id"}, valid=0, quarantined=2 * N + 1, ceiling=True,
+        missing_units=[u[0] for u in UNITS])
     add("random_bytes.csv", rng.integers(0, 256, 3000, dtype=np.uint8).tobytes(), "generic",
         "3000 random bytes", "stop", match="NUL characters")
 
@@ -327,13 +333,13 @@ def build(out: Path, instrument: str | Path | None = None) -> list[dict]:
         to_csv(generic_rows(cells={(0, "q1_HJP"): "7", (1, "q1_HJP"): "0", (2, "q1_HJP"): "9", (3, "q1_HJP"): "6",
                                    (4, "q1_HJP"): "-1"})),
         "generic", "7, 0 and -1 are out of range; 6 and 9 are missing codes", "records",
-        rules={"code_out_of_range"}, valid=N - 3, quarantined=3)
+        rules={"code_out_of_range"}, valid=N - 3, quarantined=3, missing_units=["HJP"])
     add("formula_cells.csv",
         to_csv(generic_rows(cells={(0, "q1_HJP"): "=1+1", (1, "q2_HJP"): "@SUM(A1:A9)", (2, "Bemærkning"):
                                    '=HYPERLINK("http://example.invalid","klik")', (3, "Respondent"): "=2+5",
                                    (4, "q3_HJP"): "+4", (5, "q4_HJP"): "-3"})),
-        "generic", "cells starting with =, @, + and - (spreadsheet formulas / injection)", "records",
-        rules={"not_a_code", "code_out_of_range"}, valid=N - 3, quarantined=3)
+        "generic", "cells starting with =, @, + and - (spreadsheet formulas / injection; '+4' is no plain code)",
+        "records", rules={"not_a_code", "code_out_of_range"}, valid=N - 4, quarantined=4, missing_units=["HJP", "TRR"])
     add("unknown_unit_names.csv",
         to_csv(generic_rows(cells={(1, "Enhed"): "Ukendt afdeling", (2, "Enhed"): "Hjemmeplejen Nord"})),
         "generic", "base units that are not in the register", "records", rules={"unknown_unit"}, valid=N - 2,
@@ -364,7 +370,7 @@ def build(out: Path, instrument: str | Path | None = None) -> list[dict]:
     add("all_units_unknown.csv",
         to_csv(generic_rows(cells={(r, "Enhed"): "Ukendt" if r else "Hjemmeplejen" for r in range(N)})), "generic",
         "every record but one names an unknown unit: above the quarantine ceiling", "records",
-        rules={"unknown_unit"}, valid=1, quarantined=N - 1, ceiling=True)
+        rules={"unknown_unit"}, valid=1, quarantined=N - 1, ceiling=True, missing_units=["TRR", "PPR", "AEB"])
 
     # -- header --------------------------------------------------------------------------------------------
     dup = [list(r) for r in g]
