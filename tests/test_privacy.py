@@ -189,7 +189,8 @@ def _lonely_hidden(internal_ties: pd.DataFrame, rf_ties: pd.DataFrame, keys: lis
 def test_secondary_suppression_leaves_no_lonely_hidden_tie(data, k):
     responses, resp, units = data
     internal = score_round(responses, resp, units, INST, {}, k)
-    rf = reader_facing(internal, k)
+    # the set rules alone (the disclosure audit adds complements of its own: tests/test_disclosure.py)
+    rf = reader_facing(internal, k, audit=False)
     ti, tr = internal["ties"], rf["ties"]
     assert (ti[["rater_unit", "target_unit"]].to_numpy() == tr[["rater_unit", "target_unit"]].to_numpy()).all()
     offdiag = ti["rater_unit"] != ti["target_unit"]
@@ -237,11 +238,12 @@ def test_suppress_counts_hides_the_next_smallest_when_one_unit_is_small():
 
 def test_summary_for_readers_blanks_small_counts_and_keeps_totals():
     s = {"records_in": 60, "valid": 58, "respondents_per_unit": {"A": 2, "B": 26, "C": 30},
-         "dropped_columns": ["email"]}
+         "dropped_columns": ["anne@kommune.dk"]}
     out = summary_for_readers(s, 5)
     assert out["respondents_per_unit"] == {"A": None, "B": None, "C": 30}
     assert out["respondents_per_unit_hidden"] == {"A": "primary", "B": "secondary"}
-    assert out["valid"] == 58 and out["dropped_columns"] == ["email"] and out["min_group_size"] == 5
+    assert out["valid"] == 58 and out["dropped_columns_count"] == 1 and out["min_group_size"] == 5
+    assert "dropped_columns" not in out and "anne@" not in str(out)     # counted, never named
     assert s["respondents_per_unit"]["A"] == 2                           # input untouched
     assert summary_for_readers(out, 5) == out                            # idempotent, reasons kept
     assert json.loads(json.dumps(out))["respondents_per_unit"]["A"] is None
@@ -278,7 +280,7 @@ def test_unit_cells_and_agreement_leave_no_lonely_hidden_cell(data, k):
     internal = score_round(responses, resp, units, INST, {}, k)
     groups = internal["rater_groups"].drop(columns="rater_unit").rename(columns={"rater_group": "rater_unit"})
     internal["agreement"] = agreement_table(groups, INST)
-    rf = reader_facing(internal, k)
+    rf = reader_facing(internal, k, audit=False)      # the set rules alone (audit: tests/test_disclosure.py)
     for part in ("between", "received"):
         assert not _lonely_units(internal["units"], rf["units"], part), part
         shown = rf["units"][f"{part}_n"].notna()
@@ -297,9 +299,10 @@ def test_check_background_refuses_contact_data():
     df = pd.DataFrame({"b_1": ["1", "2", "3", ""], "email": ["a@b.example", "c.d@kommune.dk", "", "e@f.example"],
                        "ip": ["10.0.0.1", "192.168.1.20", "2001:db8::1", ""], "tel": ["+45 12 34 56 78", "12 34 56 78",
                                                                                        "", "+4587654321"],
-                       "id_like": ["12345678", "23456789", "", ""]})
-    check_background(df, ["b_1", "id_like", "not_there"])
-    for col, what in (("email", "e-mail"), ("ip", "IP"), ("tel", "phone")):
+                       "id_like": ["12345678", "23456789", "", ""], "codes": ["4", "2024-03-01", "1,000", "A1"]})
+    check_background(df, ["b_1", "codes", "not_there"])
+    # 8 digits read as a Danish phone number: a background field is categorical, not an id
+    for col, what in (("email", "e-mail"), ("ip", "IP"), ("tel", "phone"), ("id_like", "phone")):
         with pytest.raises(RelcoordError, match=what) as err:
             check_background(df, ["b_1", col], "config/codebooks/x.yaml")
         assert err.value.column == col and "background" in str(err.value) and "x.yaml" in str(err.value)

@@ -60,6 +60,9 @@ BAND_COLOURS = {"weak": "#D55E00", "moderate": "#8A8A8A", "strong": "#0072B2"}
 #: band -> cell fill (light tints of the same hues, dark text stays readable; print-safe)
 BAND_FILLS = {"weak": "#F7C9A9", "moderate": "#EDEDED", "strong": "#AFD3EE"}
 HIDDEN_FILL, HIDDEN_HATCH = "#FFFFFF", "#9A9A9A"
+#: hatch of a cell hidden to protect another, small group (secondary/complementary suppression), not itself small
+PROTECT_HATCH = "...."
+_PROTECT_REASONS = ("secondary", "complementary")
 #: area hues for base units (Paul Tol's "muted" scheme minus its purples, which mark networks)
 AREA_HUES = ("#88CCEE", "#DDCC77", "#44AA99", "#CC6677", "#999933", "#117733", "#332288", "#882255")
 NETWORK_HUE = "#AA4499"
@@ -92,6 +95,8 @@ FIG_TEXT: dict[str, dict[str, str]] = {
         "network": "Netværk", "map_title": "Koordineringskort: hvordan grupperne vurderer hinanden",
         "map_nodes": "Enheder", "map_ties": "Bånd (pil: fra den der svarer)", "size": "Svarpersoner",
         "size_hidden": "< {k} (antal skjult)", "profile_title": "De syv dimensioner",
+        "size_protect": "Antal skjult for at beskytte en lille gruppe",
+        "hidden_protect": "Skjult for at beskytte en lille gruppe",
         "profile_org": "Hele organisationen (95 %-konfidensinterval)", "profile_units":
         "Hvordan andre vurderer hver enhed", "score": "Gennemsnit (1–5)", "dimension": "Dimension",
         "receiving": "Enhed der vurderes", "rc_index": "RC-indeks", "communication": "Kommunikation",
@@ -132,6 +137,8 @@ FIG_TEXT: dict[str, dict[str, str]] = {
         "network": "Network", "map_title": "Coordination map: how the groups rate each other",
         "map_nodes": "Units", "map_ties": "Ties (arrow: from the group answering)", "size": "Respondents",
         "size_hidden": "< {k} (count hidden)", "profile_title": "The seven dimensions",
+        "size_protect": "Count hidden to protect a small group",
+        "hidden_protect": "Hidden to protect a small group",
         "profile_org": "Whole organisation (95 % confidence interval)", "profile_units":
         "How others rate each unit", "score": "Mean (1–5)", "dimension": "Dimension",
         "receiving": "Unit rated", "rc_index": "RC index", "communication": "Communication",
@@ -445,6 +452,14 @@ def group_sizes(units: pd.DataFrame | None = None, summary: Mapping[str, Any] | 
     return out
 
 
+def hidden_count_reasons(summary: Mapping[str, Any] | None, min_group_size: int = DEFAULT_K) -> dict[str, str]:
+    """Unit -> why ``summary.json`` hides its respondent count: ``primary``
+    (fewer than k) or ``secondary`` (hidden to protect a small unit; not small
+    itself). :func:`relcoord.privacy.summary_for_readers`."""
+    return {str(u): str(r) for u, r in
+            summary_for_readers(summary or {}, min_group_size)["respondents_per_unit_hidden"].items()}
+
+
 def block_label(block: str, lang: str = "da") -> str:
     return BLOCK_LABELS[lang].get(str(block), str(block))
 
@@ -571,13 +586,13 @@ def _cell_grid(ax, n_rows: int, n_cols: int) -> None:
 
 
 def _draw_cell(ax, r: int, c: int, value: float | None, visible: bool, present: bool, bands, lang: str,
-               fontsize: float, gid: str) -> None:
+               fontsize: float, gid: str, protect: bool = False) -> None:
     if not present:
         ax.add_patch(Rectangle((c, r), 1, 1, facecolor="#FFFFFF", edgecolor="#DDDDDD", linewidth=0.5))
         return
     if not visible:
-        ax.add_patch(Rectangle((c, r), 1, 1, facecolor=HIDDEN_FILL, hatch="////", hatchcolor=HIDDEN_HATCH,
-                               edgecolor="#FFFFFF", linewidth=1.0, gid=f"hidden:{gid}"))
+        ax.add_patch(Rectangle((c, r), 1, 1, facecolor=HIDDEN_FILL, hatch=PROTECT_HATCH if protect else "////",
+                               hatchcolor=HIDDEN_HATCH, edgecolor="#FFFFFF", linewidth=1.0, gid=f"hidden:{gid}"))
         return
     band = band_of(value, bands)
     ax.add_patch(Rectangle((c, r), 1, 1, facecolor=BAND_FILLS[band], edgecolor="#FFFFFF", linewidth=1.0))
@@ -626,11 +641,13 @@ def rc_matrix(ties: pd.DataFrame, units: pd.DataFrame, *, lang: str = "da", min_
     _cell_grid(ax, len(rows), len(cols))
     lookup = {(r, c): (v, vis) for r, c, v, vis in zip(t["rater_unit"], t["target_unit"], t["rc_mean"],
                                                        t["visible"])}
+    why = t["suppression"].fillna("").astype(str) if "suppression" in t.columns else pd.Series("", index=t.index)
+    protect = {(r, c) for r, c, w in zip(t["rater_unit"], t["target_unit"], why) if w in _PROTECT_REASONS}
     fs = 7.5
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
             v, vis = lookup.get((r, c), (None, False))
-            _draw_cell(ax, i, j, v, bool(vis), (r, c) in lookup, b, lang, fs, f"{r}->{c}")
+            _draw_cell(ax, i, j, v, bool(vis), (r, c) in lookup, b, lang, fs, f"{r}->{c}", protect=(r, c) in protect)
             if r == c:
                 ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="#222222", linewidth=1.4, zorder=3))
     for i, r in enumerate(rows):
@@ -666,8 +683,10 @@ def rc_matrix(ties: pd.DataFrame, units: pd.DataFrame, *, lang: str = "da", min_
                 ax.plot([x0, x0], [a + 0.1, z - 0.1], color="#444444", lw=1, clip_on=False)
                 ax.text(x0 + 0.2, (a + z) / 2, _wrap(text, width_chars), ha="left", va="center", fontsize=7.5,
                         rotation=270, rotation_mode="anchor", clip_on=False, linespacing=1.0)
-    fig.legend(handles=_band_handles(lang, b, k) + [Patch(facecolor="#FFFFFF", edgecolor="#DDDDDD",
-                                                          label=t_["no_data"])],
+    extra = [Patch(facecolor=HIDDEN_FILL, hatch=PROTECT_HATCH, hatchcolor=HIDDEN_HATCH, edgecolor="#666666",
+                   linewidth=0.5, label=t_["hidden_protect"])] if protect else []
+    fig.legend(handles=_band_handles(lang, b, k) + extra + [Patch(facecolor="#FFFFFF", edgecolor="#DDDDDD",
+                                                                  label=t_["no_data"])],
                loc="outside lower center", ncol=3, frameon=False)
     _title(fig, t_["matrix_title"] + (f" – {round_label}" if round_label else ""))
     return fig
@@ -703,7 +722,7 @@ def _node_radius(n: int | None, n_max: float) -> float:
 
 
 def _draw_map_panel(ax, fig: Figure, edges, order: Sequence[str], pos, radius, square, colours,
-                    curvature: float, big: bool, lim: float, title: str) -> None:
+                    curvature: float, big: bool, lim: float, title: str, protect: set | frozenset = frozenset()) -> None:
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_xlim(-lim, lim)
@@ -729,7 +748,8 @@ def _draw_map_panel(ax, fig: Figure, edges, order: Sequence[str], pos, radius, s
         r_pt = radius[u]
         side = 2 * r_pt * (0.9 if square[u] else 1.0)
         ax.scatter([x], [y], s=side ** 2, marker="s" if square[u] else "o", c=[colours.get(u, UNKNOWN_COLOUR)],
-                   edgecolors="#222222", linewidths=1.6 if square[u] else 0.8, zorder=5, gid=f"unit-node:{u}")
+                   edgecolors="#222222", linewidths=1.6 if square[u] else 0.8, zorder=5, gid=f"unit-node:{u}",
+                   linestyles="--" if u in protect else "solid")
         right = -90 <= ang <= 90
         off = 1.0 + (r_pt * (1.25 if square[u] else 1.0) + 4) * per_pt
         ax.text(x * off, y * off, u, rotation=ang if right else ang + 180, rotation_mode="anchor",
@@ -758,7 +778,7 @@ def _size_key(ax, fig: Figure, entries: Sequence[tuple[float, str]], title: str,
 def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int | None] | None = None,
            lang: str = "da", min_group_size: int = DEFAULT_K, bands: Mapping[str, float] | None = None,
            round_label: str | None = None, curvature: float = 0.14, split: bool = True,
-           max_ties: int | None = 120) -> Figure:
+           max_ties: int | None = 120, hidden: Mapping[str, str] | None = None) -> Figure:
     """Directed RC map: units on a circle grouped by area (networks together),
     base units as circles and networks as squares (each in its unit colour,
     networks in purple shades), sized by respondents (``sizes``: unit ->
@@ -769,7 +789,10 @@ def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int |
     once; a panel holding more than ``max_ties`` ties shows only the most
     extreme ones (the weakest, resp. the strongest) and says so in its title,
     so a large organisation does not become a hairball. Suppressed ties are
-    not drawn. A key lists the code and name of every unit."""
+    not drawn. A key lists the code and name of every unit. ``hidden``: unit ->
+    why its count is hidden (:func:`hidden_count_reasons`); a unit hidden to
+    protect a small group (``secondary``) is drawn with a dashed outline and
+    keyed as such, never as "< k"."""
     import networkx as nx
 
     t_ = _text(lang)
@@ -778,6 +801,8 @@ def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int |
     order = unit_order(units, set(t["rater_unit"]) | set(t["target_unit"]))
     names, kinds, colours = _names(units), _kinds(units), unit_colours(units)
     sizes = dict(sizes or {})
+    # a count hidden to protect a small group is not "< k": its own outline and key entry
+    protect = {u for u, w in (hidden or {}).items() if w != "primary" and sizes.get(u) is None and u in order}
     g = nx.DiGraph()
     g.add_nodes_from(order)
     vis = t[t["visible"] & (t["rater_unit"] != t["target_unit"])]
@@ -812,7 +837,7 @@ def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int |
             edges = edges[:max_ties]
         elif split:
             title += "\n" + t_["n_ties"].format(n=len(edges))
-        _draw_map_panel(ax, fig, edges, order, pos, radius, square, colours, curvature, big, lim, title)
+        _draw_map_panel(ax, fig, edges, order, pos, radius, square, colours, curvature, big, lim, title, protect)
     unit_handles = [Line2D([], [], marker="s" if square[u] else "o", linestyle="", markersize=7,
                            markerfacecolor=colours.get(u, UNKNOWN_COLOUR), markeredgecolor="#222222",
                            label=f"{u}  {_short(names.get(u, u), 24)}") for u in order]
@@ -821,11 +846,14 @@ def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int |
     kax.add_artist(leg1)
     shown_n = sorted({n for n in sizes.values() if n}, reverse=True)
     ref: list[int | None] = list(dict.fromkeys([shown_n[0], shown_n[len(shown_n) // 2]])) if shown_n else []
-    ref.append(None)
+    if any(sizes.get(u, 0) is None and u not in protect for u in order) or not protect:
+        ref.append(None)
     if sizes:
-        _size_key(kax, fig, [(_node_radius(n, n_max) * scale,
-                              fmt_int(n, lang) if n else t_["size_hidden"].format(k=k)) for n in ref],
-                  t_["size"], top=0.30)
+        entries = [(_node_radius(n, n_max) * scale, fmt_int(n, lang) if n else t_["size_hidden"].format(k=k))
+                   for n in ref]
+        if protect:
+            entries.append((_node_radius(None, n_max) * scale, t_["size_protect"]))
+        _size_key(kax, fig, entries, t_["size"], top=0.30)
     kind_handles = [Line2D([], [], marker="o", linestyle="", markersize=8, markerfacecolor=AREA_HUES[0],
                            markeredgecolor="#222222", label=t_["base"]),
                     Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor=NETWORK_HUE,
@@ -1427,7 +1455,7 @@ def round_figures(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]
         "rc_matrix": lambda: rc_matrix(tables["ties"], units, lang=lang, min_group_size=k, bands=b,
                                        round_label=round_label),
         "rc_map": lambda: rc_map(tables["ties"], units, sizes=sizes, lang=lang, min_group_size=k, bands=b,
-                                 round_label=round_label),
+                                 round_label=round_label, hidden=hidden_count_reasons(summary, k)),
         "dimension_profile": lambda: dimension_profile(tables["organisation"], tables["ties"], units, instrument,
                                                        lang=lang, min_group_size=k, bands=b, round_label=round_label),
         "item_distributions": lambda: item_distributions(responses, instrument, lang=lang, min_group_size=k,

@@ -33,10 +33,16 @@ shown to a reader.
   worked out, never one.
 * **Agreement** (rwg(j) per tie) is hidden wherever ties.csv hides the tie,
   so a secondarily hidden tie's n cannot be read there.
+* **Audit** (:mod:`relcoord.disclosure`, run by :func:`reader_facing`): the
+  set rules above do not see that base units and networks rate the same
+  targets; an exact audit over the atoms (base unit x networks) checks that no
+  hidden small group's sum or count lies in the row space of everything
+  published and hides ``complementary`` cells until none does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -46,7 +52,7 @@ from .errors import RelcoordError
 
 __all__ = ["DEFAULT_MIN_GROUP_SIZE", "check_min_group_size", "suppress", "secondary_suppress_ties",
            "secondary_suppress_units", "suppress_counts", "summary_for_readers", "reader_facing",
-           "check_background"]
+           "check_background", "mask_personal", "quote_cell", "looks_personal", "merge_small_categories"]
 
 DEFAULT_MIN_GROUP_SIZE = 5
 _HARD_MINIMUM = 3
@@ -223,9 +229,15 @@ def suppress_counts(counts: Mapping[str, object], k: int) -> tuple[dict[str, int
 def summary_for_readers(summary: Mapping[str, object], k: int) -> dict:
     """validation/summary.json as published: ``respondents_per_unit`` through
     :func:`suppress_counts` (hidden counts are ``null``), the reason per hidden
-    unit in ``respondents_per_unit_hidden`` and ``min_group_size``. Everything
-    else is unchanged (totals, answers, failures per rule, dropped columns)."""
+    unit in ``respondents_per_unit_hidden`` and ``min_group_size``; dropped
+    columns only counted (``dropped_columns_count``; their names, which can
+    be personal data such as an e-mail address used as a header, are
+    removed). Everything else is unchanged (totals, answers, failures per
+    rule)."""
     out = dict(summary)
+    if "dropped_columns" in out:
+        names = out.pop("dropped_columns") or []
+        out.setdefault("dropped_columns_count", len(names))
     per = dict(summary.get("respondents_per_unit") or {})
     hidden_before = dict(summary.get("respondents_per_unit_hidden") or {})
     shown, reason = suppress_counts(per, k)
@@ -267,18 +279,118 @@ def secondary_suppress_units(units_df: pd.DataFrame, k: int, parts: Sequence[str
     return u
 
 
-_CONTACT_PATTERNS = {
-    "e-mail addresses": r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}",
-    "IP addresses": r"(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}",
-    "phone numbers": r"\+\d[\d \-]{6,}\d|\d{2,4}(?:[ \-]\d{2,4}){2,}",
-}
+# --------------------------------------------------------------------------- personal data in export text
+
+#: What :func:`mask_personal` replaces, in this order (placeholder, pattern). Digits are ASCII; a match
+#: never starts or ends inside a word, so codes ('4', 'A1'), dates ('2024-03-01'), numbers with
+#: separators ('1,000', '4.5') and hex pseudonyms are left alone.
+_HEX = r"[0-9A-Fa-f]{1,4}"
+_PERSONAL: list[tuple[str, re.Pattern]] = [
+    ("[e-mail]", re.compile(r"[\w.%+'\-]+@[\w\-]+(?:\.[\w\-]+)*")),
+    ("[IP]", re.compile(  # IPv6: eight groups, or compressed with '::' (IPv4-mapped tails included)
+        rf"(?<![\w:])(?:(?:{_HEX}:){{7}}{_HEX}"
+        rf"|(?:{_HEX}(?::{_HEX}){{0,6}})?::(?:{_HEX}(?::{_HEX}){{0,6}})?(?::?\d{{1,3}}(?:\.\d{{1,3}}){{3}})?)"
+        rf"(?![\w:]|\.\d)")),
+    ("[IP]", re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+                        r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)", re.ASCII)),
+    ("[CPR]", re.compile(r"(?<![\w\-+])([0-3]\d)([01]\d)(\d\d)-?(\d{4})(?![\w]|[.,\-]\d)", re.ASCII)),
+    ("[phone]", re.compile(  # international: +CC or 00CC, then groups (one may be in brackets)
+        r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?(?:\(\d{1,4}\)|\d{1,5})){1,6}(?![\w]|[.,]\d)", re.ASCII)),
+    ("[phone]", re.compile(  # Danish: 8 digits, written together or in groups of 2 or 4 with spaces
+        r"(?<![\w.,\-+])(?:\d{8}|\d{2} \d{2} \d{2} \d{2}|\d{4} \d{4}|\d{4} \d{2} \d{2})(?![\w]|[.,\-]\d)",
+        re.ASCII)),
+    ("[phone]", re.compile(r"(?<![\w.,\-+])\d{9,15}(?![\w]|[.,\-]\d)", re.ASCII)),  # other long numbers
+]
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _cpr_date_ok(m: re.Match) -> bool:
+    day, month = int(m.group(1)), int(m.group(2))
+    return 1 <= month <= 12 and 1 <= day <= _DAYS[month - 1]
+
+
+def _ip6_ok(text: str) -> bool:
+    return text != "::" and any(ch.isalnum() for ch in text)
+
+
+def _phone_ok(text: str) -> bool:
+    return sum(ch.isdigit() for ch in text) >= 7
+
+
+_CHECK = {"[CPR]": lambda m: _cpr_date_ok(m), "[phone]": lambda m: _phone_ok(m.group(0)),
+          "[IP]": lambda m: ":" not in m.group(0) or _ip6_ok(m.group(0)), "[e-mail]": lambda m: True}
+
+
+def mask_personal(text: object) -> str:
+    """``text`` with whatever looks like personal contact data replaced by a placeholder:
+    e-mail addresses ``[e-mail]``, IPv4/IPv6 addresses ``[IP]``, Danish CPR numbers (ddmmyy-xxxx or
+    ddmmyyxxxx with a valid day and month) ``[CPR]``, phone numbers (Danish 8 digits, together or
+    in groups of 2/4 with spaces, with an optional +45/0045; international +CC/00CC forms; any other
+    run of 9-15 digits) ``[phone]``. Codes, dates, amounts and pseudonyms are left alone ('4',
+    '2024-03-01', '1,000', '4.5', 'a3f09c...'). Names cannot be told from other text and are not
+    masked (hence the length cap of :func:`quote_cell`). Idempotent; ``None``/NaN give ''."""
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    s = str(text)
+    if not any(ch.isdigit() or ch in "@:" for ch in s):
+        return s                                            # the common case: nothing to find
+    for placeholder, rx in _PERSONAL:
+        ok = _CHECK[placeholder]
+        s = rx.sub(lambda m: placeholder if ok(m) else m.group(0), s)
+    return s
+
+
+def looks_personal(text: object) -> bool:
+    """Whether :func:`mask_personal` would change ``text``."""
+    s = "" if text is None or (isinstance(text, float) and text != text) else str(text)
+    return mask_personal(s) != s
+
+
+def quote_cell(value: object, limit: int = 60) -> str:
+    """An export cell as a failure row or a message may quote it: masked (:func:`mask_personal`),
+    then cut to ``limit`` characters plus "…" (so a comment pasted into a cell is not copied whole).
+    ``None``/NaN give ''."""
+    s = mask_personal(value)
+    return s if len(s) <= limit else s[:limit].rstrip() + "…"
+
+
+def merge_small_categories(respondents: pd.DataFrame, fields: Sequence[str], k: int, other: str = "other"
+                           ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Background categories as they may be carried: in each of ``fields`` a category held by fewer
+    than k respondents (k = ``privacy.min_group_size``) is merged into ``other``; when ``other``
+    then still has 1..k-1 respondents, the smallest remaining category (ties by name) is merged too,
+    until ``other`` has k or more or is the only category left. Blank values stay blank (missing, not
+    a category). Returns a copy and, per field, the categories merged (for the analyst's log; a
+    category already called ``other`` is merged into, never listed)."""
+    k = check_min_group_size(k)
+    out = respondents.copy()
+    merged: dict[str, list[str]] = {}
+    for col in fields:
+        if col not in out.columns:
+            continue
+        v = out[col].map(lambda x: None if x is None or (isinstance(x, float) and x != x) or str(x).strip() == ""
+                         else str(x))
+        counts = v.dropna().value_counts()
+        small = sorted(c for c, n in counts.items() if n < k and c != other)
+        rest = {c: int(n) for c, n in counts.items() if c not in small and c != other}
+        n_other = int(counts.get(other, 0)) + int(sum(counts[c] for c in small))
+        while 0 < n_other < k and rest:
+            c = min(rest, key=lambda x: (rest[x], x))
+            small.append(c)
+            n_other += rest.pop(c)
+        if small:
+            out[col] = out[col].astype(object).where(~v.isin(set(small)).to_numpy(), other)
+            merged[col] = sorted(small)
+    return out, merged
 
 
 def check_background(respondents: pd.DataFrame, columns: Sequence[str], source: str | None = None) -> None:
     """Stop when a ``background`` field the codebook carries into results/
-    holds contact data: most non-empty values look like e-mail addresses, IP
-    addresses or phone numbers. (Names cannot be told apart from other text:
-    the codebook is the safeguard; README "Privacy".)"""
+    holds contact data: ANY value that looks like an e-mail address, an IP
+    address, a phone number or a CPR number (:func:`mask_personal`). The
+    message quotes the value masked. (Names cannot be told apart from other
+    text: the codebook's list of allowed values is the safeguard; README
+    "Privacy".)"""
     for col in columns:
         if col not in respondents.columns:
             continue
@@ -286,14 +398,17 @@ def check_background(respondents: pd.DataFrame, columns: Sequence[str], source: 
         v = v[v != ""]
         if not len(v):
             continue
-        for what, pattern in _CONTACT_PATTERNS.items():
-            share = float(v.str.fullmatch(pattern).mean())
-            if share > 0.5:
-                raise RelcoordError(
-                    f"background field {col!r} looks like {what} ({share:.0%} of its values): personal data that "
-                    "must not reach results/", file=source, column=col,
-                    hint=f"remove {col!r} from the codebook's `background:` list (columns not named there are "
-                         "dropped at ingest)")
+        uniq = pd.unique(v.to_numpy())
+        bad = [u for u in uniq if looks_personal(u)]
+        if bad:
+            n_bad = int(v.isin(set(bad)).sum())
+            kinds = sorted({p for u in bad for p in re.findall(r"\[(?:e-mail|IP|CPR|phone)\]", mask_personal(u))})
+            raise RelcoordError(
+                f"background field {col!r} holds what looks like contact data ({', '.join(kinds)}: {n_bad} of "
+                f"{len(v)} values, e.g. {quote_cell(bad[0])!r}): personal data that must not reach results/",
+                file=source, column=col,
+                hint=f"remove {col!r} from the codebook's `background:`, or list its allowed values there "
+                     "(values outside the list are blanked); correct the export if a cell holds contact data")
 
 
 def _generic_stats(df: pd.DataFrame, n_cols: Sequence[str]) -> list[str]:
@@ -301,8 +416,89 @@ def _generic_stats(df: pd.DataFrame, n_cols: Sequence[str]) -> list[str]:
             and not pd.api.types.is_bool_dtype(df[c])]
 
 
-def reader_facing(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
-    """The tables as a reader may see them: primary + secondary suppression.
+_PARTS = ("within", "between", "received")
+
+
+def _unit_reasons(u: pd.DataFrame, before: pd.DataFrame, ties: pd.DataFrame | None, k: int) -> pd.DataFrame:
+    """``<part>_suppression`` per unit cell: primary (n < k), secondary (flagged
+    by the set rules; within: the tie A -> A's reason), "" when visible."""
+    u = u.copy()
+    diag = {}
+    if ties is not None and len(ties):
+        d = ties[ties["rater_unit"].astype(str) == ties["target_unit"].astype(str)]
+        diag = dict(zip(d["rater_unit"].astype(str), d["suppression"].fillna("").astype(str)))
+    for part in _PARTS:
+        if f"{part}_n" not in u.columns:
+            continue
+        n = pd.to_numeric(u[f"{part}_n"], errors="coerce")
+        flag = u[f"{part}_suppressed"].eq(True) if f"{part}_suppressed" in u.columns else pd.Series(False, index=u.index)
+        reason = np.where(~(n >= k), "primary", np.where(flag, "secondary", "")).astype(object)
+        if part == "within":
+            ids = u["unit_id"].astype(str).to_numpy()
+            reason = np.array([diag.get(i, r) or r for i, r in zip(ids, reason)], dtype=object)
+        u[f"{part}_suppression"] = reason
+    return u
+
+
+def _run_audit(tables: Mapping[str, pd.DataFrame], ties: pd.DataFrame, units: pd.DataFrame | None,
+               respondents: pd.DataFrame | None, k: int):
+    """:func:`relcoord.disclosure.audit_round` on the internal tables (None
+    when the respondent-level rows it needs are missing)."""
+    from .disclosure import audit_round
+
+    rtg = tables.get("rater_groups")
+    rt = tables.get("respondent_ties")
+    src = rtg if rtg is not None else rt
+    if src is None or not len(ties):
+        return None
+    base = src[src["rater_kind"] == "base"] if "rater_kind" in src.columns else src
+    defined = base.loc[base["rc"].notna(), ["respondent_id", "target_unit"]]
+    if respondents is None:
+        ids = src[["respondent_id", "rater_unit"]].drop_duplicates("respondent_id")
+        nets = (src[src["rater_kind"] == "network"].groupby("respondent_id")["rater_group"]
+                .agg(lambda x: ";".join(sorted(set(map(str, x))))) if rtg is not None else pd.Series(dtype=object))
+        respondents = ids.assign(networks=ids["respondent_id"].map(nets).fillna(""))
+    kinds = dict(zip(ties["target_unit"].astype(str), ties["target_kind"].astype(str)))
+    kinds.update(dict(zip(ties["rater_unit"].astype(str), ties["rater_kind"].astype(str))))
+    if units is not None and "kind" in units.columns:
+        kinds.update(dict(zip(units["unit_id"].astype(str), units["kind"].astype(str))))
+    per = respondents.drop_duplicates("respondent_id")["rater_unit"].astype(str).value_counts().to_dict()
+    _, summary_hidden = suppress_counts(per, k)
+    nar = bool((ties["rater_kind"].astype(str) == "network").any())
+    return audit_round(ties, units, tables.get("blocks"), tables.get("organisation"), respondents, defined, kinds, k,
+                       networks_as_raters=nar, summary_hidden=summary_hidden)
+
+
+def _apply_audit(res, ties: pd.DataFrame, units: pd.DataFrame | None):
+    """The audit's complements into the flags and reasons."""
+    t = ties.copy()
+    hide_t = {(key[1], key[2]) for key in res.hidden if key[0] == "tie"}
+    if hide_t:
+        m = np.array([(r, c) in hide_t for r, c in zip(t["rater_unit"].astype(str), t["target_unit"].astype(str))])
+        t.loc[m, "suppressed"] = True
+        t.loc[m, "suppression"] = "complementary"
+    u = units
+    if u is not None:
+        u = u.copy()
+        ids = u["unit_id"].astype(str)
+        for part in _PARTS:
+            if f"{part}_suppressed" not in u.columns:
+                continue
+            hid = {key[2] for key in res.hidden if key[0] == "unit" and key[1] == part}
+            if part == "within":
+                hid |= {r for r, c in hide_t if r == c}
+            m = ids.isin(hid).to_numpy()
+            u.loc[m, f"{part}_suppressed"] = True
+            if f"{part}_suppression" in u.columns:
+                u.loc[m, f"{part}_suppression"] = "complementary"
+    blocks = {key[1]: "complementary" for key in res.hidden if key[0] == "block"}
+    return t, u, blocks, ("org",) in res.hidden
+
+
+def reader_facing(tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.DataFrame | None = None, *,
+                  audit: bool = True) -> dict[str, pd.DataFrame]:
+    """The tables as a reader may see them: primary + secondary suppression,
+    then the disclosure audit (:func:`relcoord.disclosure.audit_round`).
 
     * ``ties``: primary (n < k), secondary (:func:`secondary_suppress_ties`),
       then statistics, ``band`` and ``n`` blanked on every suppressed row;
@@ -323,22 +519,49 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.Da
     * ``respondent_ties`` and ``respondent_index`` are respondent-level, never
       reader-facing: they are **dropped** from the result.
     * any other table is passed through unchanged.
+    * **audit** (when ``audit`` and the internal ``rater_groups`` or
+      ``respondent_ties`` are given): every hidden small group (primary cell,
+      or a unit count ``summary.json`` hides) is checked against everything
+      published (ties of base units and networks, units, blocks, organisation,
+      respondents per unit); cells that would let one be worked out are hidden
+      too with reason ``complementary``. ``respondents`` (validated
+      respondents with ``networks``) gives the memberships; without it they
+      are read from the network rows of ``rater_groups``.
+    Reasons: ``suppression`` in ties and blocks, ``<part>_suppression`` in
+    units: ``primary`` (fewer than k), ``secondary`` (set rule),
+    ``complementary`` (audit); "" when visible.
     """
     from .scores import edges as _edges            # late import: scores imports this module
 
     k = check_min_group_size(k)
     out: dict[str, pd.DataFrame] = {}
     units = tables.get("units")
+    sec_ties = u_sec = None
+    block_hide: dict[str, str] = {}
+    org_hidden = False
+    if "ties" in tables:
+        sec_ties, units = secondary_suppress_ties(tables["ties"], units, k)
+    if units is not None:
+        u_sec = secondary_suppress_units(units, k)
+        u_sec = _unit_reasons(u_sec, units, sec_ties, k)
+    if audit and sec_ties is not None:
+        res = _run_audit(tables, sec_ties, u_sec, respondents, k)
+        if res is not None:
+            sec_ties, u_sec, block_hide, org_hidden = _apply_audit(res, sec_ties, u_sec)
     for name, df in tables.items():
         if name in _RESPONDENT_LEVEL or name in ("ties", "units", "edges"):
             continue
         if name == "blocks":
-            b = suppress(df, "n_respondents", _BLOCK_STATS, k, reason_col=None)
+            bl = df.assign(suppression=df["block"].astype(str).map(block_hide).fillna("")) if block_hide else df
+            if block_hide:
+                bl = bl.assign(suppressed=bl["suppressed"].eq(True) | (bl["suppression"] != ""))
+            b = suppress(bl, "n_respondents", _BLOCK_STATS, k)
             if "n_ties" in b.columns:
                 b["n_ties"] = _as_count(b["n_ties"])
             out[name] = b
         elif name == "organisation":
-            out[name] = suppress(df, "n", _ORG_STATS, k, reason_col=None)
+            out[name] = suppress(df.assign(suppressed=True) if org_hidden else df, "n", _ORG_STATS, k,
+                                 reason_col=None)
         elif "n" in df.columns:
             out[name] = suppress(df, "n", _generic_stats(df, ["n"]), k, reason_col=None)
         elif any(str(c).startswith("n_") for c in df.columns):
@@ -351,16 +574,16 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.Da
             out[name] = tmp.drop(columns="_n_min")
         else:
             out[name] = df.copy()
-    if "ties" in tables:
-        t, units = secondary_suppress_ties(tables["ties"], units, k)
+    if sec_ties is not None:
+        t = sec_ties
         stats_cols = [c for c in t.columns if c not in _TIE_ID]
         out["ties"] = suppress(t, "n", stats_cols, k)
-    if units is not None:
-        u = secondary_suppress_units(units, k)
+    if u_sec is not None:
+        u = u_sec
         for part in ("within", "between", "received"):
             if f"{part}_n" in u.columns:
                 cols = [c for c in u.columns if c.startswith(f"{part}_") and c not in
-                        (f"{part}_n", f"{part}_suppressed")]
+                        (f"{part}_n", f"{part}_suppressed", f"{part}_suppression")]
                 u = suppress(u, f"{part}_n", cols, k, flag_col=f"{part}_suppressed", reason_col=None)
         out["units"] = u
     if "ties" in out and "agreement" in out and {"rater_unit", "target_unit"} <= set(out["agreement"].columns):
@@ -484,8 +707,60 @@ def change_visibility(changes: pd.DataFrame, min_group_size: int = DEFAULT_MIN_G
             keys.append(m in hidden["organisation"])
         else:
             keys.append(False)
-    c["visible"] = vis & ~np.asarray(keys, dtype=bool)
+    c["visible"] = vis & ~np.asarray(keys, dtype=bool) & ~_new_aggregates(c, public_a, public_b, k)
     return c
+
+
+def _published_counts(public: Mapping[str, pd.DataFrame] | None, k: int) -> dict[tuple, float]:
+    """(level, rater, target) -> the count a round publishes for that cell (visible cells only)."""
+    out: dict[tuple, float] = {}
+    if not public:
+        return out
+    t = public.get("ties")
+    if t is not None and len(t):
+        v = t[visible_rows(t, k, value_cols=("rc_mean",))]
+        for r, c, n in zip(v["rater_unit"].astype(str), v["target_unit"].astype(str), pd.to_numeric(v["n"])):
+            out[("tie", r, c)] = float(n)
+    u = public.get("units")
+    if u is not None and len(u):
+        for part in _PARTS:
+            if f"{part}_n" not in u.columns:
+                continue
+            vis = visible_rows(u, k, n_cols=(f"{part}_n",), flag=f"{part}_suppressed", value_cols=(f"{part}_rc",))
+            for uid, n in zip(u.loc[vis, "unit_id"].astype(str), pd.to_numeric(u.loc[vis, f"{part}_n"])):
+                out[(f"unit_{part}", uid)] = float(n)
+    return out
+
+
+def _new_aggregates(c: pd.DataFrame, public_a: Mapping[str, pd.DataFrame] | None,
+                    public_b: Mapping[str, pd.DataFrame] | None, k: int) -> np.ndarray:
+    """Disclosure audit of a comparison, per round side: a tie or unit row of
+    changes.csv publishes (n, mean) of a set of that round's respondents. When
+    the round's own tables publish the same cell with the same count, the row
+    adds nothing the round's audit has not checked; when the round publishes
+    that cell with a *different* count (e.g. other respondents: a mapped unit,
+    a panel subset), it is a new aggregate over the round's respondents that
+    the audit never saw, and it could be differenced against the round's cells:
+    hidden (every measure of the cell). Rows of a round whose tables are not
+    given are not judged here."""
+    hide = np.zeros(len(c), dtype=bool)
+    for public, n_col in ((public_a, "n_a"), (public_b, "n_b")):
+        if not public or n_col not in c.columns:
+            continue
+        pub = _published_counts(public, k)
+        bad = set()
+        meas = c["measure"] if "measure" in c.columns else pd.Series("rc", index=c.index)
+        for lvl, r, t, m, n in zip(c["level"], c["rater_unit"], c["target_unit"], meas,
+                                   pd.to_numeric(c[n_col], errors="coerce")):
+            key = ("tie", r, t) if lvl == "tie" else (lvl, r or t) if lvl.startswith("unit_") else None
+            if m != "rc" or key is None or key not in pub or not np.isfinite(n):      # items: own valid n
+                continue
+            if pub[key] != float(n):
+                bad.add(key)
+        if bad:
+            hide |= np.array([(("tie", r, t) if lvl == "tie" else (lvl, r or t)) in bad
+                              for lvl, r, t in zip(c["level"], c["rater_unit"], c["target_unit"])], dtype=bool)
+    return hide
 
 
 
