@@ -12,7 +12,7 @@ import pytest
 
 from relcoord.provenance import build_provenance, file_record, git_state, package_versions
 
-CFG = {"privacy": {"min_group_size": 5}, "seed": 7, "rounds": {"r1": {"date": "2024-01-01"}}}
+KW = {"config_sha256": "0" * 64, "min_group_size": 5, "seed": 7}
 
 
 def _project(tmp_path):
@@ -43,8 +43,8 @@ def test_file_record_is_relative_with_sha256(tmp_path, monkeypatch):
 def test_record_is_deterministic_sorted_and_complete(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     inputs, outputs = _project(tmp_path)
-    a = build_provenance(CFG, inputs, outputs, workflow_dir=tmp_path)
-    b = build_provenance(dict(reversed(list(CFG.items()))), inputs, list(reversed(outputs)), workflow_dir=tmp_path)
+    a = build_provenance(inputs, outputs, workflow_dir=tmp_path, **KW)
+    b = build_provenance(inputs, list(reversed(outputs)), workflow_dir=tmp_path, **KW)
     assert json.dumps(a) == json.dumps(b)                              # key order and file order do not matter
     assert [r["path"] for r in a["inputs"]["rounds"]["r1"]["export"]] == ["data/r1/a.csv", "data/r1/b.csv"]
     assert [r["path"] for r in a["outputs"]] == ["results/r.html", "results/t.csv"]
@@ -54,7 +54,7 @@ def test_record_is_deterministic_sorted_and_complete(tmp_path, monkeypatch):
     assert str(tmp_path) not in json.dumps(a)
     # an input that changes changes the record
     (tmp_path / "data/r1/a.csv").write_text("changed\n", encoding="utf-8")
-    c = build_provenance(CFG, inputs, outputs, workflow_dir=tmp_path)
+    c = build_provenance(inputs, outputs, workflow_dir=tmp_path, **KW)
     assert c["inputs"]["rounds"]["r1"]["export"][0]["sha256"] != a["inputs"]["rounds"]["r1"]["export"][0]["sha256"]
 
 

@@ -57,3 +57,31 @@ def load_config(path: str | Path) -> dict:
 def round_order(cfg: dict) -> list[str]:
     """Round ids ordered by date."""
     return [r for r, _ in sorted(cfg["rounds"].items(), key=lambda kv: (kv[1]["date"], kv[0]))]
+
+
+def check_round_files(cfg: dict, base: str | Path = ".", source: str = "config/config.yaml") -> None:
+    """Every file the config names must exist before anything runs: each
+    round's export (a file, or a folder for the SurveyXact CSV trio and the
+    canonical format) and codebook, the unit register, memberships and the
+    instrument. A missing one stops the run naming the config key, so results
+    are never re-rendered from an earlier export that is no longer there."""
+    base = Path(base)
+    problems = []
+    for key in ("units", "memberships", "instrument"):
+        if key in cfg and not (base / cfg[key]).is_file():
+            problems.append(f"{key}: {cfg[key]!r} does not exist (or is not a file)")
+    for rid, r in cfg["rounds"].items():
+        export = base / r["export"]
+        if not export.exists():
+            problems.append(f"rounds/{rid}/export: {r['export']!r} does not exist")
+        elif not (export.is_file() or export.is_dir()):
+            problems.append(f"rounds/{rid}/export: {r['export']!r} is neither a regular file nor a folder")
+        elif export.is_dir() and not any(p.is_file() and not p.name.startswith(".") for p in export.iterdir()):
+            problems.append(f"rounds/{rid}/export: the folder {r['export']!r} holds no files")
+        if not (base / r["codebook"]).is_file():
+            problems.append(f"rounds/{rid}/codebook: {r['codebook']!r} does not exist (or is not a file)")
+    if problems:
+        raise RelcoordError("a file named in the configuration is missing:\n  - " + "\n  - ".join(problems),
+                            file=source, hint="put the file where the config says (paths are relative to the "
+                                              "project folder) or correct the path; nothing was run, and the "
+                                              "results of the last run are unchanged")

@@ -3,7 +3,8 @@
 :func:`build_provenance` returns the content of ``results/provenance.json``:
 sha256 and size of every input file (exports, config files, unit register,
 memberships, instrument, codebooks) and of every output under ``results/``,
-the config's hash (:func:`relcoord.report.config_hash`), the git commit of the
+the config's hash (:func:`relcoord.runner.config_hash`), per report the
+hash of the settings it was computed from, the git commit of the
 workflow and whether its working tree had changes (``null`` with a note when
 the workflow is not a git checkout or git is missing), and the versions of
 Python, Snakemake and the packages that compute the numbers.
@@ -91,7 +92,16 @@ def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str | None
     return out
 
 
-def build_provenance(cfg: Mapping[str, Any], inputs: Mapping[str, Any], outputs: Iterable[str | Path], *,
+def _with_settings(record: dict[str, Any], report_settings: Mapping[str, str] | None) -> dict[str, Any]:
+    """A report's file record, with the settings hash the report itself shows."""
+    for path, digest in (report_settings or {}).items():
+        if Path(path).as_posix() == record["path"]:
+            return {**record, "settings_sha256": digest}
+    return record
+
+
+def build_provenance(inputs: Mapping[str, Any], outputs: Iterable[str | Path], *, config_sha256: str,
+                     min_group_size: int, seed: int | None, report_settings: Mapping[str, str] | None = None,
                      workflow_dir: str | Path | None = None, base: str | Path | None = None) -> dict[str, Any]:
     """The content of results/provenance.json.
 
@@ -99,9 +109,12 @@ def build_provenance(cfg: Mapping[str, Any], inputs: Mapping[str, Any], outputs:
     "instrument": path, "rounds": {round_id: {"export": [paths], "codebook":
     path}}}``; ``outputs``: result files to fingerprint; ``workflow_dir``: a
     folder of the workflow's checkout (for the git commit); ``base``: the
-    project folder paths are given relative to (default: cwd)."""
-    from .report import config_hash
-
+    project folder paths are given relative to (default: cwd); ``config_sha256``: the
+    hash of the whole config (:func:`relcoord.runner.config_hash`);
+    ``report_settings``: report path -> the settings hash that report shows
+    (:func:`relcoord.runner.settings_sha256` of its rule's values), recorded
+    with the report's file record so a reader can check a report against
+    this record."""
     base = Path(os.path.abspath(base or os.getcwd()))
 
     def rec(p):
@@ -115,7 +128,7 @@ def build_provenance(cfg: Mapping[str, Any], inputs: Mapping[str, Any], outputs:
     config_files = sorted({_display_path(p, base): p for p in inputs.get("config", [])}.items())
     out_files = sorted({_display_path(p, base): p for p in outputs}.items())
     return {
-        "config_sha256": config_hash(cfg),
+        "config_sha256": config_sha256,
         "inputs": {
             "config": [rec(p) for _, p in config_files],
             "units": rec(inputs["units"]),
@@ -123,11 +136,10 @@ def build_provenance(cfg: Mapping[str, Any], inputs: Mapping[str, Any], outputs:
             "instrument": rec(inputs["instrument"]),
             "rounds": rounds,
         },
-        "outputs": [rec(p) for _, p in out_files],
+        "outputs": [_with_settings(rec(p), report_settings) for _, p in out_files],
         "workflow": git_state(workflow_dir) if workflow_dir is not None else
         {"commit": None, "dirty": None, "note": "workflow folder not given"},
         "software": {"python": platform.python_version(), "python_implementation": platform.python_implementation(),
                      **package_versions()},
-        "settings": {"min_group_size": int((cfg.get("privacy") or {}).get("min_group_size", 5)),
-                     "seed": cfg.get("seed")},
+        "settings": {"min_group_size": int(min_group_size), "seed": seed},
     }

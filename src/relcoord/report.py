@@ -37,9 +37,11 @@ from markupsafe import Markup
 from .figures import (COMPARISON_FIGURES, ROUND_FIGURES, _as_bool, _names, band_of, block_label, captions,
                       change_visibility, did_estimate, fmt_int, fmt_num, measure_label, unit_order, visible_rows)
 from .privacy import summary_for_readers
+from .runner import config_hash  # noqa: F401  (re-exported: report.config_hash)
 
 __all__ = ["TEXT", "ROUND_SECTIONS", "COMPARISON_SECTIONS", "round_report", "comparison_report", "index_page",
-           "software_versions", "config_hash", "embed_png", "round_findings", "comparison_findings"]
+           "software_versions", "config_hash", "embed_png", "round_findings", "comparison_findings",
+           "validation_findings"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -55,7 +57,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lang_name": "Dansk", "default_title": "Relationel koordinering",
         "round_report": "Rapport for målingen", "comparison_report": "Sammenligning af målinger",
         "index_title": "Oversigt over rapporter", "rounds": "Målinger", "comparisons": "Sammenligninger",
-        "no_reports": "Ingen rapporter endnu.", "open": "Åbn rapporten", "date": "Dato",
+        "no_reports": "Ingen rapporter endnu.", "failed_h": "Ikke færdige", "step_validation": "validering", "step_scoring": "beregning", "step_report": "rapport", "step_comparison": "sammenligning", "failed": "{label}: kørslen stoppede ved trinnet {step}; resultaterne er fjernet, så intet forældet vises. Se {log}.", "failed_not_run": "{label}: ikke beregnet i denne kørsel (trinnet {step} mangler), fordi kørslen stoppede tidligere.", "open": "Åbn rapporten", "date": "Dato",
         "provenance_link": "Sporbarhed: sha256 af alle input- og resultatfiler, konfigurationens hash, "
                            "workflowets git-commit og programversioner",
         "contents": "Indhold",
@@ -93,9 +95,15 @@ TEXT: dict[str, dict[str, str]] = {
                   "(forskel {diff}).",
         "f_counts": "Af {n} synlige bånd mellem forskellige grupper er {weak} svage, {moderate} moderate og "
                     "{strong} stærke.",
-        "f_hidden": "{hidden} af {total} bånd er skjult for at beskytte små grupper (færre end {k} svarpersoner).",
+        "f_hidden": "{hidden} af {total} bånd er skjult: {small} fordi færre end {k} har svaret, {protect} skjult "
+                    "for at beskytte en lille gruppe.",
         "f_caution": "Forskelle på under ca. 0,1 point er små; se konfidensintervallerne, før der drages "
                      "konklusioner.",
+        "f_set_aside": "Sat til side ved valideringen: <strong>{n}</strong> af {total} besvarelser (fx dubletter, "
+                       "ukendte enheder eller ugyldige svarkoder); de indgår ikke i resultaterne. Se "
+                       "valideringsrapporten.",
+        "f_missing_units": "Ingen gyldige svar fra: <strong>{names}</strong>. Disse enheder mangler i alle "
+                           "resultater for denne måling.",
         # comparison findings
         "f_c_org": "RC-indekset gik fra {a} ({la}) til {b} ({lb}): <strong>{diff}</strong> point "
                    "(Hedges' g {g}, 95 %-KI {glo} til {ghi}; n = {na} / {nb}).",
@@ -205,7 +213,7 @@ TEXT: dict[str, dict[str, str]] = {
         "methods_nocause": "Resultaterne beskriver forskelle og sammenhænge; de beviser ikke årsager.",
         "software": "Software", "package": "Pakke", "version": "Version",
         "files": "Eksportfiler", "path": "Fil", "sha256": "SHA-256", "bytes": "Bytes",
-        "config_hash": "Konfiguration (SHA-256)", "other": "Andet", "not_installed": "ikke installeret",
+        "config_hash": "Indstillinger bag denne rapport (SHA-256, som i provenance.json)", "other": "Andet", "not_installed": "ikke installeret",
         "figure_missing": "Figuren findes ikke.", "yes": "ja", "no": "nej",
         "rule_code_out_of_range": "ugyldig svarkode", "rule_duplicate_respondent_id": "samme svarperson flere gange",
         "rule_missing_respondent_id": "mangler svarperson-id", "rule_unknown_unit": "ukendt enhed",
@@ -215,7 +223,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lang_name": "English", "default_title": "Relational coordination",
         "round_report": "Round report", "comparison_report": "Comparison of rounds",
         "index_title": "Reports", "rounds": "Rounds", "comparisons": "Comparisons",
-        "no_reports": "No reports yet.", "open": "Open the report", "date": "Date",
+        "no_reports": "No reports yet.", "failed_h": "Not completed", "step_validation": "validation", "step_scoring": "scoring", "step_report": "report", "step_comparison": "comparison", "failed": "{label}: the run stopped at the {step} step; its results were removed so that nothing out of date is shown. See {log}.", "failed_not_run": "{label}: not computed in this run (the {step} step is missing) because the run stopped earlier.", "open": "Open the report", "date": "Date",
         "provenance_link": "Provenance: sha256 of every input and result file, the config hash, the workflow's git "
                            "commit and the software versions",
         "contents": "Contents",
@@ -252,9 +260,14 @@ TEXT: dict[str, dict[str, str]] = {
                   "{b_id} → {a_id} {ba} (difference {diff}).",
         "f_counts": "Of {n} visible ties between different groups, {weak} are weak, {moderate} moderate and "
                     "{strong} strong.",
-        "f_hidden": "{hidden} of {total} ties are hidden to protect small groups (fewer than {k} respondents).",
+        "f_hidden": "{hidden} of {total} ties are hidden: {small} because fewer than {k} answered, {protect} "
+                    "hidden to protect a small group.",
         "f_caution": "Differences below about 0.1 points are small; check the confidence intervals before "
                      "drawing conclusions.",
+        "f_set_aside": "Set aside at validation: <strong>{n}</strong> of {total} records (e.g. duplicates, unknown "
+                       "units or invalid answer codes); they are not in the results. See the validation report.",
+        "f_missing_units": "No valid responses from: <strong>{names}</strong>. These units are missing from every "
+                           "result of this round.",
         "f_c_org": "The RC index went from {a} ({la}) to {b} ({lb}): <strong>{diff}</strong> points "
                    "(Hedges' g {g}, 95 % CI {glo} to {ghi}; n = {na} / {nb}).",
         "f_c_sig": "The change is statistically significant after correction for many tests (FDR), and the "
@@ -359,7 +372,7 @@ TEXT: dict[str, dict[str, str]] = {
         "methods_nocause": "The results describe differences and associations; they do not prove causes.",
         "software": "Software", "package": "Package", "version": "Version",
         "files": "Export files", "path": "File", "sha256": "SHA-256", "bytes": "Bytes",
-        "config_hash": "Configuration (SHA-256)", "other": "Other", "not_installed": "not installed",
+        "config_hash": "Settings behind this report (SHA-256, as in provenance.json)", "other": "Other", "not_installed": "not installed",
         "figure_missing": "The figure is missing.", "yes": "yes", "no": "no",
         "rule_code_out_of_range": "invalid answer code", "rule_duplicate_respondent_id":
         "same respondent more than once", "rule_missing_respondent_id": "missing respondent id",
@@ -386,13 +399,6 @@ def software_versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[pkg] = ""
     return out
-
-
-def config_hash(cfg: Mapping[str, Any] | str | Path) -> str:
-    """SHA-256 of a config: of the file's bytes for a path, of its canonical JSON for a dict."""
-    if isinstance(cfg, (str, Path)):
-        return hashlib.sha256(Path(cfg).read_bytes()).hexdigest()
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
 def embed_png(figure: Any) -> str | None:
@@ -536,7 +542,7 @@ def _provenance_ctx(provenance: Mapping[str, Any] | None, summaries: Sequence[Ma
         rows.append([Markup("<code>{}</code>").format(fi.get("path", "")),
                      Markup("<code class=\"hash\">{}</code>").format(fi.get("sha256", "")),
                      fmt_int(fi.get("bytes"), f.lang) if fi.get("bytes") is not None else "–"])
-    chash = prov.pop("config_sha256", None) or prov.pop("config_hash", None)
+    chash = prov.pop("settings_sha256", None) or prov.pop("config_sha256", None) or prov.pop("config_hash", None)
     versions = prov.pop("software", None) or software_versions()
     soft = [[k_, v or t["not_installed"]] for k_, v in versions.items()]
     other = [[str(k_), json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (dict, list)) else str(v)]
@@ -624,8 +630,27 @@ def round_findings(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, inst
             moderate=fmt_int(bands_.count("moderate"), lang), strong=fmt_int(bands_.count("strong"), lang))
         hidden = len(ties) - len(tv)
         if hidden:
-            say("f_hidden", hidden=fmt_int(hidden, lang), total=fmt_int(len(ties), lang), k=k)
+            why = ties["suppression"].fillna("").astype(str) if "suppression" in ties.columns else pd.Series("")
+            protect = int(why.isin(["secondary", "complementary"]).sum())
+            say("f_hidden", hidden=fmt_int(hidden, lang), total=fmt_int(len(ties), lang), k=k,
+                small=fmt_int(hidden - protect, lang), protect=fmt_int(protect, lang))
     say("f_caution")
+    return out
+
+
+def validation_findings(summary: Mapping[str, Any], units: pd.DataFrame | None, lang: str) -> list[Markup]:
+    """The headline's validation lines: how many records were set aside and which base units have no
+    valid respondent (whatever ``validation.max_quarantined_fraction`` allows); none when neither."""
+    t = TEXT[lang]
+    s = summary or {}
+    out: list[Markup] = []
+    n = int(s.get("records_set_aside", s.get("quarantined", 0)) or 0)
+    if n:
+        out.append(Markup(t["f_set_aside"]).format(n=fmt_int(n, lang), total=fmt_int(s.get("records_in", 0), lang)))
+    missing = [str(u) for u in s.get("missing_units") or []]
+    if missing:
+        names = {**(_names(units) if units is not None else {}), **(s.get("missing_unit_names") or {})}
+        out.append(Markup(t["f_missing_units"]).format(names=", ".join(str(names.get(u, u)) for u in missing)))
     return out
 
 
@@ -705,7 +730,7 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
     items = list(instrument.index_keys)
     caps = captions(lang, k, bands)
     bw = {"weak": fmt_num(bands["weak_below"], lang, 1), "strong": fmt_num(bands["strong_above"], lang, 1)}
-    findings = round_findings(tables, units, instrument, cfg, lang)
+    findings = validation_findings(summary, units, lang) + round_findings(tables, units, instrument, cfg, lang)
 
     org = tables.get("organisation")
     orgv = _visible(org, k, value_cols=("mean",)).set_index("measure") if org is not None else pd.DataFrame()
@@ -1076,17 +1101,23 @@ def _entries(items: Iterable[Any]) -> list[dict[str, str]]:
 
 
 def index_page(rounds: Iterable[Any], comparisons: Iterable[Any], *, lang: str = "da",
-               title: str | None = None, provenance_href: str | None = None) -> str:
+               title: str | None = None, provenance_href: str | None = None,
+               failed: Iterable[Mapping[str, str]] = ()) -> str:
     """results/index.html linking every round and comparison report.
 
     ``rounds`` / ``comparisons``: dicts ``{"id", "label", "href"}`` (``href``
     relative to results/, default ``<id>/report.html``; optional ``date``) or
     tuples ``(id, label, href)``; ``provenance_href``: link to the run's
-    provenance record (results/provenance.json), if any."""
+    provenance record (results/provenance.json), if any; ``failed``: rounds and
+    comparisons whose run stopped (``{"label", "step", "log", "stopped"}``;
+    ``stopped`` false: not run because the run stopped earlier), listed
+    without a link."""
     if lang not in TEXT:
         raise ValueError(f"language must be one of {sorted(TEXT)}, got {lang!r}")
     t = TEXT[lang]
     ctx = {"lang": lang, "t": t, "title": title or t["default_title"], "doc_title": (title or t["default_title"]),
            "rounds": _entries(rounds), "comparisons": _entries(comparisons), "provenance_href": provenance_href,
+           "failed": [t["failed" if f.get("stopped", True) else "failed_not_run"].format(
+               label=f["label"], step=t.get(f"step_{f['step']}", f["step"]), log=f.get("log", "")) for f in failed],
            "footer": t["footer"].format(version=_version())}
     return _env().get_template("index.html.j2").render(**ctx)

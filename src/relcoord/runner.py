@@ -44,3 +44,49 @@ def run_step(step: Callable[[], None], log_path: str | None, what: str) -> None:
         stream.flush()
         terminal.write(f"\nrelcoord: {what} failed with an internal error (a bug, not your data): see {log_path}\n")
         sys.exit(1)
+
+
+# --------------------------------------------------------------------------- rule params
+
+def encode_values(values: dict) -> str:
+    """A rule's settings as one params string: canonical JSON (sorted keys, ASCII)
+    with ``<``, ``>`` and ``&`` written as JSON escapes, so that no text from
+    the config (a round label, a title) can close the ``<script>`` element in
+    which ``snakemake --report`` embeds rule params. Snakemake reruns a job when
+    this string changes, i.e. when a value the rule uses changes."""
+    import json
+
+    text = json.dumps(values, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def decode_values(text: str) -> dict:
+    """The values a rule's script was given (the inverse of :func:`encode_values`)."""
+    import json
+
+    return json.loads(text)
+
+
+def settings_sha256(text: str) -> str:
+    """The hash a report shows for the settings it was computed from: SHA-256
+    of its rule's encoded values (:func:`encode_values`). provenance.json
+    records the same hash for each report."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def say(message: str) -> None:
+    """A line for the analyst's terminal (not only the job's log)."""
+    sys.__stderr__.write(message.rstrip("\n") + "\n")
+    sys.__stderr__.flush()
+
+
+def config_hash(cfg) -> str:
+    """SHA-256 of a config: of the file's bytes for a path, of its canonical JSON for a dict."""
+    import hashlib
+    import json
+
+    if isinstance(cfg, (str, Path)):
+        return hashlib.sha256(Path(cfg).read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()

@@ -28,7 +28,7 @@ def score_and_assess(responses: pd.DataFrame, respondents: pd.DataFrame, units: 
     internal["reliability"] = reliability_table(internal["respondent_ties"], internal["respondent_index"], instrument)
     groups = internal["rater_groups"].drop(columns="rater_unit").rename(columns={"rater_group": "rater_unit"})
     internal["agreement"] = agreement_table(groups, instrument)
-    public = reader_facing({k_: v for k_, v in internal.items()}, k)
+    public = reader_facing({k_: v for k_, v in internal.items()}, k, respondents)   # + disclosure audit
     return internal, public
 
 
@@ -41,8 +41,9 @@ def comparison_config(cfg: Mapping[str, Any], comparison_id: str) -> dict:
 
 
 def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b: pd.DataFrame,
-            units: pd.DataFrame, memberships: pd.DataFrame, cfg: Mapping[str, Any],
-            comparison_id: str, public_a: Mapping[str, pd.DataFrame] | None = None,
+            units: pd.DataFrame, memberships: pd.DataFrame, *, baseline: str, followup: str,
+            round_order: list[str], min_group_size: int, seed: int, panel_key: str | None = None,
+            public_a: Mapping[str, pd.DataFrame] | None = None,
             public_b: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Changes and models between a comparison's baseline (a) and follow-up (b),
     with the changes table suppressed for readers: a row is hidden, counts
@@ -50,15 +51,13 @@ def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b
     it or when the round reports (``public_a``/``public_b``: their ties,
     units, blocks, organisation tables) hide that cell."""
     from .compare import compare_rounds
-    from .config import round_order
 
-    c = comparison_config(cfg, comparison_id)
-    k = check_min_group_size(cfg["privacy"]["min_group_size"])
-    out = compare_rounds({"respondent_ties": rt_a, "respondents": resp_a, "round": c["baseline"]},
-                         {"respondent_ties": rt_b, "respondents": resp_b, "round": c["followup"]},
+    k = check_min_group_size(min_group_size)
+    out = compare_rounds({"respondent_ties": rt_a, "respondents": resp_a, "round": baseline},
+                         {"respondent_ties": rt_b, "respondents": resp_b, "round": followup},
                          units, memberships,
-                         {"round_a": c["baseline"], "round_b": c["followup"], "round_order": round_order(cfg),
-                          "min_group_size": k, "seed": cfg["seed"], "panel_key": c.get("panel_key")})
+                         {"round_a": baseline, "round_b": followup, "round_order": list(round_order),
+                          "min_group_size": k, "seed": seed, "panel_key": panel_key})
     return {"changes": suppress_changes(out["changes"], k, public_a, public_b), "model": out["model"]}
 
 

@@ -6,10 +6,11 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from relcoord.config import check_config, normalise_keys, round_order
+from relcoord.config import check_config, check_round_files, normalise_keys, round_order
 from relcoord.errors import RelcoordError
 from relcoord.registry import load_memberships, load_units
 from relcoord.figures import COMPARISON_FIGURES, ROUND_FIGURES
+from relcoord.runner import config_hash, encode_values, settings_sha256
 from relcoord.schema import validate as check_schema
 from relcoord.stages import PUBLIC_NAMES as PUBLIC_TABLES
 
@@ -21,8 +22,9 @@ try:
     validate(config, schema="../schemas/config.schema.yaml")
     check_config(config)
     ROUND_ORDER = round_order(config)
-    UNITS = load_units(config["units"], ROUND_ORDER)
-    MEMBERSHIPS = load_memberships(config["memberships"], UNITS, ROUND_ORDER)
+    # the registers are checked once here, so a bad row stops the run before any job
+    load_memberships(config["memberships"], load_units(config["units"], ROUND_ORDER), ROUND_ORDER)
+    check_round_files(config)
 except RelcoordError as err:
     raise WorkflowError(str(err)) from None
 
@@ -47,6 +49,11 @@ def export_files(wildcards):
     return round_export_files(wildcards.round)
 
 
+def export_root(wildcards):
+    """The export as configured: the workbook or file, or the folder of a CSV trio / canonical export."""
+    return config["rounds"][wildcards.round]["export"]
+
+
 def config_files():
     """The config files this run read (the Snakefile's and any --configfile),
     once each, relative to the project folder when inside it."""
@@ -58,31 +65,97 @@ def config_files():
     return sorted(out.values())
 
 
-def settings(*sections, entry=True):
-    """Input function for `params: settings=...`: the config sections a rule's
-    script reads, plus (``entry``) its round's or comparison's entry. Snakemake
-    reruns a job when its params change, so a changed setting
-    (privacy.min_group_size, scoring, seed, a round's label, report.language,
-    ...) reruns exactly the jobs that use it, and no result is left computed
-    under an old config."""
+# --------------------------------------------------------------------------- values for the scripts
+# Settings in, values down: each rule hands its script exactly the values it
+# uses, as one `params: values=...` string (relcoord.runner.encode_values:
+# canonical JSON, `<`, `>`, `&` escaped so no config text can reach
+# `snakemake --report`'s inline script as markup). Snakemake reruns a job when
+# its params change, so a changed setting reruns exactly the jobs that use it.
+# Scripts never read snakemake.config.
+
+
+def _round_label(round_id):
+    return config["rounds"][round_id].get("label", round_id)
+
+
+def _scoring():
+    s = config["scoring"]
+    return {"min_items": s["min_items"], "min_communication": s["min_communication"],
+            "min_relationship": s["min_relationship"], "networks_as_raters": s["networks_as_raters"],
+            "bands": dict(s["bands"]), "ci": s["ci"], "bootstrap_reps": s["bootstrap_reps"]}
+
+
+def validate_values(round_id):
+    r, v, p = config["rounds"][round_id], config["validation"], config["privacy"]
+    return {"round": round_id, "round_order": ROUND_ORDER, "format": r["format"], "reader": dict(r.get("reader") or {}),
+            "label": _round_label(round_id), "language": config["report"]["language"],
+            "min_group_size": p["min_group_size"], "secret_env": p["secret_env"], "secret_file": p["secret_file"],
+            "max_quarantined_fraction": v["max_quarantined_fraction"],
+            "straightlining_min_answers": v["straightlining_min_answers"],
+            "min_targets_fraction": v["min_targets_fraction"],
+            "accept_missing_units": list(v.get("accept_missing_units") or [])}
+
+
+def score_values(round_id):
+    return {"round": round_id, "round_order": ROUND_ORDER, "min_group_size": config["privacy"]["min_group_size"],
+            "scoring": _scoring(), "seed": config["seed"]}
+
+
+def compare_values(comparison_id):
+    c = COMPARISONS[comparison_id]
+    return {"comparison": comparison_id, "baseline": c["baseline"], "followup": c["followup"],
+            "panel_key": c.get("panel_key"), "round_order": ROUND_ORDER,
+            "min_group_size": config["privacy"]["min_group_size"], "seed": config["seed"]}
+
+
+def report_round_values(round_id):
+    return {"round": round_id, "round_order": ROUND_ORDER, "label": _round_label(round_id),
+            "invited": config["rounds"][round_id].get("invited"), "language": config["report"]["language"],
+            "title": config["report"]["title"], "min_group_size": config["privacy"]["min_group_size"],
+            "scoring": _scoring()}
+
+
+def report_comparison_values(comparison_id):
+    c = COMPARISONS[comparison_id]
+    rounds = {r: {"label": _round_label(r), "invited": config["rounds"][r].get("invited")}
+              for r in (c["baseline"], c["followup"])}
+    return {"comparison": comparison_id, "baseline": c["baseline"], "followup": c["followup"],
+            "round_order": ROUND_ORDER, "rounds": rounds, "language": config["report"]["language"],
+            "title": config["report"]["title"], "min_group_size": config["privacy"]["min_group_size"],
+            "scoring": _scoring()}
+
+
+def index_values():
+    return {"language": config["report"]["language"], "title": config["report"]["title"],
+            "rounds": [{"id": r, "label": _round_label(r), "date": config["rounds"][r]["date"]} for r in ROUNDS],
+            "comparisons": [{"id": cid, "label_a": _round_label(c["baseline"]), "label_b": _round_label(c["followup"])}
+                            for cid, c in COMPARISONS.items()]}
+
+
+def values(of):
+    """Input function for `params: values=values(validate_values)`: the rule's
+    values for its round or comparison, encoded."""
 
     def fn(wildcards):
-        out = {}
-        for s in sections:  # a section, or "section.key"
-            top, _, key = s.partition(".")
-            out[s] = config.get(top, {}).get(key) if key else config.get(top)
-        rnd = getattr(wildcards, "round", None) if entry else None
-        if rnd is not None:
-            out["round"] = config["rounds"][rnd]
-        cid = getattr(wildcards, "comparison", None) if entry else None
-        if cid is not None:
-            c = COMPARISONS[cid]
-            out["comparison"] = c
-            out["rounds"] = {r: config["rounds"][r] for r in (c["baseline"], c["followup"])}
-        # canonical JSON: the same settings written in another key order are the same params
-        return json.dumps(out, sort_keys=True, ensure_ascii=False, default=str)
+        if hasattr(wildcards, "round"):
+            return encode_values(of(wildcards.round))
+        if hasattr(wildcards, "comparison"):
+            return encode_values(of(wildcards.comparison))
+        return encode_values(of())
 
     return fn
+
+
+def report_settings_hashes():
+    """report path -> the settings hash that report shows (relcoord.runner.settings_sha256
+    of its rule's values), for provenance.json."""
+    out = {}
+    for r in ROUNDS:
+        out[rules.report_round.output.report.format(round=r)] = settings_sha256(encode_values(report_round_values(r)))
+    for cid in COMPARISONS:
+        out[rules.report_comparison.output.report.format(comparison=cid)] = settings_sha256(
+            encode_values(report_comparison_values(cid)))
+    return out
 
 
 def codebook_file(wildcards):

@@ -15,7 +15,7 @@ rule compare_rounds:
         changes="results/comparisons/{comparison}/changes.csv",
         model="results/comparisons/{comparison}/model.csv",
     params:
-        settings=settings("privacy", "seed"),
+        values=values(compare_values),
     conda:
         "../../environment.yml"
     log:

@@ -13,6 +13,10 @@ rule provenance:
     output:
         "results/provenance.json",
     params:
+        config_sha256=config_hash(config),
+        min_group_size=config["privacy"]["min_group_size"],
+        seed=config["seed"],
+        reports=report_settings_hashes(),
         rounds={
             r: {"export": round_export_files(r), "codebook": config["rounds"][r]["codebook"]}
             for r in ROUNDS

@@ -17,7 +17,7 @@ rule report_round:
             labels={"report": "round {round}"},
         ),
     params:
-        settings=settings("report", "privacy", "scoring"),
+        values=values(report_round_values),
     conda:
         "../../environment.yml"
     log:
@@ -48,7 +48,7 @@ rule report_comparison:
             labels={"report": "comparison {comparison}"},
         ),
     params:
-        settings=settings("report", "privacy", "scoring"),
+        values=values(report_comparison_values),
     conda:
         "../../environment.yml"
     log:
@@ -66,7 +66,7 @@ rule index:
     output:
         "results/index.html",
     params:
-        settings=settings("report", "rounds", "comparisons"),
+        values=values(index_values),
     conda:
         "../../environment.yml"
     log:

@@ -18,7 +18,7 @@ rule score_round:
         respondent_ties="results/{round}/scores/respondent_ties.parquet",
         respondent_index="results/{round}/scores/respondent_index.parquet",
     params:
-        settings=settings("privacy", "scoring", "seed", entry=False),
+        values=values(score_values),
     conda:
         "../../environment.yml"
     log:

@@ -3,6 +3,7 @@
 
 rule validate_round:
     input:
+        export_root=export_root,
         export=export_files,
         codebook=codebook_file,
         units=config["units"],
@@ -15,7 +16,7 @@ rule validate_round:
         summary="results/{round}/validation/summary.json",
         report="results/{round}/validation/report.html",
     params:
-        settings=settings("privacy", "validation", "report.language"),
+        values=values(validate_values),
     conda:
         "../../environment.yml"
     log:

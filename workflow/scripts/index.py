@@ -3,22 +3,19 @@
 from pathlib import Path
 
 from relcoord.report import index_page
-from relcoord.runner import run_step
+from relcoord.runner import decode_values, run_step
 
 
 def main(sm):
-    cfg = sm.config
+    v = decode_values(sm.params.values)
     out = Path(sm.output[0])
-    rounds = [{"id": r, "label": v.get("label", r), "date": v["date"],
-               "href": str(Path(p).relative_to(out.parent))}
-              for (r, v), p in zip(cfg["rounds"].items(), sm.input.rounds)]
-    comparisons = [{"id": f"{c['baseline']}_vs_{c['followup']}",
-                    "label": f"{cfg['rounds'][c['baseline']].get('label', c['baseline'])} → "
-                             f"{cfg['rounds'][c['followup']].get('label', c['followup'])}",
+    rounds = [{"id": r["id"], "label": r["label"], "date": r["date"], "href": str(Path(p).relative_to(out.parent))}
+              for r, p in zip(v["rounds"], sm.input.rounds)]
+    comparisons = [{"id": c["id"], "label": f"{c['label_a']} → {c['label_b']}",
                     "href": str(Path(p).relative_to(out.parent))}
-                   for c, p in zip(cfg["comparisons"], sm.input.comparisons)]
+                   for c, p in zip(v["comparisons"], sm.input.comparisons)]
     # provenance.json is written after the index (it fingerprints it): linked, not an input
-    out.write_text(index_page(rounds, comparisons, lang=cfg["report"]["language"], title=cfg["report"]["title"],
+    out.write_text(index_page(rounds, comparisons, lang=v["language"], title=v["title"],
                               provenance_href="provenance.json"), encoding="utf-8")
 
 

@@ -5,26 +5,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from relcoord.config import round_order
 from relcoord.figures import round_figures
 from relcoord.instrument import load_instrument
 from relcoord.registry import load_units
-from relcoord.report import config_hash, round_report
-from relcoord.runner import run_step
+from relcoord.report import round_report
+from relcoord.runner import decode_values, run_step, settings_sha256
 from relcoord.stages import public_tables
 
 
 def main(sm):
-    cfg, round_id = sm.config, sm.wildcards.round
-    units = load_units(sm.input.units, round_order(cfg))
+    v = decode_values(sm.params.values)
+    round_id, label = v["round"], v["label"]
+    # the library's settings mapping, built from this rule's values only
+    settings = {"report": {"language": v["language"], "title": v["title"]},
+                "privacy": {"min_group_size": v["min_group_size"]}, "scoring": v["scoring"],
+                "rounds": {round_id: {"label": label, "invited": v["invited"]}}}
+    units = load_units(sm.input.units, v["round_order"])
     instrument = load_instrument(sm.input.instrument)
     tables = public_tables(sm.input.tables)
     summary = json.loads(Path(sm.input.summary).read_text(encoding="utf-8"))
-    label = cfg["rounds"][round_id].get("label", round_id)
-    figures = round_figures(tables, summary, pd.read_parquet(sm.input.responses), units, instrument, cfg,
+    figures = round_figures(tables, summary, pd.read_parquet(sm.input.responses), units, instrument, settings,
                             Path(sm.output.report).parent / "figures", round_label=label)
-    html = round_report(round_id, label, tables, summary, figures, units, instrument, cfg,
-                        provenance={"config_sha256": config_hash(cfg)})
+    html = round_report(round_id, label, tables, summary, figures, units, instrument, settings,
+                        provenance={"settings_sha256": settings_sha256(sm.params.values)})
     Path(sm.output.report).write_text(html, encoding="utf-8")
 
 

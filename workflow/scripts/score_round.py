@@ -2,11 +2,10 @@
 
 import pandas as pd
 
-from relcoord.config import round_order
 from relcoord.instrument import load_instrument
 from relcoord.outputs import write_csv, write_parquet
 from relcoord.registry import load_units, units_in_round
-from relcoord.runner import log, run_step
+from relcoord.runner import decode_values, log, run_step
 from relcoord.stages import score_and_assess
 
 PUBLIC = ("ties", "units", "blocks", "edges", "organisation", "reliability", "agreement")
@@ -14,11 +13,13 @@ INTERNAL = ("respondent_ties", "respondent_index")
 
 
 def main(sm):
-    cfg = sm.config
-    order = round_order(cfg)
-    units = units_in_round(load_units(sm.input.units, order), sm.wildcards.round, order)
+    v = decode_values(sm.params.values)
+    order = v["round_order"]
+    units = units_in_round(load_units(sm.input.units, order), v["round"], order)
+    # the library's settings mapping, built from this rule's values only
+    settings = {"privacy": {"min_group_size": v["min_group_size"]}, "scoring": v["scoring"], "seed": v["seed"]}
     internal, public = score_and_assess(pd.read_parquet(sm.input.responses), pd.read_parquet(sm.input.respondents),
-                                        units, load_instrument(sm.input.instrument), cfg)
+                                        units, load_instrument(sm.input.instrument), settings)
     for name in PUBLIC:
         write_csv(public[name], sm.output[name])
     for name in INTERNAL:

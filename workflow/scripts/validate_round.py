@@ -1,34 +1,43 @@
 """Rule validate_round: export -> validated canonical tables + failures."""
 
-from relcoord.ingest import enforce_ceiling, ingest_round
+from relcoord.ingest import enforce_ceiling, ingest_export
 from relcoord.outputs import write_csv, write_json, write_parquet
 from relcoord.privacy import check_background, summary_for_readers
-from relcoord.runner import log, run_step
-from relcoord.validation_report import validation_report_html
+from relcoord.runner import decode_values, log, run_step, say
+from relcoord.validation_report import console_summary, validation_report_html
 
 CANONICAL = {"respondent_id", "rater_unit", "networks", "n_valid_answers", "source_row"}
 
 
 def main(sm):
-    round_id = sm.wildcards.round
-    result, key_note = ingest_round(sm.config, round_id)
+    v = decode_values(sm.params.values)
+    result, key_note = ingest_export(
+        sm.input.export_root, fmt=v["format"], reader=v["reader"], codebook=sm.input.codebook, units=sm.input.units,
+        memberships=sm.input.memberships, instrument=sm.input.instrument, round_id=v["round"],
+        round_order=v["round_order"], secret_env=v["secret_env"], secret_file=v["secret_file"],
+        straightlining_min_answers=v["straightlining_min_answers"], min_targets_fraction=v["min_targets_fraction"],
+        accept_missing_units=tuple(v["accept_missing_units"]), min_group_size=v["min_group_size"])
     log.info("pseudonymisation key: %s", key_note)
+    # analyst-only: the names of export columns not carried (a column name can itself be personal data)
+    log.info("export columns not carried: %s", ", ".join(map(str, result.dropped_columns)) or "none")
+    if result.background_merged:
+        log.info("background categories merged into 'other' (fewer than k respondents): %s", result.background_merged)
     s = result.summary
     log.info("records in %d, valid %d, quarantined %d, warned %d", s["records_in"], s["valid"], s["quarantined"],
              s["warned"])
-    enforce_ceiling(result, sm.config, s["files"][0]["path"])
+    enforce_ceiling(result, v["max_quarantined_fraction"], s["files"][0]["path"])
     # background fields the codebook carries: refused when they hold contact data (e-mail, IP, phone)
     check_background(result.respondents, [c for c in result.respondents.columns if c not in CANONICAL],
-                     sm.config["rounds"][round_id].get("codebook"))
+                     str(sm.input.codebook))
     write_parquet(result.responses, sm.output.responses)
     write_parquet(result.respondents, sm.output.respondents)
     write_csv(result.failures, sm.output.failures)
     # respondents per unit: a unit below privacy.min_group_size shows no count (secondary suppression too)
-    s = summary_for_readers(s, sm.config["privacy"]["min_group_size"])
+    s = summary_for_readers(s, v["min_group_size"])
     write_json(s, sm.output.summary)
-    label = sm.config["rounds"][round_id].get("label", round_id)
     with open(sm.output.report, "w", encoding="utf-8") as fh:
-        fh.write(validation_report_html(s, result.failures, label, sm.config["report"]["language"]))
+        fh.write(validation_report_html(s, result.failures, v["label"], v["language"]))
+    say(console_summary(s, sm.output.report))
 
 
 run_step(lambda: main(snakemake), snakemake.log[0], f"validation of round {snakemake.wildcards.round}")
