@@ -12,7 +12,6 @@ import pytest
 from relcoord.readers import RawExport
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 os.environ.setdefault("RELCOORD_SECRET", "test-secret-not-for-production-0123456789")
 
@@ -25,15 +24,31 @@ UNITS = pd.DataFrame({
 })
 MEMBERSHIPS = pd.DataFrame({"network_id": ["N-TI", "N-TI"], "unit_id": ["HJP", "JOB"]})
 
+def scoring(**overrides):
+    """Scoring settings: the config schema's defaults, ``overrides`` applied (as in config.yaml)."""
+    from relcoord.config import section
+    return section("scoring", overrides)
+
+
+def validation_kw(**overrides) -> dict:
+    """validate_export's settings: the schema's defaults (no merging of small
+    background categories unless ``min_group_size`` is given), ``overrides`` applied."""
+    from relcoord.config import section
+    v = section("validation")
+    return {"straightlining_min_answers": v.straightlining_min_answers,
+            "min_targets_fraction": v.min_targets_fraction, "accept_missing_units": v.accept_missing_units,
+            "min_group_size": None, **overrides}
+
+
 ITEM_Q = {"frequent": "s_3", "timely": "s_4", "accurate": "s_5", "problem_solving": "s_6",
           "shared_goals": "s_7", "shared_knowledge": "s_8", "mutual_respect": "s_9"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _option_text(key: str, code: int) -> str:
     from relcoord.instrument import load_instrument
     from relcoord.writers.surveyxact import option_label
-    return option_label(load_instrument(ROOT / "config" / "instrument.yaml").item(key), code)
+    return option_label(load_instrument(ROOT / "config" / "instrument.yaml").item(key), code, "da")
 
 
 def make_export(records: list[dict], units: pd.DataFrame = UNITS) -> RawExport:

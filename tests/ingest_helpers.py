@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from relcoord.config import load_config
+from relcoord.config import load_config, settings_from_config
 from relcoord.ingest import ingest_round
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def make_config(folder: Path, fmt: str, export, codebook: dict | str | Path, rea
 
 def ingest(folder: Path, fmt: str, export, codebook, reader: dict | None = None, **kw):
     cfg = load_config(make_config(folder, fmt, export, codebook, reader, **kw))
-    result, _ = ingest_round(cfg, "2025", key=KEY)
+    result, _ = ingest_round(settings_from_config(cfg), "2025", key=KEY)
     s = result.summary
     assert s["records_in"] == s["valid"] + s["quarantined"] and s["accounting_ok"]
     return result

@@ -27,13 +27,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relcoord.config import load_config
+from relcoord.config import load_config, settings_from_config
 from relcoord.errors import RelcoordError
 from relcoord.ingest import ingest_round
 from relcoord.validation import FAILURE_COLUMNS, RULES, check_quarantine_ceiling
@@ -82,7 +81,7 @@ def test_corpus_file(built, entry):
     rid = entry["id"]
     if entry["expect"] == "stop":
         with pytest.raises(RelcoordError) as e:
-            ingest_round(cfg, rid, base=out, key=KEY)
+            ingest_round(settings_from_config(cfg), rid, base=out, key=KEY)
         text = str(e.value)
         assert Path(entry["file"]).name in text, text
         assert re.search(entry["match"], text, re.S), text
@@ -92,10 +91,10 @@ def test_corpus_file(built, entry):
         return
     if entry.get("missing_units"):  # a base unit left without a valid respondent stops the round
         with pytest.raises(RelcoordError) as e:
-            ingest_round(cfg, rid, base=out, key=KEY)
+            ingest_round(settings_from_config(cfg), rid, base=out, key=KEY)
         assert Path(entry["file"]).name in str(e.value) and "accept_missing_units" in str(e.value)
         assert all(f"- {u} (" in str(e.value) for u in entry["missing_units"]), str(e.value)
-    result, _ = ingest_round(cfg, rid, base=out, key=KEY, stop_on_missing_units=False)
+    result, _ = ingest_round(settings_from_config(cfg), rid, base=out, key=KEY, stop_on_missing_units=False)
     s, f = result.summary, result.failures
     assert s["missing_units"] == entry.get("missing_units", [])
     assert s["records_in"] == s["valid"] + s["quarantined"] and s["accounting_ok"]
@@ -235,8 +234,9 @@ def _mutate(raw: bytes, seed: int) -> bytes:
         elif op < 0.9:   # duplicate a line
             start = b.rfind(b"\n", 0, pos) + 1
             end = b.find(b"\n", pos)
-            b[end + 1 if end >= 0 else len(b):end + 1 if end >= 0 else len(b)] = b[start:end + 1 if end >= 0 else len(b)]
-        else:            # swap two bytes far apart
+            stop = end + 1 if end >= 0 else len(b)
+            b[stop:stop] = b[start:stop]
+        else:  # swap two bytes far apart
             q = rnd.randrange(len(b))
             b[pos], b[q] = b[q], b[pos]
     return bytes(b)
@@ -256,14 +256,19 @@ def _mutate_xlsx(raw: bytes, seed: int) -> bytes:
 
 
 MUTABLE = {  # corpus entry whose export is mutated -> the file to mutate inside it
-    "danish_cp1252": None, "danish_utf8_bom": None, "danish_utf16le_bom": None, "spss_codes": None,
-    "qualtrics_unknown_answers": None, "limesurvey_unknown_codes": None, "canonical_ok": "responses.csv",
+    "danish_cp1252": None,
+    "danish_utf8_bom": None,
+    "danish_utf16le_bom": None,
+    "spss_codes": None,
+    "qualtrics_unknown_answers": None,
+    "limesurvey_unknown_codes": None,
+    "canonical_ok": "responses.csv",
     "workbook_formula_text": "xlsx",
 }
 
 
 @settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(rid=st.sampled_from(sorted(MUTABLE)), seed=st.integers(0, 2 ** 32 - 1))
+@given(rid=st.sampled_from(sorted(MUTABLE)), seed=st.integers(0, 2**32 - 1))
 def test_mutated_exports_ingest_or_stop_cleanly(built, tmp_path_factory, rid, seed):
     out, entries, cfg = built
     e = next(x for x in entries if x["id"] == rid)
@@ -281,7 +286,7 @@ def test_mutated_exports_ingest_or_stop_cleanly(built, tmp_path_factory, rid, se
         raw = src.read_bytes()
         target.write_bytes(_mutate_xlsx(raw, seed) if MUTABLE[rid] == "xlsx" else _mutate(raw, seed))
     try:
-        result, _ = ingest_round(cfg, rid, base=out, export_path=target, key=KEY)
+        result, _ = ingest_round(settings_from_config(cfg), rid, base=out, export_path=target, key=KEY)
     except RelcoordError as err:
         assert str(err).strip()
         return
@@ -295,17 +300,26 @@ def test_mutated_exports_ingest_or_stop_cleanly(built, tmp_path_factory, rid, se
 def surveyxact_workbook(tmp_path_factory):
     from relcoord.simulate import simulate_study
     from relcoord.writers.surveyxact import write_surveyxact
+
     study = simulate_study(seed=5, n_respondents=50, rounds=("2025",))
     path = tmp_path_factory.mktemp("sx") / "export.xlsx"
-    write_surveyxact(study.round("2025"), study.units, ROOT / "config" / "instrument.yaml",
-                     ROOT / "config" / "codebooks" / "demo.yaml", path, kind="xlsx", max_columns=120)
+    write_surveyxact(
+        study.round("2025"),
+        study.units,
+        ROOT / "config" / "instrument.yaml",
+        ROOT / "config" / "codebooks" / "demo.yaml",
+        path,
+        kind="xlsx",
+        max_columns=120,
+    )
     return path.read_bytes()
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(seed=st.integers(0, 2 ** 32 - 1))
+@given(seed=st.integers(0, 2**32 - 1))
 def test_mutated_surveyxact_workbook_stops_cleanly(surveyxact_workbook, fuzz_dir, seed):
     from relcoord.readers.surveyxact import read_surveyxact
+
     path = fuzz_dir / "sx.xlsx"
     path.write_bytes(_mutate_xlsx(surveyxact_workbook, seed))
     try:

@@ -1,4 +1,5 @@
-"""Tests for relcoord.compare: before/after statistics and mixed models.
+"""Tests for relcoord.compare (with the statistics of relcoord.group_tests, the REML engine of
+relcoord.reml and the register logic it uses): before/after statistics and mixed models.
 
 References: scipy.stats per group, R (tests/r/compare.R -> tests/fixtures/
 r_compare.json: lme4::lmer, t.test(var.equal = FALSE), p.adjust("BH")) and
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,18 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from relcoord import calibration as CAL
 from relcoord import compare as C
+from relcoord import group_tests as GT
+from relcoord import registry as REG
+from relcoord import reml as REML
 from relcoord.errors import RelcoordError
 from relcoord.instrument import default_instrument
+from relcoord.scores import BLOCKS
+
+from conftest import scoring
+
+K = 5   # privacy.min_group_size in these tests
 
 FIXTURE = Path(__file__).parent / "fixtures" / "r_compare.json"
 R = json.loads(FIXTURE.read_text())
@@ -33,9 +43,9 @@ ROUNDS = ["2024", "2025"]
 # --------------------------------------------------------------------------- helpers
 
 
-@lru_cache(maxsize=None)
+@cache
 def study(seed: int, **kw):
-    return C._study(seed, **kw)
+    return CAL.simulated_study(seed, **kw)
 
 
 def rounds_of(s):
@@ -77,7 +87,7 @@ def model_rows(mm: pd.DataFrame, model: str) -> pd.DataFrame:
 def test_welch_matches_r_and_scipy():
     w = R["welch"]
     a, b = np.array(w["x_a"]), np.array(w["x_b"])
-    t, df, p = C.welch_vectorised([len(a)], [a.mean()], [a.var(ddof=1)], [len(b)], [b.mean()], [b.var(ddof=1)])
+    t, df, p = GT.welch_vectorised([len(a)], [a.mean()], [a.var(ddof=1)], [len(b)], [b.mean()], [b.var(ddof=1)])
     assert t[0] == pytest.approx(w["statistic"], abs=1e-10)
     assert df[0] == pytest.approx(w["df"], abs=1e-9)
     assert p[0] == pytest.approx(w["p"], abs=1e-12)
@@ -86,9 +96,9 @@ def test_welch_matches_r_and_scipy():
 
 
 def test_bh_matches_r_p_adjust():
-    got = C.bh_adjust(R["bh"]["p"])
+    got = GT.bh_adjust(R["bh"]["p"])
     np.testing.assert_allclose(got, R["bh"]["p_adj"], rtol=0, atol=1e-14)
-    with_nan = C.bh_adjust([np.nan] + list(R["bh"]["p"]))
+    with_nan = GT.bh_adjust([np.nan] + list(R["bh"]["p"]))
     assert np.isnan(with_nan[0])
     np.testing.assert_allclose(with_nan[1:], R["bh"]["p_adj"], atol=1e-14)
 
@@ -102,13 +112,13 @@ def test_welch_and_mwu_vectorised_equal_scipy(xa, xb, shift):
     b = np.array(xb, float) + round(shift, 2)
     if a.var() == 0 and b.var() == 0:
         return  # undefined; scipy returns inf / p = 0, we return NaN (documented)
-    t, df, p = C.welch_vectorised([len(a)], [a.mean()], [a.var(ddof=1)], [len(b)], [b.mean()], [b.var(ddof=1)])
+    t, df, p = GT.welch_vectorised([len(a)], [a.mean()], [a.var(ddof=1)], [len(b)], [b.mean()], [b.var(ddof=1)])
     sp = stats.ttest_ind(b, a, equal_var=False)
     assert t[0] == pytest.approx(sp.statistic, rel=1e-9, abs=1e-12)
     assert p[0] == pytest.approx(sp.pvalue, rel=1e-9, abs=1e-14)
     gid = np.zeros(len(a) + len(b), dtype=np.int64)
     rnd = np.r_[np.zeros(len(a), int), np.ones(len(b), int)]
-    u, pu = C._mwu_vectorised(gid, rnd, np.r_[a, b], 1, np.array([len(a)], float), np.array([len(b)], float),
+    u, pu = GT.mann_whitney_by_runs(gid, rnd, np.r_[a, b], 1, np.array([len(a)], float), np.array([len(b)], float),
                               np.array([True]))
     ref = stats.mannwhitneyu(b, a)
     assert u[0] == pytest.approx(ref.statistic, abs=1e-9)
@@ -126,7 +136,7 @@ def test_mwu_exact_branch_equals_scipy():
         val += list(a) + list(b)
     na = np.array([len(a) for a, _ in groups], float)
     nb = np.array([len(b) for _, b in groups], float)
-    u, p = C._mwu_vectorised(np.array(gid), np.array(rnd), np.array(val), 3, na, nb, np.ones(3, bool))
+    u, p = GT.mann_whitney_by_runs(np.array(gid), np.array(rnd), np.array(val), 3, na, nb, np.ones(3, bool))
     for k, (a, b) in enumerate(groups):
         ref = stats.mannwhitneyu(b, a)
         assert u[k] == pytest.approx(ref.statistic) and p[k] == pytest.approx(ref.pvalue, rel=1e-12)
@@ -139,7 +149,7 @@ def test_hedges_g_and_analytic_ci():
     sp = np.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
     g_ref = (1 - 3 / (4 * (na + nb) - 9)) * (b.mean() - a.mean()) / sp
     se = np.sqrt((na + nb) / (na * nb) + g_ref ** 2 / (2 * (na + nb)))
-    g, lo, hi = C.hedges_g(na, a.mean(), a.var(ddof=1), nb, b.mean(), b.var(ddof=1))
+    g, lo, hi = GT.hedges_g(na, a.mean(), a.var(ddof=1), nb, b.mean(), b.var(ddof=1))
     assert g == pytest.approx(g_ref, rel=1e-12)
     assert lo == pytest.approx(g_ref - 1.959963984540054 * se, rel=1e-12)
     assert hi == pytest.approx(g_ref + 1.959963984540054 * se, rel=1e-12)
@@ -152,7 +162,7 @@ def test_hedges_g_and_analytic_ci():
 def small_changes():
     s = study(5)
     ra, rb, rt_a, resp_a, rt_b, resp_b = rounds_of(s)
-    ch = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units)
+    ch = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, min_group_size=K)
     return s, ch
 
 
@@ -163,7 +173,7 @@ def test_unpaired_columns_levels_and_measures(small_changes):
     assert set(ch["level"]) == set(C.LEVELS)
     assert set(ch["measure"]) == set(C.MEASURES)
     assert (ch["test"] == "welch_t").all()
-    assert set(ch.loc[ch.level == "block", "block"]) == set(C.BLOCKS)
+    assert set(ch.loc[ch.level == "block", "block"]) == set(BLOCKS)
     assert ch.loc[ch.level == "organisation", ["rater_unit", "target_unit"]].eq("").all().all()
     # one row per group and measure
     assert not ch.duplicated(["level", "rater_unit", "target_unit", "block", "measure"]).any()
@@ -176,7 +186,7 @@ def test_unpaired_ties_equal_scipy_per_group(small_changes):
     rows = ch[(ch.level == "tie") & ~ch.suppressed & ch.rater_unit.isin(base) & ch.measure.isin(["rc", "timely"])]
     assert len(rows) > 100
     for r in rows.itertuples():
-        def vals(rt):
+        def vals(rt, r=r):
             x = rt[(rt.rater_unit == r.rater_unit) & (rt.target_unit == r.target_unit) & rt.rc.notna()]
             return x[r.measure].dropna().to_numpy()
         a, b = vals(rt_a), vals(rt_b)
@@ -209,10 +219,11 @@ def test_levels_agree_with_scores_module(small_changes):
     inst = default_instrument()
     for rt, resp, col in ((rt_a, resp_a, "mean_a"), (rt_b, resp_b, "mean_b")):
         ok = ch[~ch.suppressed & (ch.measure == "rc")]
-        ties = scores.ties(rt, resp, s.units, inst).set_index(["rater_unit", "target_unit"])["rc_mean"]
+        ties = scores.ties(rt, resp, s.units, inst, scoring(), k=K, seed=0)
+        ties = ties.set_index(["rater_unit", "target_unit"])["rc_mean"]
         t = ok[ok.level == "tie"].set_index(["rater_unit", "target_unit"])[col]
         np.testing.assert_allclose(t, ties.reindex(t.index), rtol=1e-12)
-        us = scores.unit_scores(rt, resp, s.units).set_index("unit_id")
+        us = scores.unit_scores(rt, resp, s.units, K).set_index("unit_id")
         for lvl, c in (("unit_within", "within_rc"), ("unit_between", "between_rc"), ("unit_received", "received_rc")):
             x = ok[ok.level == lvl].set_index("rater_unit")[col]
             assert len(x) > 5
@@ -221,7 +232,7 @@ def test_levels_agree_with_scores_module(small_changes):
         o = ch[(ch.level == "organisation")].set_index("measure")[col]
         np.testing.assert_allclose(o, org["mean"].reindex(o.index), rtol=1e-12)
         bl = ok[(ok.level == "block") & (ok.block == "within_base")][col].iloc[0]
-        sb = scores.blocks(scores.rater_groups(rt, resp, s.units)).set_index("block")
+        sb = scores.blocks(scores.rater_groups(rt, resp, s.units, True), K).set_index("block")
         assert bl == pytest.approx(sb.loc["within_base", "rc_mean"], rel=1e-12)  # one tie per respondent
 
 
@@ -249,7 +260,8 @@ def test_block_uses_respondent_level_means():
 def test_swapping_rounds_flips_signs(small_changes):
     s, ch = small_changes
     ra, rb, rt_a, resp_a, rt_b, resp_b = rounds_of(s)
-    rev = C.unpaired_changes(rt_b, rt_a, resp_b, resp_a, s.units, ["rc"], levels=["tie", "organisation"])
+    rev = C.unpaired_changes(rt_b, rt_a, resp_b, resp_a, s.units, ["rc"], levels=["tie", "organisation"],
+                             min_group_size=K)
     fwd = ch[(ch.measure == "rc") & ch.level.isin(["tie", "organisation"])]
     key = ["level", "rater_unit", "target_unit"]
     m = fwd.merge(rev, on=key, suffixes=("", "_r"))
@@ -265,22 +277,25 @@ def test_swapping_rounds_flips_signs(small_changes):
 def test_bootstrap_g_ci_is_seeded_and_brackets_g():
     s = study(7, n_respondents=200)
     ra, rb, rt_a, resp_a, rt_b, resp_b = rounds_of(s)
-    kw = dict(measures=["rc"], levels=["organisation", "block"], g_ci="bootstrap", n_boot=300, seed=11)
+    kw = dict(measures=["rc"], levels=["organisation", "block"], g_ci="bootstrap", n_boot=300, seed=11,
+              min_group_size=K)
     x = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, **kw)
     y = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, **kw)
     pd.testing.assert_frame_equal(x, y)
     ok = x[~x.suppressed]
     assert ok.g_ci_method.str.startswith("bootstrap").all()
     assert ((ok.g_ci_low <= ok.hedges_g) & (ok.hedges_g <= ok.g_ci_high)).all()
-    an = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, measures=["rc"], levels=["organisation"])
+    an = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, measures=["rc"], levels=["organisation"],
+                            min_group_size=K)
     assert abs((ok.g_ci_high - ok.g_ci_low).iloc[0] - (an.g_ci_high - an.g_ci_low).iloc[0]) < 0.05
 
 
-def test_min_group_size_below_two_is_an_error(small_changes):
+def test_min_group_size_below_three_is_refused(small_changes):
     s, _ = small_changes
     ra, rb, rt_a, resp_a, rt_b, resp_b = rounds_of(s)
-    with pytest.raises(RelcoordError):
-        C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, min_group_size=1)
+    for k in (1, 2):        # the one validator, relcoord.privacy.check_min_group_size, as in every other stage
+        with pytest.raises(RelcoordError, match="refused below 3"):
+            C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, min_group_size=k)
 
 
 # --------------------------------------------------------------------------- unit register
@@ -288,14 +303,14 @@ def test_min_group_size_below_two_is_an_error(small_changes):
 
 def test_successor_chain_and_cycle():
     units = pd.DataFrame({"unit_id": ["A", "B", "C", "D"], "kind": "base", "successor": ["B", "C", "", None]})
-    assert C.successor_map(units) == {"A": "C", "B": "C"}
+    assert REG.successor_map(units) == {"A": "C", "B": "C"}
     df = pd.DataFrame({"rater_unit": ["A", "B", "D"], "networks": ["A;C", "", "B;D"]})
-    out = C.apply_successors(df, units, ["rater_unit", "networks"])
+    out = REG.apply_successors(df, units, ["rater_unit", "networks"])
     assert out["rater_unit"].tolist() == ["C", "C", "D"]
     assert out["networks"].tolist() == ["C", "", "C;D"]
     cyc = pd.DataFrame({"unit_id": ["A", "B"], "kind": "base", "successor": ["B", "A"]})
     with pytest.raises(RelcoordError, match="cycle"):
-        C.successor_map(cyc)
+        REG.successor_map(cyc)
 
 
 def test_renamed_unit_is_compared_under_its_successor():
@@ -307,20 +322,20 @@ def test_renamed_unit_is_compared_under_its_successor():
     ref = C.mixed_models(d[d["round"] == "2024"], rt_b, units, mem, "2024", "2025", ROUNDS, respondent_effects=False)
     np.testing.assert_allclose(mm.estimate, ref.estimate, rtol=1e-7)
     assert mm.note.str.contains("OLD8->U8").all()
-    ch = C.unpaired_changes(rt_a, rt_b, None, None, units2, ["rc"], levels=["tie"])
+    ch = C.unpaired_changes(rt_a, rt_b, None, None, units2, ["rc"], levels=["tie"], min_group_size=K)
     assert not ch.rater_unit.eq("OLD8").any() and not ch.target_unit.eq("OLD8").any()
     assert (ch.loc[ch.rater_unit == "U8", "n_a"] > 0).all()
 
 
 def test_shared_network_pairs_respect_round_windows():
     mem = pd.DataFrame(R["memberships"])
-    a = C.shared_network_pairs(mem, "2024", ROUNDS)
-    b = C.shared_network_pairs(mem, "2025", ROUNDS)
+    a = REG.shared_network_pairs(mem, "2024", ROUNDS)
+    b = REG.shared_network_pairs(mem, "2025", ROUNDS)
     assert a == {("U1", "U2"), ("U2", "U1"), ("U1", "U6"), ("U6", "U1"), ("U2", "U6"), ("U6", "U2")}
     exp_b = {(u, v) for g in (["U1", "U2", "U3"], ["U4", "U5"]) for u in g for v in g if u != v}
     assert b == exp_b
     with pytest.raises(RelcoordError, match="round_order"):
-        C.shared_network_pairs(mem, "2025", ["2025"])
+        REG.shared_network_pairs(mem, "2025", ["2025"])
 
 
 # --------------------------------------------------------------------------- mixed models vs lme4
@@ -328,7 +343,7 @@ def test_shared_network_pairs_respect_round_windows():
 
 def test_fixture_shares_network_matches_memberships():
     d, rt_a, rt_b, units, mem = fixture_rounds()
-    pairs = C.shared_network_pairs(mem, "2025", ROUNDS)
+    pairs = REG.shared_network_pairs(mem, "2025", ROUNDS)
     bb = d[d.target_unit.isin(R["base_units"]) & (d.target_unit != d.rater_unit)]
     derived = [int((r, t) in pairs) for r, t in zip(bb.rater_unit, bb.target_unit)]
     assert derived == bb.shares_network.tolist()
@@ -342,7 +357,7 @@ def test_statsmodels_mixedlm_matches_lme4(model):
     if model == "network_did":
         d = d[d.target_unit.isin(R["base_units"]) & (d.target_unit != d.rater_unit)]
         rhs = ["round", "shares_network", "round:shares_network"]
-    fit = C._fit_statsmodels(d, rhs, ["rater_unit", "target_unit"])
+    fit = REML.fit_statsmodels(d, rhs, ["rater_unit", "target_unit"])
     ref = lme4_terms(model)
     for term, b, se in zip(fit.terms, fit.beta, fit.se):
         assert b == pytest.approx(ref[term][0], abs=1e-3), term
@@ -373,7 +388,7 @@ def test_reml_engine_matches_lme4(fixture_models, model):
 def test_reml_engine_deviance_equals_lme4_remlcrit():
     d, *_ = fixture_rounds()
     X = np.column_stack([np.ones(len(d)), (d["round"] == "2025").astype(float)])
-    fit = C.fit_crossed_reml(d.rc.to_numpy(), X, {"rater_unit": d.rater_unit.to_numpy(),
+    fit = REML.fit_crossed_reml(d.rc.to_numpy(), X, {"rater_unit": d.rater_unit.to_numpy(),
                                                   "target_unit": d.target_unit.to_numpy(),
                                                   "respondent_id": d.respondent_id.to_numpy()})
     assert fit.reml_deviance == pytest.approx(R["models"]["round_respondent"]["reml_criterion"], abs=1e-6)
@@ -416,7 +431,7 @@ def test_share_rule_joined_leaves_out_pairs_sharing_at_baseline():
                         respondent_effects=False)
     did = model_rows(mm, "network_did")
     assert "already sharing" in did.note.iloc[0]
-    at_a = C.shared_network_pairs(mem, "2024", ROUNDS)  # U1, U2, U6 shared N1 in 2024
+    at_a = REG.shared_network_pairs(mem, "2024", ROUNDS)  # U1, U2, U6 shared N1 in 2024
     n_at_a = sum(((rt.rater_unit + "|" + rt.target_unit).isin({f"{a}|{b}" for a, b in at_a})).sum()
                  for rt in (rt_a, rt_b))
     assert did.n_obs.iloc[0] == R["models"]["network_did"]["n_obs"] - n_at_a
@@ -442,9 +457,9 @@ def _panel(s, n_per_unit=12):
 def test_paired_changes_equal_scipy():
     s = study(5)
     rt_a, resp_a, rt_b, resp_b = _panel(s)
-    pc = C.paired_changes(rt_a, rt_b, resp_a, resp_b, s.units, key="panel_key")
+    pc = C.paired_changes(rt_a, rt_b, resp_a, resp_b, s.units, key="panel_key", min_group_size=K)
     assert list(pc.columns) == list(C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, ["rc"],
-                                                       levels=["organisation"]).columns)
+                                                       levels=["organisation"], min_group_size=K).columns)
     assert (pc.test == "paired_t").all() and set(pc.level) == {"organisation", "tie"}
     org = pc[(pc.level == "organisation") & (pc.measure == "rc")].iloc[0]
     ka = resp_a.set_index("respondent_id")["panel_key"]
@@ -477,7 +492,7 @@ def test_paired_changes_equal_scipy():
     [-1, -1, -1, -1, -1],
 ])
 def test_wilcoxon_equals_scipy(d):
-    stat, p = C.wilcoxon_signed_rank(np.array(d, float))
+    stat, p = GT.wilcoxon_signed_rank(np.array(d, float))
     ref = stats.wilcoxon(np.array(d, float))
     assert stat == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue, rel=1e-12)
 
@@ -485,7 +500,7 @@ def test_wilcoxon_equals_scipy(d):
 def test_paired_changes_empty_without_key():
     s = study(5)
     ra, rb, rt_a, resp_a, rt_b, resp_b = rounds_of(s)
-    pc = C.paired_changes(rt_a, rt_b, resp_a, resp_b, s.units, key="panel_key")
+    pc = C.paired_changes(rt_a, rt_b, resp_a, resp_b, s.units, key="panel_key", min_group_size=K)
     assert len(pc) == 0 and list(pc.columns) == C.CHANGE_COLUMNS + C.EXTRA_CHANGE_COLUMNS
 
 
@@ -495,11 +510,10 @@ def test_paired_changes_empty_without_key():
 def test_compare_rounds_contract_and_panel():
     s = study(5)
     rt_a, resp_a, rt_b, resp_b = _panel(s)
-    out = C.compare_rounds({"respondent_ties": rt_a, "respondents": resp_a, "round": "2024"},
-                           {"respondent_ties": rt_b, "respondents": resp_b, "round": "2025"},
-                           s.units, s.memberships,
-                           {"round_order": s.round_order, "panel_key": "panel_key",
-                            "privacy": {"min_group_size": 5}, "measures": ["rc", "communication"]})
+    out = C.compare_rounds({"respondent_ties": rt_a, "respondents": resp_a},
+                           {"respondent_ties": rt_b, "respondents": resp_b},
+                           s.units, s.memberships, round_a="2024", round_b="2025", round_order=s.round_order,
+                           k=5, seed=0, panel_key="panel_key", measures=["rc", "communication"])
     assert set(out) == {"changes", "model"}
     ch, mm = out["changes"], out["model"]
     assert set(C.CHANGE_COLUMNS) <= set(ch.columns) and set(C.MODEL_COLUMNS) <= set(mm.columns)
@@ -529,7 +543,7 @@ def test_null_rounds_give_few_fdr_discoveries():
     for seed in range(5):
         s = study(200 + seed, n_respondents=300, network_effect=0.0, drift=0.0)
         ra, rb, rt_a, resp_a, rt_b, resp_b = rounds_of(s)
-        ch = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, ["rc"], levels=["tie"])
+        ch = C.unpaired_changes(rt_a, rt_b, resp_a, resp_b, s.units, ["rc"], levels=["tie"], min_group_size=K)
         ok = ch[~ch.suppressed]
         assert len(ok) > 50
         fractions.append(float((ok.p_fdr < 0.05).mean()))
@@ -552,7 +566,7 @@ def test_network_did_null_is_not_significant_too_often():
 
 
 def test_calibration_returns_summary():
-    out = C.calibration(n_reps=1, seed=3, n_respondents=200)
+    out = CAL.calibration(n_reps=1, seed=3, n_respondents=200, min_group_size=K)
     for k in ("null_tie_fraction_p_fdr_lt_05", "null_base_tie_fraction_p_fdr_lt_05",
               "network_did_coverage", "null_round_respondent_rejection_rate"):
         assert 0.0 <= out[k] <= 1.0
@@ -565,12 +579,12 @@ def test_calibration_returns_summary():
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("RELCOORD_SCALE_TEST"), reason="set RELCOORD_SCALE_TEST=1 (about 15 s)")
 def test_scale_500k_rows_under_120_seconds():
-    s = C._study(11, n_respondents=10_000, n_base_units=20, n_networks=5)
+    s = CAL.simulated_study(11, n_respondents=10_000, n_base_units=20, n_networks=5)
     ra, rb, rt_a, resp_a, rt_b, resp_b = rounds_of(s)
     t0 = time.perf_counter()
-    out = C.compare_rounds({"respondent_ties": rt_a, "respondents": resp_a, "round": ra},
-                           {"respondent_ties": rt_b, "respondents": resp_b, "round": rb},
-                           s.units, s.memberships, {"round_order": s.round_order})
+    out = C.compare_rounds({"respondent_ties": rt_a, "respondents": resp_a},
+                           {"respondent_ties": rt_b, "respondents": resp_b},
+                           s.units, s.memberships, round_a=ra, round_b=rb, round_order=s.round_order, k=K, seed=0)
     assert time.perf_counter() - t0 < 120
     r = model_rows(out["model"], "network_did").loc["round:shares_network"]
     assert r.ci_low - 0.02 <= s.truth["network_effect_rc"] <= r.ci_high + 0.02

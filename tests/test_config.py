@@ -11,7 +11,8 @@ import yaml
 from relcoord.config import load_config, round_order
 from relcoord.errors import RelcoordError
 from relcoord.instrument import instrument_from_dict, load_instrument
-from relcoord.registry import load_memberships, load_units, memberships_in_round, units_in_round
+from relcoord.registry import (load_memberships, load_units, memberships_in_round, shared_network_pairs,
+                               shared_networks, units_in_round)
 
 from conftest import ROOT
 
@@ -93,6 +94,30 @@ def test_memberships_check_kinds(tmp_path):
     mem = load_memberships(m, units, ["2024", "2025"])
     assert memberships_in_round(mem, "2024", ["2024", "2025"]).empty
     assert len(memberships_in_round(mem, "2025", ["2024", "2025"])) == 1
+
+
+def test_memberships_in_round_is_one_rule_for_register_compare_and_simulation():
+    """One "members of network N in round R" (registry): blank bounds are open, a round id outside
+    round_order stops (the register's schema refuses it on load; the simulation placed it by string
+    order and the unit register treated it as open before). On the demo the rule gives the pairs
+    the simulation planted its network effect on."""
+    import json
+
+    from relcoord.simulate import build_organisation
+
+    order = ["2024", "2025"]
+    units = load_units(ROOT / "config" / "units.tsv", order)
+    mem = load_memberships(ROOT / "config" / "memberships.tsv", units, order)
+    truth = json.loads((ROOT / "data" / "raw" / "demo" / "truth.json").read_text(encoding="utf-8"))
+    assert sorted(shared_network_pairs(mem, "2025", order, units)) == sorted(map(tuple, truth["shared_directed_pairs"]))
+    _, sim_mem = build_organisation(10, 4, tuple(order))
+    for rnd in order:
+        assert shared_networks(sim_mem, rnd, order) == shared_networks(mem, rnd, order)
+    bad = pd.DataFrame({"network_id": ["N"], "unit_id": ["A"], "from_round": ["2023"], "to_round": [""]})
+    with pytest.raises(RelcoordError, match="round_order"):
+        memberships_in_round(bad, "2024", order)
+    open_ = pd.DataFrame({"network_id": ["N"], "unit_id": ["A"], "from_round": [None], "to_round": [" "]})
+    assert len(memberships_in_round(open_, "2024", order)) == 1
 
 
 def test_units_in_round_respects_validity():

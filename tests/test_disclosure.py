@@ -16,6 +16,8 @@ from relcoord.instrument import default_instrument
 from relcoord.privacy import reader_facing, suppress_counts
 from relcoord.scores import score_round
 
+from conftest import scoring
+
 INST = default_instrument()
 KEYS = INST.keys
 
@@ -27,7 +29,7 @@ def make_round(sizes: dict[str, int], networks: dict[str, dict[str, int]], seed:
     every unit on the seven items (integers 1..5; ``p_missing`` drops answers)."""
     rng = rng or np.random.default_rng(seed)
     base, nets = list(sizes), list(networks)
-    rows, resp = [], []
+    resp = []
     for u, n in sizes.items():
         for i in range(n):
             rid = f"{u}-{i:02d}"
@@ -80,14 +82,14 @@ def _attack(rf, internal):
 
 def test_network_attack_works_without_the_audit():
     responses, respondents, units = network_attack_round()
-    internal = score_round(responses, respondents, units, INST, {}, 5)
+    internal = score_round(responses, respondents, units, INST, scoring(), k=5, seed=0)
     rf = reader_facing(internal, 5, respondents, audit=False)         # the set rules alone (main before issue 12)
     assert any(_attack(rf, internal))
 
 
 def test_network_attack_fails_after_the_audit():
     responses, respondents, units = network_attack_round()
-    internal = score_round(responses, respondents, units, INST, {}, 5)
+    internal = score_round(responses, respondents, units, INST, scoring(), k=5, seed=0)
     rf = reader_facing(internal, 5, respondents)
     assert not any(_attack(rf, internal))
     t = rf["ties"]
@@ -104,7 +106,7 @@ def test_network_attack_fails_after_the_audit():
 
 def test_nothing_hidden_needs_no_complement():
     responses, respondents, units = make_round({"A": 8, "B": 9, "C": 12}, {"N": {"A": 3, "B": 4}}, seed=3)
-    internal = score_round(responses, respondents, units, INST, {}, 5)
+    internal = score_round(responses, respondents, units, INST, scoring(), k=5, seed=0)
     rf = reader_facing(internal, 5, respondents)
     assert not rf["ties"]["suppressed"].any()
 
@@ -112,7 +114,7 @@ def test_nothing_hidden_needs_no_complement():
 def test_hidden_group_not_derivable_keeps_the_network_row():
     # N takes only part of H and part of V: N - V is not H, nothing to subtract
     responses, respondents, units = make_round({"H": 4, "V": 7, "W": 9, "X": 20}, {"N": {"H": 2, "W": 4}}, seed=5)
-    internal = score_round(responses, respondents, units, INST, {}, 5)
+    internal = score_round(responses, respondents, units, INST, scoring(), k=5, seed=0)
     rf = reader_facing(internal, 5, respondents)
     assert "complementary" not in set(rf["ties"]["suppression"])
     assert not leaks(internal, rf, respondents, 5)
@@ -134,7 +136,7 @@ def test_large_unit_hidden_to_protect_is_not_labelled_small():
     summary = {"valid": 120, "respondents_per_unit": {"BYG": 4, "PPR": 18, "DTN": 82, "YDS": 28}}
     units = pd.DataFrame({"unit_id": ["BYG", "PPR", "DTN", "YDS"], "name": ["b", "p", "d", "y"],
                           "kind": "base", "area": "x"})
-    sizes = group_sizes(units, summary, None, 5)
+    sizes = group_sizes(units, summary, None, min_group_size=5)
     assert sizes["BYG"] is None and sizes["PPR"] is None
     why = hidden_count_reasons(summary, 5)
     assert why == {"BYG": "primary", "PPR": "secondary"}
@@ -144,7 +146,7 @@ def test_large_unit_hidden_to_protect_is_not_labelled_small():
                          "rc_mean": [3.2, 4.1, None, None], "suppressed": [False, False, True, True],
                          "suppression": ["", "", "primary", "secondary"]})
     for lang in ("da", "en"):
-        fig = rc_map(ties, units, sizes=sizes, hidden=why, lang=lang, min_group_size=5)
+        fig = rc_map(ties, units, sizes=sizes, hidden=why, lang=lang, min_group_size=5, bands=scoring().bands)
         texts = [t.get_text() for ax in fig.axes for t in ax.texts]
         assert FIG_TEXT[lang]["size_protect"] in texts
         assert FIG_TEXT[lang]["size_hidden"].format(k=5) in texts
@@ -307,7 +309,7 @@ def test_no_hidden_group_in_the_span_of_what_is_published(org):
     respondents["networks"] = [
         ";".join(N for N in nets if perm[u][int(r.split("-")[1])] < nets[N].get(u, 0))
         for r, u in zip(respondents["respondent_id"], respondents["rater_unit"])]
-    internal = score_round(responses, respondents, units, INST, {}, 5)
+    internal = score_round(responses, respondents, units, INST, scoring(), k=5, seed=0)
     rf = reader_facing(internal, 5, respondents)
     assert not leaks(internal, rf, respondents, 5)
 
@@ -318,7 +320,7 @@ def test_no_hidden_sum_derivable_with_missing_answers(org):
     sizes, nets, seed = org
     rng = np.random.default_rng(seed)
     responses, respondents, units = make_round(sizes, nets, rng=rng, p_missing=0.15)
-    internal = score_round(responses, respondents, units, INST, {}, 5)
+    internal = score_round(responses, respondents, units, INST, scoring(), k=5, seed=0)
     rf = reader_facing(internal, 5, respondents)
     assert not [x for x in leaks(internal, rf, respondents, 5) if x[1] == "sum"]
 

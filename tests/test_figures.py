@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import matplotlib.colors as mcolors
 import numpy as np
@@ -27,23 +27,33 @@ from relcoord.privacy import suppress_counts
 from relcoord.simulate import simulate_study
 from relcoord.stages import score_and_assess
 
+from conftest import scoring
+
+# the settings these tests use, as explicit values (the schema's defaults for scoring)
 K = 5
-CFG = {"privacy": {"min_group_size": K},
-       "scoring": {"min_items": 6, "networks_as_raters": True, "bands": {"weak_below": 3.5, "strong_above": 4.0}},
-       "report": {"language": "da"}, "seed": 20241,
-       "rounds": {"2024": {"date": "2024-03-01", "label": "Baseline 2024", "invited": 520},
-                  "2025": {"date": "2025-03-01", "label": "Follow-up 2025"}}}
+SEED = 20241
+BANDS = scoring().bands
+FIG = {"lang": "da", "min_group_size": K}             # a figure's settings
+KB = {"min_group_size": K, "bands": BANDS}
+FIGB = {**FIG, "bands": BANDS}
+ROUND_LABELS = {"2024": "Baseline 2024", "2025": "Follow-up 2025"}
+INVITED = {"2024": 520, "2025": None}
+
+
+def figure_outputs(folder, stems):
+    """A rule's figure outputs: <folder>/<stem>.png and .svg for each stem."""
+    return [folder / f"{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
 
 
 # --------------------------------------------------------------------------- demo builders
 
 
-@lru_cache(maxsize=None)
+@cache
 def instrument():
     return load_instrument(ROOT / "config" / "instrument.yaml")
 
 
-@lru_cache(maxsize=None)
+@cache
 def study(seed: int = 2024, n_respondents: int = 450, n_base_units: int = 10, n_networks: int = 4):
     return simulate_study(seed, n_respondents=n_respondents, n_base_units=n_base_units, n_networks=n_networks,
                           instrument=instrument())
@@ -63,22 +73,31 @@ def summary_for(st, round_id: str) -> dict:
     resp = responses_with_answers(st, round_id)
     people = st.rounds[round_id][1]
     n = len(people)
-    return {"round": round_id, "records_in": n + 3, "valid": n, "quarantined": 3, "warned": 1,
-            "failures_by_rule": {"duplicate_respondent_id": 2, "unknown_unit": 1},
-            "respondents_per_unit": {str(u): int(c) for u, c in people["rater_unit"].value_counts().sort_index().items()},
-            "targets": sorted(resp["target_unit"].unique().tolist()),
-            "answers": {"cells": len(resp), "valid": int((resp["answer"] == "valid").sum()),
-                        "dont_know": int((resp["answer"] == "dont_know").sum()),
-                        "blank": int((resp["answer"] == "blank").sum())},
-            "files": [{"path": f"data/raw/demo/{round_id}/dataset.csv", "sha256": "ab" * 32, "bytes": 1234}]}
+    return {
+        "round": round_id,
+        "records_in": n + 3,
+        "valid": n,
+        "quarantined": 3,
+        "warned": 1,
+        "failures_by_rule": {"duplicate_respondent_id": 2, "unknown_unit": 1},
+        "respondents_per_unit": {str(u): int(c) for u, c in people["rater_unit"].value_counts().sort_index().items()},
+        "targets": sorted(resp["target_unit"].unique().tolist()),
+        "answers": {
+            "cells": len(resp),
+            "valid": int((resp["answer"] == "valid").sum()),
+            "dont_know": int((resp["answer"] == "dont_know").sum()),
+            "blank": int((resp["answer"] == "blank").sum()),
+        },
+        "files": [{"path": f"data/raw/demo/{round_id}/dataset.csv", "sha256": "ab" * 32, "bytes": 1234}],
+    }
 
 
-@lru_cache(maxsize=None)
+@cache
 def scored(round_id: str, seed: int = 2024, n_respondents: int = 450, n_base_units: int = 10, n_networks: int = 4):
     """(internal, public) tables of one simulated round (relcoord.stages.score_and_assess)."""
     st = study(seed, n_respondents, n_base_units, n_networks)
     resp, people = st.rounds[round_id]
-    return score_and_assess(resp, people, st.units, instrument(), CFG)
+    return score_and_assess(resp, people, st.units, instrument(), scoring=scoring(), k=K, seed=SEED)
 
 
 def demo_round(round_id: str = "2024"):
@@ -108,27 +127,64 @@ def synthetic_changes(public_a: dict, public_b: dict, internal_a: dict, internal
     rows = []
 
     def add(level, rater, target, measure, na, nb, ma, mb, sd=0.45, block=""):
-        rows.append(dict(level=level, rater_unit=rater, target_unit=target, measure=measure, n_a=na, n_b=nb,
-                         mean_a=ma, mean_b=mb, sd=sd, block=block))
+        rows.append(
+            dict(
+                level=level,
+                rater_unit=rater,
+                target_unit=target,
+                measure=measure,
+                n_a=na,
+                n_b=nb,
+                mean_a=ma,
+                mean_b=mb,
+                sd=sd,
+                block=block,
+            )
+        )
 
     oa, ob = internal_a["organisation"].set_index("measure"), internal_b["organisation"].set_index("measure")
     for m in oa.index:
-        add("organisation", "", "", m, oa.at[m, "n"], ob.at[m, "n"], oa.at[m, "mean"], ob.at[m, "mean"],
-            oa.at[m, "sd"])
+        add("organisation", "", "", m, oa.at[m, "n"], ob.at[m, "n"], oa.at[m, "mean"], ob.at[m, "mean"], oa.at[m, "sd"])
     ba, bb = internal_a["blocks"].set_index("block"), internal_b["blocks"].set_index("block")
     for blk in ba.index:
-        add("block", ba.at[blk, "rater_kind"], ba.at[blk, "target_kind"], "rc", ba.at[blk, "n_respondents"],
-            bb.at[blk, "n_respondents"], ba.at[blk, "rc_mean"], bb.at[blk, "rc_mean"], block=blk)
+        add(
+            "block",
+            ba.at[blk, "rater_kind"],
+            ba.at[blk, "target_kind"],
+            "rc",
+            ba.at[blk, "n_respondents"],
+            bb.at[blk, "n_respondents"],
+            ba.at[blk, "rc_mean"],
+            bb.at[blk, "rc_mean"],
+            block=blk,
+        )
     ua, ub = internal_a["units"].set_index("unit_id"), internal_b["units"].set_index("unit_id")
     for u in ua.index:
         for part in ("within", "between", "received"):
-            add(f"unit_{part}", u, u if part == "within" else "", "rc", ua.at[u, f"{part}_n"], ub.at[u, f"{part}_n"],
-                ua.at[u, f"{part}_rc"], ub.at[u, f"{part}_rc"])
+            add(
+                f"unit_{part}",
+                u,
+                u if part == "within" else "",
+                "rc",
+                ua.at[u, f"{part}_n"],
+                ub.at[u, f"{part}_n"],
+                ua.at[u, f"{part}_rc"],
+                ub.at[u, f"{part}_rc"],
+            )
     ta = internal_a["ties"].set_index(["rater_unit", "target_unit"])
     tb = internal_b["ties"].set_index(["rater_unit", "target_unit"])
     for key in ta.index.intersection(tb.index):
-        add("tie", key[0], key[1], "rc", ta.at[key, "n"], tb.at[key, "n"], ta.at[key, "rc_mean"],
-            tb.at[key, "rc_mean"], sd=0.47)
+        add(
+            "tie",
+            key[0],
+            key[1],
+            "rc",
+            ta.at[key, "n"],
+            tb.at[key, "n"],
+            ta.at[key, "rc_mean"],
+            tb.at[key, "rc_mean"],
+            sd=0.47,
+        )
     c = pd.DataFrame(rows)
     c["diff"] = c["mean_b"] - c["mean_a"]
     se = c["sd"] * np.sqrt(1 / c["n_a"].clip(lower=1) + 1 / c["n_b"].clip(lower=1))
@@ -150,18 +206,34 @@ def synthetic_changes(public_a: dict, public_b: dict, internal_a: dict, internal
 
 def synthetic_model(estimate: float = 0.26) -> pd.DataFrame:
     rows = []
-    for model, terms in (("round", [("intercept", 3.6), ("round", 0.09)]),
-                         ("network_did", [("intercept", 3.59), ("round", 0.02), ("shares_network", 0.1),
-                                          ("round:shares_network", estimate)]),
-                         ("block_base_network", [("round:to_network", -0.08)]),
-                         ("sensitivity_network_did", [("round:shares_network", estimate + 0.01)])):
+    for model, terms in (
+        ("round", [("intercept", 3.6), ("round", 0.09)]),
+        (
+            "network_did",
+            [("intercept", 3.59), ("round", 0.02), ("shares_network", 0.1), ("round:shares_network", estimate)],
+        ),
+        ("block_base_network", [("round:to_network", -0.08)]),
+        ("sensitivity_network_did", [("round:shares_network", estimate + 0.01)]),
+    ):
         for term, est in terms:
-            rows.append(dict(model=model, term=term, estimate=est, se=0.02, ci_low=est - 0.04, ci_high=est + 0.04,
-                             p=1e-6, n_obs=7424, n_groups="rater_unit=10; target_unit=10", note="synthetic"))
+            rows.append(
+                dict(
+                    model=model,
+                    term=term,
+                    estimate=est,
+                    se=0.02,
+                    ci_low=est - 0.04,
+                    ci_high=est + 0.04,
+                    p=1e-6,
+                    n_obs=7424,
+                    n_groups="rater_unit=10; target_unit=10",
+                    note="synthetic",
+                )
+            )
     return pd.DataFrame(rows)
 
 
-@lru_cache(maxsize=None)
+@cache
 def demo_comparison():
     """(changes, model, shared_pairs, public_a, public_b): relcoord.compare when it imports and runs, else synthetic."""
     st = study()
@@ -169,15 +241,23 @@ def demo_comparison():
     ib, pb = scored("2025")
     pairs = set()
     try:
-        from relcoord.compare import compare_rounds, shared_network_pairs
+        from relcoord.compare import compare_rounds
+        from relcoord.registry import shared_network_pairs
 
-        out = compare_rounds({"respondent_ties": ia["respondent_ties"], "respondents": st.rounds["2024"][1],
-                              "round": "2024"},
-                             {"respondent_ties": ib["respondent_ties"], "respondents": st.rounds["2025"][1],
-                              "round": "2025"}, st.units, st.memberships, {"privacy": {"min_group_size": K}})
+        out = compare_rounds(
+            {"respondent_ties": ia["respondent_ties"], "respondents": st.rounds["2024"][1]},
+            {"respondent_ties": ib["respondent_ties"], "respondents": st.rounds["2025"][1]},
+            st.units,
+            st.memberships,
+            round_a="2024",
+            round_b="2025",
+            round_order=["2024", "2025"],
+            k=K,
+            seed=0,
+        )
         changes, model = out["changes"], out["model"]
         pairs = shared_network_pairs(st.memberships, "2025", ["2024", "2025"], st.units)
-    except Exception:                                       # compare.py not there yet: a realistic stand-in
+    except Exception:  # compare.py not there yet: a realistic stand-in
         changes, model = synthetic_changes(pa, pb, ia, ib), synthetic_model()
         pairs = {tuple(p) for p in st.truth["shared_directed_pairs"]}
     return changes, model, pairs, pa, pb
@@ -202,7 +282,7 @@ def all_axes(fig: Figure) -> list:
 def by_gid(fig: Figure, prefix: str) -> dict[str, object]:
     out = {}
     for a in fig.findobj(lambda o: isinstance(o.get_gid(), str) and o.get_gid().startswith(prefix)):
-        out[a.get_gid()[len(prefix):]] = a
+        out[a.get_gid()[len(prefix) :]] = a
     return out
 
 
@@ -221,19 +301,19 @@ def test_every_round_figure_runs_on_demo_outputs_with_title_and_labels():
     st, internal, public = demo_round()
     inst = instrument()
     summary = summary_for(st, "2024")
-    sizes = F.group_sizes(st.units, summary, public["units"], K)
+    sizes = F.group_sizes(st.units, summary, public["units"], min_group_size=K)
     figs = {
-        "rc_matrix": F.rc_matrix(public["ties"], st.units),
-        "rc_map": F.rc_map(public["ties"], st.units, sizes=sizes),
-        "dimension_profile": F.dimension_profile(public["organisation"], public["ties"], st.units, inst),
-        "item_distributions": F.item_distributions(responses_with_answers(st, "2024"), inst),
-        "response_overview": F.response_overview(summary, st.units, invited=520),
+        "rc_matrix": F.rc_matrix(public["ties"], st.units, **FIGB),
+        "rc_map": F.rc_map(public["ties"], st.units, sizes=sizes, **FIGB),
+        "dimension_profile": F.dimension_profile(public["organisation"], public["ties"], st.units, inst, **FIGB),
+        "item_distributions": F.item_distributions(responses_with_answers(st, "2024"), inst, **FIG),
+        "response_overview": F.response_overview(summary, st.units, invited=520, **FIG),
     }
     assert set(figs) == set(F.ROUND_FIGURES)
     for name, fig in figs.items():
         assert isinstance(fig, Figure), name
         assert fig._suptitle is not None and fig._suptitle.get_text(), name
-        if name != "rc_map":                      # the map has no axes, only a key
+        if name != "rc_map":  # the map has no axes, only a key
             labelled = [ax for ax in all_axes(fig) if ax.get_xlabel() and ax.get_ylabel()]
             assert labelled, f"{name}: no axes with both axis labels"
 
@@ -241,7 +321,7 @@ def test_every_round_figure_runs_on_demo_outputs_with_title_and_labels():
 def test_matrix_hides_suppressed_cells_and_annotates_visible_ones():
     st, internal, public = demo_round()
     ties = public["ties"]
-    fig = F.rc_matrix(ties, st.units)
+    fig = F.rc_matrix(ties, st.units, **FIGB)
     values = by_gid(fig, "value:")
     hidden = by_gid(fig, "hidden:")
     sup = ties[ties["suppressed"]]
@@ -269,22 +349,27 @@ def test_matrix_never_shows_a_value_flagged_suppressed_even_if_not_blanked():
     st, internal, public = demo_round()
     ties = public["ties"].copy()
     i = ties.index[~ties["suppressed"]][0]
-    ties.loc[i, ["rc_mean", "suppressed"]] = [1.234, True]          # an upstream step forgot to blank it
+    ties.loc[i, ["rc_mean", "suppressed"]] = [1.234, True]  # an upstream step forgot to blank it
     j = ties.index[~ties["suppressed"]][0]
-    ties.loc[j, ["rc_mean", "n"]] = [1.234, 3]                        # n < k but not flagged
-    for fig in (F.rc_matrix(ties, st.units), F.rc_map(ties, st.units),
-                F.dimension_profile(public["organisation"], ties, st.units, instrument())):
+    ties.loc[j, ["rc_mean", "n"]] = [1.234, 3]  # n < k but not flagged
+    for fig in (
+        F.rc_matrix(ties, st.units, **FIGB),
+        F.rc_map(ties, st.units, **FIGB),
+        F.dimension_profile(public["organisation"], ties, st.units, instrument(), **FIGB),
+    ):
         shown = [t.get_text() for t in texts(fig)]
         assert not any("1,23" in s or "1.23" in s for s in shown)
-    arrows = by_gid(F.rc_map(ties, st.units), "tie:")
+    arrows = by_gid(F.rc_map(ties, st.units, **FIGB), "tie:")
     for idx in (i, j):
         assert f"{ties.at[idx, 'rater_unit']}->{ties.at[idx, 'target_unit']}" not in arrows
 
 
 def test_save_figure_is_byte_identical_on_rerun(tmp_path):
     st, internal, public = demo_round()
-    for name, make in (("rc_matrix", lambda: F.rc_matrix(public["ties"], st.units)),
-                       ("rc_map", lambda: F.rc_map(public["ties"], st.units))):
+    for name, make in (
+        ("rc_matrix", lambda: F.rc_matrix(public["ties"], st.units, **FIGB)),
+        ("rc_map", lambda: F.rc_map(public["ties"], st.units, **FIGB)),
+    ):
         digests = []
         for run in range(2):
             png, svg = F.save_figure(make(), tmp_path / f"run{run}" / name)
@@ -300,9 +385,9 @@ def test_save_figure_is_byte_identical_on_rerun(tmp_path):
 def test_same_unit_same_colour_in_matrix_map_and_profile():
     st, internal, public = demo_round()
     colours = F.unit_colours(st.units)
-    fm = F.rc_matrix(public["ties"], st.units)
-    fp = F.rc_map(public["ties"], st.units)
-    fd = F.dimension_profile(public["organisation"], public["ties"], st.units, instrument())
+    fm = F.rc_matrix(public["ties"], st.units, **FIGB)
+    fp = F.rc_map(public["ties"], st.units, **FIGB)
+    fd = F.dimension_profile(public["organisation"], public["ties"], st.units, instrument(), **FIGB)
     rows = {u: hexcolour(a) for u, a in by_gid(fm, "unit-row:").items()}
     cols = {u: hexcolour(a) for u, a in by_gid(fm, "unit-col:").items()}
     nodes = {u: hexcolour(a) for u, a in by_gid(fp, "unit-node:").items()}
@@ -321,18 +406,26 @@ def test_unit_colours_deterministic_distinct_and_kind_coded():
     a, b = F.unit_colours(st.units), F.unit_colours(st.units.copy())
     assert a == b
     assert len(set(a.values())) == len(a)
+
     # networks are purple shades, base units never are
     def hue(c):
         import colorsys
+
         return colorsys.rgb_to_hls(*mcolors.to_rgb(c))[0]
+
     net = st.units.loc[st.units["kind"] == "network", "unit_id"]
     base = st.units.loc[st.units["kind"] == "base", "unit_id"]
     net_hue = hue(F.NETWORK_HUE)
     assert all(abs(hue(a[u]) - net_hue) < 0.02 for u in net)
     assert all(abs(hue(a[u]) - net_hue) > 0.05 for u in base)
     # adding a unit at the end of the register changes no existing colour
-    more = pd.concat([st.units, pd.DataFrame([{"unit_id": "NEW", "name": "Ny enhed", "kind": "base",
-                                              "area": st.units["area"].iloc[0]}])], ignore_index=True)
+    more = pd.concat(
+        [
+            st.units,
+            pd.DataFrame([{"unit_id": "NEW", "name": "Ny enhed", "kind": "base", "area": st.units["area"].iloc[0]}]),
+        ],
+        ignore_index=True,
+    )
     c2 = F.unit_colours(more)
     assert all(c2[u] == a[u] for u in a)
 
@@ -350,13 +443,16 @@ def _arrow_side(fig: Figure, ax, arrow: FancyArrowPatch, a_xy, b_xy) -> float:
 
 def test_map_draws_both_directions_with_opposite_curvature():
     st, internal, public = demo_round()
-    fig = F.rc_map(public["ties"], st.units)
+    fig = F.rc_map(public["ties"], st.units, **FIGB)
     fig.canvas.draw()
     arrows = by_gid(fig, "tie:")
     pos = F._circle_positions(F.unit_order(st.units, set(st.units["unit_id"])), st.units)
     pairs = [(k_.split("->")[0], k_.split("->")[1]) for k_ in arrows]
-    both = [(a, b) for a, b in pairs if (b, a) in set(pairs) and a < b
-            and arrows[f"{a}->{b}"].axes is arrows[f"{b}->{a}"].axes]
+    both = [
+        (a, b)
+        for a, b in pairs
+        if (b, a) in set(pairs) and a < b and arrows[f"{a}->{b}"].axes is arrows[f"{b}->{a}"].axes
+    ]
     assert both, "no pair with both directions in the same panel"
     for a, b in both[:10]:
         fwd, bwd = arrows[f"{a}->{b}"], arrows[f"{b}->{a}"]
@@ -413,11 +509,11 @@ def test_map_and_matrix_legible_with_25_base_units():
     internal, public = scored("2024", seed=7, n_respondents=1400, n_base_units=25, n_networks=6)
     st = study(7, 1400, 25, 6)
     assert len(st.units) == 31
-    fig = F.rc_map(public["ties"], st.units, sizes={u: 40 for u in st.units["unit_id"]})
+    fig = F.rc_map(public["ties"], st.units, sizes={u: 40 for u in st.units["unit_id"]}, **FIGB)
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
     labels = by_gid(fig, "label:")
-    assert len(labels) == 2 * 31 or len(labels) == 31       # one per node (gids repeat per panel)
+    assert len(labels) == 2 * 31 or len(labels) == 31  # one per node (gids repeat per panel)
     for ax in fig.get_axes():
         boxes = [(t.get_text(), _oriented_box(t, r)) for t in ax.texts if str(t.get_gid()).startswith("label:")]
         bad = [(a, b) for (a, p), (b, q) in itertools.combinations(boxes, 2) if _quads_overlap(p, q)]
@@ -425,7 +521,7 @@ def test_map_and_matrix_legible_with_25_base_units():
         # at most max_ties arrows per panel
         n_arrows = sum(1 for p in ax.patches if isinstance(p, FancyArrowPatch))
         assert n_arrows <= 120
-    fm = F.rc_matrix(public["ties"], st.units)
+    fm = F.rc_matrix(public["ties"], st.units, **FIGB)
     fm.canvas.draw()
     r = fm.canvas.get_renderer()
     ax = fm.get_axes()[0]
@@ -442,7 +538,7 @@ def test_dimension_profile_uses_instrument_labels_and_org_cis():
     st, internal, public = demo_round()
     inst = instrument()
     for lang in ("da", "en"):
-        fig = F.dimension_profile(public["organisation"], public["ties"], st.units, inst, lang=lang)
+        fig = F.dimension_profile(public["organisation"], public["ties"], st.units, inst, lang=lang, **KB)
         shown = {t.get_text().strip() for ax in fig.get_axes() for t in ax.get_yticklabels() + ax.get_xticklabels()}
         for item in inst.items:
             assert item.label(lang) in shown
@@ -455,16 +551,16 @@ def test_item_distributions_shares_and_option_labels():
     st = study()
     resp = responses_with_answers(st, "2024")
     inst = instrument()
-    fig = F.item_distributions(resp, inst, lang="da")
+    fig = F.item_distributions(resp, inst, **FIG)
     txt = " ".join(t.get_text() for t in texts(fig))
-    assert "Aldrig" in txt and "Tilpas" in txt                     # option labels in score order, in Danish
+    assert "Aldrig" in txt and "Tilpas" in txt  # option labels in score order, in Danish
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
     assert "Ved ikke" in legend and "Ikke besvaret" in legend
-    fig_en = F.item_distributions(resp, inst, lang="en")
+    fig_en = F.item_distributions(resp, inst, lang="en", min_group_size=K)
     assert "Just the right amount" in " ".join(t.get_text() for t in texts(fig_en))
     # too few respondents: nothing drawn
     tiny = resp[resp["respondent_id"].isin(resp["respondent_id"].unique()[:3])]
-    fig_t = F.item_distributions(tiny, inst)
+    fig_t = F.item_distributions(tiny, inst, **FIG)
     assert not any(ax.patches for ax in fig_t.get_axes())
 
 
@@ -473,7 +569,7 @@ def test_response_overview_shows_small_units_as_less_than_k():
     summary = summary_for(st, "2024")
     small = {u: n for u, n in summary["respondents_per_unit"].items() if n < K}
     assert small, "the demo keeps one unit tiny"
-    fig = F.response_overview(summary, st.units, invited=520)
+    fig = F.response_overview(summary, st.units, invited=520, **FIG)
     ax = fig.get_axes()[0]
     shown = [t.get_text() for t in ax.texts]
     assert f"< {K}" in shown
@@ -496,8 +592,8 @@ def test_group_sizes_hide_small_counts():
     st = study()
     summary = summary_for(st, "2024")
     _, public = scored("2024")
-    sizes = F.group_sizes(st.units, summary, public["units"], K)
-    shown, _ = suppress_counts(summary["respondents_per_unit"], K)      # primary and secondary
+    sizes = F.group_sizes(st.units, summary, public["units"], min_group_size=K)
+    shown, _ = suppress_counts(summary["respondents_per_unit"], K)  # primary and secondary
     for u, n in summary["respondents_per_unit"].items():
         assert sizes[u] == shown[u] and (sizes[u] is None or sizes[u] == n >= K)
     assert sum(v is None for v in shown.values()) != 1
@@ -512,18 +608,23 @@ def test_comparison_figures_run_and_omit_suppressed_rows():
     st = study()
     changes, model, pairs, pa, pb = demo_comparison()
     inst = instrument()
-    fig = F.forest_changes(changes, st.units, inst, public_a=pa, public_b=pb, label_a="2024", label_b="2025")
+    fig = F.forest_changes(changes, st.units, inst, public_a=pa, public_b=pb, label_a="2024", label_b="2025", **FIG)
     labels = [t.get_text() for ax in fig.get_axes() for t in ax.get_yticklabels()]
     hidden = F.change_visibility(changes, K, pa, pb)
     hidden = hidden[~hidden["visible"] & (hidden["level"] == "tie")]
     for r, c in zip(hidden["rater_unit"], hidden["target_unit"]):
         assert f"{r} → {c}" not in labels
     small = [u for u, n in summary_for(st, "2024")["respondents_per_unit"].items() if n < K]
-    assert not any(lab.endswith(f"({u})") for lab in labels for u in small
-                   if any(ax.get_title() == F.FIG_TEXT["da"]["unit_between"] for ax in fig.get_axes()))
+    assert not any(
+        lab.endswith(f"({u})")
+        for lab in labels
+        for u in small
+        if any(ax.get_title() == F.FIG_TEXT["da"]["unit_between"] for ax in fig.get_axes())
+    )
     assert fig.get_axes()[-1].get_xlabel()
-    fig = F.tie_dumbbell(changes, st.units, shared_pairs=pairs, public_a=pa, public_b=pb, label_a="2024",
-                         label_b="2025")
+    fig = F.tie_dumbbell(
+        changes, st.units, shared_pairs=pairs, public_a=pa, public_b=pb, label_a="2024", label_b="2025", **FIGB
+    )
     labels = [t.get_text().rstrip(" *") for t in fig.get_axes()[0].get_yticklabels()]
     assert labels and len(labels) <= 30
     kinds = dict(zip(st.units["unit_id"], st.units["kind"]))
@@ -531,7 +632,9 @@ def test_comparison_figures_run_and_omit_suppressed_rows():
         a, b = lab.split(" → ")
         assert kinds[a] == kinds[b] == "base" and a != b
         assert (a, b) not in set(zip(hidden["rater_unit"], hidden["target_unit"]))
-    fig = F.network_effect(changes, model, st.units, pairs, public_a=pa, public_b=pb, label_a="2024", label_b="2025")
+    fig = F.network_effect(
+        changes, model, st.units, pairs, public_a=pa, public_b=pb, label_a="2024", label_b="2025", **FIG
+    )
     did = F.did_estimate(model)
     txt = " ".join(t.get_text() for t in texts(fig))
     assert F.fmt_num(did["estimate"], "da", 2, sign=True) in txt
@@ -544,7 +647,9 @@ def test_comparison_figures_on_synthetic_frames_and_secondary_suppression():
     ib, pb = scored("2025")
     changes = synthetic_changes(pa, pb, ia, ib)
     # a unit's within RC hidden by secondary suppression in round A must not appear in the comparison
-    sec = pa["ties"][(pa["ties"]["suppression"] == "secondary") & (pa["ties"]["rater_unit"] == pa["ties"]["target_unit"])]
+    sec = pa["ties"][
+        (pa["ties"]["suppression"] == "secondary") & (pa["ties"]["rater_unit"] == pa["ties"]["target_unit"])
+    ]
     vis = F.change_visibility(changes, K, pa, pb)
     for u in sec["rater_unit"]:
         row = vis[(vis["level"] == "unit_within") & (vis["rater_unit"] == u) & (vis["measure"] == "rc")]
@@ -552,30 +657,68 @@ def test_comparison_figures_on_synthetic_frames_and_secondary_suppression():
     sec_ties = pa["ties"][pa["ties"]["suppression"] == "secondary"]
     for r, c in zip(sec_ties["rater_unit"], sec_ties["target_unit"]):
         assert not vis[(vis["level"] == "tie") & (vis["rater_unit"] == r) & (vis["target_unit"] == c)]["visible"].any()
-    for make in (lambda: F.forest_changes(changes, st.units, instrument(), public_a=pa, public_b=pb),
-                 lambda: F.tie_dumbbell(changes, st.units, shared_pairs=st.truth["shared_directed_pairs"],
-                                        public_a=pa, public_b=pb),
-                 lambda: F.network_effect(changes, synthetic_model(), st.units, st.truth["shared_directed_pairs"],
-                                          public_a=pa, public_b=pb, lang="en")):
+    for make in (
+        lambda: F.forest_changes(changes, st.units, instrument(), public_a=pa, public_b=pb, **FIG),
+        lambda: F.tie_dumbbell(
+            changes, st.units, shared_pairs=st.truth["shared_directed_pairs"], public_a=pa, public_b=pb, **FIGB
+        ),
+        lambda: F.network_effect(
+            changes,
+            synthetic_model(),
+            st.units,
+            st.truth["shared_directed_pairs"],
+            public_a=pa,
+            public_b=pb,
+            lang="en",
+            min_group_size=K,
+        ),
+    ):
         fig = make()
         assert fig._suptitle.get_text()
     # nothing visible at all: an honest empty figure, no crash
     empty = changes.assign(suppressed=True)
-    for fig in (F.forest_changes(empty, st.units), F.tie_dumbbell(empty, st.units),
-                F.network_effect(empty, None, st.units, None)):
+    for fig in (
+        F.forest_changes(empty, st.units, **FIG),
+        F.tie_dumbbell(empty, st.units, **FIGB),
+        F.network_effect(empty, None, st.units, None, **FIG),
+    ):
         assert F.FIG_TEXT["da"]["no_rows"] in " ".join(t.get_text() for t in texts(fig))
 
 
 def test_round_and_comparison_figure_sets_write_every_stem(tmp_path):
     st, internal, public = demo_round()
-    paths = F.round_figures(public, summary_for(st, "2024"), responses_with_answers(st, "2024"), st.units,
-                            instrument(), CFG, tmp_path / "round", round_label="Baseline 2024", invited=520)
+    paths = F.round_figures(
+        public,
+        summary_for(st, "2024"),
+        responses_with_answers(st, "2024"),
+        st.units,
+        instrument(),
+        figure_outputs(tmp_path / "round", F.ROUND_FIGURES),
+        lang="da",
+        k=K,
+        bands=BANDS,
+        round_label="Baseline 2024",
+        invited=520,
+    )
     assert set(paths) == set(F.ROUND_FIGURES)
     for name in F.ROUND_FIGURES:
         assert (tmp_path / "round" / f"{name}.png").exists() and (tmp_path / "round" / f"{name}.svg").exists()
     changes, model, pairs, pa, pb = demo_comparison()
-    paths = F.comparison_figures(changes, model, st.units, instrument(), CFG, tmp_path / "cmp", shared_pairs=pairs,
-                                 public_a=pa, public_b=pb, label_a="2024", label_b="2025")
+    paths = F.comparison_figures(
+        changes,
+        model,
+        st.units,
+        instrument(),
+        figure_outputs(tmp_path / "cmp", F.COMPARISON_FIGURES),
+        lang="da",
+        k=K,
+        bands=BANDS,
+        shared_pairs=pairs,
+        public_a=pa,
+        public_b=pb,
+        label_a="2024",
+        label_b="2025",
+    )
     assert set(paths) == set(F.COMPARISON_FIGURES)
     assert all(p.exists() for p in paths.values())
 
@@ -592,18 +735,19 @@ def test_text_catalogues_and_captions_have_the_same_keys_in_both_languages(tmp_p
         caps = F.captions(lang, 5, {"weak_below": 3.5, "strong_above": 4.0})
         assert set(caps) == set(F.ROUND_FIGURES) | set(F.COMPARISON_FIGURES)
         assert all(c and "\n" not in c and "{" not in c for c in caps.values())
-    assert "3,5" in F.captions("da")["rc_matrix"] and "3.5" in F.captions("en")["rc_matrix"]
-    files = F.write_captions(tmp_path, "en", 7)
+    assert "3,5" in F.captions("da", K, BANDS)["rc_matrix"] and "3.5" in F.captions("en", K, BANDS)["rc_matrix"]
+    files = F.write_captions(tmp_path, "en", 7, BANDS)
     assert files["rc_matrix"].read_text(encoding="utf-8").startswith("Mean relational coordination")
     assert "7" in files["rc_map"].read_text(encoding="utf-8")
     with pytest.raises(ValueError):
-        F.captions("de")
+        F.captions("de", K, BANDS)
 
 
 def test_number_formatting():
     assert F.fmt_num(3.617, "da") == "3,62" and F.fmt_num(3.617, "en") == "3.62"
     assert F.fmt_num(-0.5, "en", 1) == "−0.5" and F.fmt_num(0.112, "da", 2, sign=True) == "+0,11"
-    assert F.fmt_num(np.nan) == "–" and F.fmt_num(None) == "–" and F.fmt_num("x") == "–"
+    assert F.fmt_num(np.nan, "da") == "–" and F.fmt_num(None, "en") == "–" and F.fmt_num("x", "da") == "–"
     assert F.fmt_int(44100, "da") == "44.100" and F.fmt_int(44100, "en") == "44,100"
-    assert F.band_of(3.49) == "weak" and F.band_of(3.5) == "moderate" and F.band_of(4.0) == "moderate"
-    assert F.band_of(4.01) == "strong" and F.band_of(np.nan) is None
+    assert F.band_of(3.49, BANDS) == "weak" and F.band_of(3.5, BANDS) == "moderate"
+    assert F.band_of(4.0, BANDS) == "moderate"
+    assert F.band_of(4.01, BANDS) == "strong" and F.band_of(np.nan, BANDS) is None

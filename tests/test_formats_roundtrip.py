@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from relcoord.codebook import codebook_from_dict, load_codebook
-from relcoord.config import load_config
+from relcoord.config import load_settings
 from relcoord.ingest import ingest_round
 from relcoord.instrument import load_instrument
 from relcoord.pseudonymise import pseudonymise
@@ -90,7 +90,7 @@ def world(tmp_path_factory):
                           "2025": {"date": "2025-03-01", "format": fmt, "export": str(export),
                                    "codebook": str(folder / "codebook.yaml"), "reader": info.get("reader") or {}}}}
         (folder / "config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-        result, _ = ingest_round(load_config(folder / "config.yaml"), "2025", key=KEY)
+        result, _ = ingest_round(load_settings(folder / "config.yaml"), "2025", key=KEY)
         results[name] = result
     return study, rnd, results
 
@@ -173,7 +173,7 @@ def test_failures_name_the_row_of_each_format(world, tmp_path):
                                "codebook": str(tmp_path / "cb.yaml")}},
            "validation": {"max_quarantined_fraction": 1.0}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    res, _ = ingest_round(load_config(tmp_path / "c.yaml"), "2025", key=KEY)
+    res, _ = ingest_round(load_settings(tmp_path / "c.yaml"), "2025", key=KEY)
     q = res.failures[res.failures["action"] == "quarantined"]
     assert list(zip(q["source_row"], q["column"], q["value"], q["rule"])) == [
         (4, "Q3_2", "Tilpaz", "not_a_code"), (7, "Q3_2", "7", "code_out_of_range")]

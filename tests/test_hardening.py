@@ -144,7 +144,8 @@ def sheet_xml(rows: str, dimension: str = "A1:B2", prefix: str = "") -> bytes:
             f'<{p}dimension ref="{dimension}"/><{p}sheetData>{rows}</{p}sheetData></{p}worksheet>').encode()
 
 
-HEADER = '<row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c><c r="B1" t="inlineStr"><is><t>s_1</t></is></c></row>'
+HEADER = ('<row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c>'
+          '<c r="B1" t="inlineStr"><is><t>s_1</t></is></c></row>')
 READERS = {
     "generic": "from relcoord.readers.generic import read_generic as read",
     "surveyxact": "from relcoord.readers.surveyxact import read_surveyxact as read",
@@ -152,18 +153,26 @@ READERS = {
 
 
 def read_in_child(path: Path, reader: str, timeout: int = 60) -> tuple[str, float]:
-    return isolated(f"""
+    return isolated(
+        f"""
         {READERS[reader]}
         read({str(path)!r})
-    """, timeout=timeout)
+    """,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("reader", sorted(READERS))
 def test_workbook_with_one_cell_at_xfd1048576_stops(tmp_path, reader):
     """32 kB: one cell in the last row and column. Before: 13 GB of padded rows, then MemoryError."""
-    book = replace_parts(base_workbook(tmp_path / "export.xlsx"), {
-        "xl/worksheets/sheet1.xml": sheet_xml(HEADER + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
-                                              dimension="A1:XFD1048576")})
+    book = replace_parts(
+        base_workbook(tmp_path / "export.xlsx"),
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                HEADER + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', dimension="A1:XFD1048576"
+            )
+        },
+    )
     assert book.stat().st_size < 32_000
     out, took = read_in_child(book, reader)
     refused(out, "row 1,048,576", f"up to {_limits.MAX_ROWS:,} rows", "export.xlsx", "A1:XFD1048576", "'Dataset'")
@@ -176,11 +185,14 @@ def test_workbook_grid_beyond_the_cell_limit_stops(tmp_path, prefix):
     a value in the last row); also with namespace-prefixed tags (<x:row>, <x:c>) and cells without
     references, which take the exact (openpyxl-like) walk."""
     p = f"{prefix}:" if prefix else ""
-    rows = (f'<{p}row r="1"><{p}c r="A1" t="inlineStr"><{p}is><{p}t>id</{p}t></{p}is></{p}c>'
-            f'<{p}c r="XFD1" t="inlineStr"><{p}is><{p}t>far</{p}t></{p}is></{p}c></{p}row>'
-            f'<{p}row r="999999"><{p}c><{p}v>1</{p}v></{p}c></{p}row>')
-    book = replace_parts(base_workbook(tmp_path / "export.xlsx"),
-                         {"xl/worksheets/sheet1.xml": sheet_xml(rows, prefix=prefix)})
+    rows = (
+        f'<{p}row r="1"><{p}c r="A1" t="inlineStr"><{p}is><{p}t>id</{p}t></{p}is></{p}c>'
+        f'<{p}c r="XFD1" t="inlineStr"><{p}is><{p}t>far</{p}t></{p}is></{p}c></{p}row>'
+        f'<{p}row r="999999"><{p}c><{p}v>1</{p}v></{p}c></{p}row>'
+    )
+    book = replace_parts(
+        base_workbook(tmp_path / "export.xlsx"), {"xl/worksheets/sheet1.xml": sheet_xml(rows, prefix=prefix)}
+    )
     out, took = read_in_child(book, "generic")
     refused(out, "999,999 rows x 16,384 columns", f"({_limits.MAX_CELLS:,})")
     assert took < 20
@@ -188,8 +200,9 @@ def test_workbook_grid_beyond_the_cell_limit_stops(tmp_path, prefix):
 
 def test_workbook_row_without_references_beyond_the_column_limit_stops(tmp_path):
     cells = "<c><v>1</v></c>" * (_limits.MAX_COLUMNS + 5)
-    book = replace_parts(base_workbook(tmp_path / "export.xlsx"),
-                         {"xl/worksheets/sheet1.xml": sheet_xml(HEADER + f"<row>{cells}</row>")})
+    book = replace_parts(
+        base_workbook(tmp_path / "export.xlsx"), {"xl/worksheets/sheet1.xml": sheet_xml(HEADER + f"<row>{cells}</row>")}
+    )
     with time_limit(30), pytest.raises(RelcoordError, match=f"column {_limits.MAX_COLUMNS + 5:,}"):
         read_generic(book)
 
@@ -200,8 +213,7 @@ def test_shared_strings_zip_bomb_stops(tmp_path):
     n = 6_000_000
 
     def write(fh):
-        fh.write(f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{n}" uniqueCount="{n}">'
-                 .encode())
+        fh.write(f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{n}" uniqueCount="{n}">'.encode())
         block = b"<si><t>lol</t></si>" * 50_000
         for _ in range(n // 50_000):
             fh.write(block)
@@ -218,8 +230,10 @@ def test_too_many_shared_strings_stop(tmp_path, monkeypatch):
     """The count itself (the bomb above is caught earlier by its ratio): limit lowered to 1,000."""
     monkeypatch.setattr(_limits, "MAX_SHARED_STRINGS", 1_000)
     strings = "".join(f"<si><t>text {i} {i * 7919 % 104729}</t></si>" for i in range(2_000))
-    book = shared_strings(base_workbook(tmp_path / "export.xlsx"),
-                          f'<sst xmlns="{MAIN}" count="2000" uniqueCount="2000">{strings}</sst>'.encode())
+    book = shared_strings(
+        base_workbook(tmp_path / "export.xlsx"),
+        f'<sst xmlns="{MAIN}" count="2000" uniqueCount="2000">{strings}</sst>'.encode(),
+    )
     with time_limit(30), pytest.raises(RelcoordError, match="shared-strings table holds more than 1,000"):
         read_generic(book)
 
@@ -232,9 +246,11 @@ def test_workbook_unpacking_beyond_the_total_limit_stops(tmp_path, monkeypatch):
 
 
 def test_workbook_with_a_dtd_stops(tmp_path):
-    laughs = ('<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
-              f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c>'
-              '</row></sheetData></worksheet>')
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c>'
+        "</row></sheetData></worksheet>"
+    )
     book = replace_parts(base_workbook(tmp_path / "export.xlsx"), {"xl/worksheets/sheet1.xml": laughs.encode()})
     with time_limit(30), pytest.raises(RelcoordError, match="DTD"):
         read_generic(book)
@@ -244,6 +260,7 @@ def test_a_large_real_workbook_passes_the_checks_quickly(tmp_path):
     """10,000 respondents x 120 columns (as `relcoord simulate --respondents 10000 --format xlsx` writes,
     36 MB unpacked): the checks pass in a few seconds. (The full read takes ~20 s, so it is not repeated here.)"""
     from openpyxl.utils import get_column_letter
+
     letters = [get_column_letter(j) for j in range(1, 121)]
 
     def write(fh):
@@ -251,8 +268,13 @@ def test_a_large_real_workbook_passes_the_checks_quickly(tmp_path):
         head = "".join(f'<c r="{c}1" t="inlineStr"><is><t>v_{c}</t></is></c>' for c in letters)
         fh.write(f'<row r="1">{head}</row>'.encode())
         for r in range(2, 10_002):
-            fh.write((f'<row r="{r}">' + "".join(f'<c r="{c}{r}" t="n"><v>{(r * 7 + j) % 5 + 1}</v></c>'
-                                                  for j, c in enumerate(letters)) + "</row>").encode())
+            fh.write(
+                (
+                    f'<row r="{r}">'
+                    + "".join(f'<c r="{c}{r}" t="n"><v>{(r * 7 + j) % 5 + 1}</v></c>' for j, c in enumerate(letters))
+                    + "</row>"
+                ).encode()
+            )
         fh.write(b"</sheetData></worksheet>")
 
     book = replace_parts(base_workbook(tmp_path / "export.xlsx"), {"xl/worksheets/sheet1.xml": write})
@@ -283,19 +305,26 @@ def special_file(tmp_path: Path, kind: str, name: str) -> Path:
 
 
 @pytest.mark.parametrize("kind", SPECIAL)
-@pytest.mark.parametrize("reader,name", [
-    ("from relcoord.readers.generic import read_generic as read", "export.csv"),
-    ("from relcoord.readers.generic import read_generic as read", "export.xlsx"),
-    ("from relcoord.readers.qualtrics import read_qualtrics as read", "export.csv"),
-    ("from relcoord.readers.spss import read_spss as read", "export.sav"),
-], ids=["generic-csv", "generic-xlsx", "qualtrics", "spss"])
+@pytest.mark.parametrize(
+    "reader,name",
+    [
+        ("from relcoord.readers.generic import read_generic as read", "export.csv"),
+        ("from relcoord.readers.generic import read_generic as read", "export.xlsx"),
+        ("from relcoord.readers.qualtrics import read_qualtrics as read", "export.csv"),
+        ("from relcoord.readers.spss import read_spss as read", "export.sav"),
+    ],
+    ids=["generic-csv", "generic-xlsx", "qualtrics", "spss"],
+)
 def test_a_pipe_device_or_folder_as_export_stops(tmp_path, kind, reader, name):
     """Before: a FIFO blocks forever on open, /dev/zero is read until memory runs out."""
     p = special_file(tmp_path, kind, name)
-    out, took = isolated(f"""
+    out, took = isolated(
+        f"""
         {reader}
         read({str(p)!r})
-    """, timeout=30)
+    """,
+        timeout=30,
+    )
     refused(out, str(p))
     assert ("folder" in out) if kind == "folder" else ("not a regular file" in out)
     assert took < 20
@@ -303,32 +332,51 @@ def test_a_pipe_device_or_folder_as_export_stops(tmp_path, kind, reader, name):
 
 def test_surveyxact_workbook_fifo_stops(tmp_path):
     p = special_file(tmp_path, "fifo", "export.xlsx")
-    out, _ = isolated(f"""
+    out, _ = isolated(
+        f"""
         from relcoord.readers.surveyxact import read_surveyxact
         read_surveyxact({str(p)!r})
-    """, timeout=30)
+    """,
+        timeout=30,
+    )
     refused(out, "named pipe", "not a regular file")
 
 
 # --------------------------------------------------------------------------- YAML
+
 
 def laughs(depth: int = 9, kind: str = "list") -> str:
     """A flow-style "billion laughs": each level holds the previous one ten times (an anchor, nine aliases)."""
     expr = '&a0 ["lol", "lol"]' if kind == "list" else "&a0 {a: lol, b: lol}"
     for d in range(1, depth + 1):
         refs = [f"*a{d - 1}"] * 9
-        expr = (f"&a{d} [{expr}, {', '.join(refs)}]" if kind == "list" else
-                f"&a{d} {{k0: {expr}, " + ", ".join(f"k{i + 1}: {r}" for i, r in enumerate(refs)) + "}")
+        expr = (
+            f"&a{d} [{expr}, {', '.join(refs)}]"
+            if kind == "list"
+            else f"&a{d} {{k0: {expr}, " + ", ".join(f"k{i + 1}: {r}" for i, r in enumerate(refs)) + "}"
+        )
     return expr
 
 
-BOMB_TARGETS = {   # a real file, with one value replaced by the bomb (where a string or number belongs)
-    "config": ("config/config.yaml", "  language: da", "  language: {bomb}",
-               "from relcoord.config import load_config as load"),
-    "codebook": ("config/codebooks/limesurvey.yaml", "respondent_id: id", "respondent_id: {bomb}",
-                 "from relcoord.codebook import load_codebook as load"),
-    "instrument": ("config/instrument.yaml", "missing_codes: [6, 8, 9]", "missing_codes: {bomb}",
-                   "from relcoord.instrument import load_instrument as load"),
+BOMB_TARGETS = {  # a real file, with one value replaced by the bomb (where a string or number belongs)
+    "config": (
+        "config/config.yaml",
+        "  language: da",
+        "  language: {bomb}",
+        "from relcoord.config import load_config as load",
+    ),
+    "codebook": (
+        "config/codebooks/limesurvey.yaml",
+        "respondent_id: id",
+        "respondent_id: {bomb}",
+        "from relcoord.codebook import load_codebook as load",
+    ),
+    "instrument": (
+        "config/instrument.yaml",
+        "missing_codes: [6, 8, 9]",
+        "missing_codes: {bomb}",
+        "from relcoord.instrument import load_instrument as load",
+    ),
 }
 
 
@@ -343,10 +391,13 @@ def test_yaml_alias_bomb_stops(tmp_path, target, kind):
     p = tmp_path / "bomb.yaml"
     p.write_text(text.replace(old, new.format(bomb=laughs(kind=kind))), encoding="utf-8")
     assert p.stat().st_size < len(text) + 2_000
-    out, took = isolated(f"""
+    out, took = isolated(
+        f"""
         {loader}
         load({str(p)!r})
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     refused(out, "bomb.yaml", "billion laughs", f"more than {MAX_YAML_ALIAS_NODES:,}")
     assert took < 20
 
@@ -373,28 +424,50 @@ def test_yaml_recursive_alias_deep_nesting_and_fifo_stop(tmp_path):
 # --------------------------------------------------------------------------- CSV formula injection
 
 HOSTILE = [
-    "\r=1+1", "x;=cmd|' /C calc'!A0;", "=SUM(1;2) Hjemmeplejen", "+45 Social og Sundhed", "-2+3", "@SUM(1+1)",
-    "\t=1+1", " =1+1", "a,=1+1", "a, -1+1", "a\n=1+1", "a\r\n@x", 'a;"=1+1";b', '"=HYPERLINK(""http://x"")"',
-    "x,\t=1", "=1", "-", "+", "@", "Team A; Team B", 'He said "hi"', "",
+    "\r=1+1",
+    "x;=cmd|' /C calc'!A0;",
+    "=SUM(1;2) Hjemmeplejen",
+    "+45 Social og Sundhed",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1+1",
+    " =1+1",
+    "a,=1+1",
+    "a, -1+1",
+    "a\n=1+1",
+    "a\r\n@x",
+    'a;"=1+1";b',
+    '"=HYPERLINK(""http://x"")"',
+    "x,\t=1",
+    "=1",
+    "-",
+    "+",
+    "@",
+    "Team A; Team B",
+    'He said "hi"',
+    "",
 ]
 
 
 def test_write_csv_leaves_no_live_formula_in_any_import(tmp_path):
-    df = pd.DataFrame({
-        "name": HOSTILE,
-        "rc": np.linspace(-0.5, 0.5, len(HOSTILE)).round(3),
-        "n": np.arange(-3, len(HOSTILE) - 3),
-        "mixed": [-0.12, "-0.12", "=1", 3, None, "a;-1", "x", "y", "z", "-1e-05", "+3", "-0,5"] + [""] * (len(HOSTILE) - 12),
-        "kind": pd.Categorical(["a;@b"] * len(HOSTILE)),
-        "suppressed": [True, False] * (len(HOSTILE) // 2),
-    })
+    df = pd.DataFrame(
+        {
+            "name": HOSTILE,
+            "rc": np.linspace(-0.5, 0.5, len(HOSTILE)).round(3),
+            "n": np.arange(-3, len(HOSTILE) - 3),
+            "mixed": [-0.12, "-0.12", "=1", 3, None, "a;-1", "x", "y", "z", "-1e-05", "+3", "-0,5"]
+            + [""] * (len(HOSTILE) - 12),
+            "kind": pd.Categorical(["a;@b"] * len(HOSTILE)),
+            "suppressed": [True, False] * (len(HOSTILE) // 2),
+        }
+    )
     df = df[["name", "rc", "n", "mixed", "kind", "suppressed"]]
     df.columns = ["name", "rc", "n", "mixed", "=kind", "suppressed"]
     path = tmp_path / "units.csv"
     write_csv(df, path)
     assert live_formulas(path) == []
     raw = path.read_bytes().decode("utf-8")
-    rows = list(csv.reader(io.StringIO(raw, newline="")))   # every CR and LF is inside a quoted cell
+    rows = list(csv.reader(io.StringIO(raw, newline="")))  # every CR and LF is inside a quoted cell
     assert len(rows) == len(df) + 1 and {len(r) for r in rows} == {df.shape[1]}
     back = pd.read_csv(path, dtype={"name": str, "mixed": str}, keep_default_na=False)
     # numbers are numbers: numeric columns, and numbers inside a text column, unchanged
@@ -403,8 +476,12 @@ def test_write_csv_leaves_no_live_formula_in_any_import(tmp_path):
     assert back["mixed"].tolist()[:4] == ["-0.12", "-0.12", "'=1", "3"]
     assert back["mixed"].tolist()[9:12] == ["-1e-05", "+3", "-0,5"]
     # text reads back as given, with a ' before each part a spreadsheet would run
-    assert back["name"].tolist()[:4] == ["'\r'=1+1", "x;'=cmd|' /C calc'!A0;", "'=SUM(1;2) Hjemmeplejen",
-                                         "'+45 Social og Sundhed"]
+    assert back["name"].tolist()[:4] == [
+        "'\r'=1+1",
+        "x;'=cmd|' /C calc'!A0;",
+        "'=SUM(1;2) Hjemmeplejen",
+        "'+45 Social og Sundhed",
+    ]
     assert back["name"].tolist()[-3:] == ["Team A; Team B", 'He said "hi"', ""]
     assert list(back.columns)[4] == "'=kind"
 
@@ -423,6 +500,7 @@ def test_live_formulas_finds_what_the_old_writer_let_through(tmp_path):
 
 # --------------------------------------------------------------------------- the key
 
+
 @pytest.fixture
 def no_env(monkeypatch):
     monkeypatch.delenv("RELCOORD_SECRET", raising=False)
@@ -434,8 +512,10 @@ def test_short_secret_in_the_environment_is_refused(monkeypatch):
         resolve_secret("RELCOORD_SECRET", "/nonexistent/secret")
     assert "token_hex" in str(err.value)
     monkeypatch.setenv("RELCOORD_SECRET", "0123456789abcdef")
-    assert resolve_secret("RELCOORD_SECRET", "/nonexistent/secret") == (b"0123456789abcdef",
-                                                                       "environment variable RELCOORD_SECRET")
+    assert resolve_secret("RELCOORD_SECRET", "/nonexistent/secret") == (
+        b"0123456789abcdef",
+        "environment variable RELCOORD_SECRET",
+    )
 
 
 def test_key_file_that_is_a_folder_or_binary_or_empty_is_refused(tmp_path, no_env):

@@ -29,7 +29,7 @@ CODEBOOK = {"respondent_id": "id", "rater_unit": "s_1", "networks": "v_2",
 
 def item_labels(key: str) -> dict[int, str]:
     """An item's labels as a correct export writes them: the option text of each code, 6 = "Ved ikke"."""
-    return {**{c: option_label(INSTRUMENT.item(key), c) for c in range(1, 6)}, 6: "Ved ikke"}
+    return {**{c: option_label(INSTRUMENT.item(key), c, "da") for c in range(1, 6)}, 6: "Ved ikke"}
 
 
 def trio(folder, *, labels: dict[str, dict] | None = None, extra_labels=(), extra_structure=(), cells=None,
@@ -132,7 +132,7 @@ def test_surveyxact_labels_contradicting_the_code_map_stop(tmp_path):
 
 
 def test_spss_labels_contradicting_the_code_map_stop(tmp_path):
-    reversed_ps = {c: option_label(INSTRUMENT.item("problem_solving"), 6 - c) for c in range(1, 6)}
+    reversed_ps = {c: option_label(INSTRUMENT.item("problem_solving"), 6 - c, "da") for c in range(1, 6)}
     path = sav(tmp_path / "x.sav", labels={"problem_solving": reversed_ps})
     text = stop(tmp_path, "spss", path)
     assert "item problem_solving: the export labels code 1 'Giver altid andre skylden' (variable s_6_1 and 3 " \
@@ -144,7 +144,8 @@ def test_a_label_matching_nothing_stops_with_the_aliases_line(tmp_path):
     odd = {**item_labels("timely"), 3: "Af og til", 5: "Hele tiden"}
     text = stop(tmp_path, "surveyxact", trio(tmp_path / "x", labels={"timely": odd}))
     assert "item timely: the export labels 2 scored codes with texts that are none of the item's options" in text
-    assert "code 3 'Af og til' (variable s_4_1 and 3 more, in labels.csv), which `codes` scores 3 ('Nogle gange')" in text
+    assert ("code 3 'Af og til' (variable s_4_1 and 3 more, in labels.csv), which `codes` scores 3 "
+            "('Nogle gange')") in text
     assert '`aliases: {3: ["Af og til"], 5: ["Hele tiden"]}`' in text
     # with the aliases in the instrument, the same export passes
     data = yaml.safe_load(INSTRUMENT_FILE.read_text(encoding="utf-8"))
@@ -163,7 +164,7 @@ def test_a_missing_code_labelled_as_an_answer_stops_but_an_unknown_missing_label
     text = stop(tmp_path, "surveyxact", trio(tmp_path / "x", labels={"shared_goals": labels}))
     assert "code 6 'Fuldstændigt'" in text and "code 6 missing (a missing code)" in text
     assert "Uoplyst" not in text
-    ok = {**item_labels("shared_goals"), 9: "Uoplyst"}      # 9 is a missing code: no score, no stop
+    ok = {**item_labels("shared_goals"), 9: "Uoplyst"}  # 9 is a missing code: no score, no stop
     assert colmap(read_surveyxact(trio(tmp_path / "y", labels={"shared_goals": ok}))).labels_checked
 
 
@@ -179,22 +180,27 @@ def test_instrument_aliases_may_not_make_a_text_ambiguous():
 
 # --------------------------------------------------------------------------- 2. don't know on scored codes
 
+
 def test_dont_know_label_on_a_scored_code_stops_with_the_number_of_answers(tmp_path):
     labels = {**item_labels("timely"), 3: "Ved ikke"}
-    cells = {i: {"s_4_1": "3", "s_4_2": "3"} for i in range(3)}            # 6 answers hold code 3
+    cells = {i: {"s_4_1": "3", "s_4_2": "3"} for i in range(3)}  # 6 answers hold code 3
     text = stop(tmp_path, "surveyxact", trio(tmp_path / "x", labels={"timely": labels}, cells=cells))
-    assert "item timely: the export labels code 3 'Ved ikke' (variable s_4_1 and 3 more, in labels.csv), which " \
-           "means don't " \
-           "know, but the instrument scores code 3 as score 3 ('Nogle gange'); 6 answers in the export hold " \
-           "code 3 and would silently become don't know" in text
+    assert (
+        "item timely: the export labels code 3 'Ved ikke' (variable s_4_1 and 3 more, in labels.csv), which "
+        "means don't "
+        "know, but the instrument scores code 3 as score 3 ('Nogle gange'); 6 answers in the export hold "
+        "code 3 and would silently become don't know" in text
+    )
 
 
 def test_spss_user_missing_range_over_a_scored_code_stops(tmp_path):
     cells = {(i, "s_4_1"): 5.0 for i in range(4)}
     path = sav(tmp_path / "x.sav", missing={"timely": [{"lo": 5.0, "hi": 9.0}]}, cells=cells)
     text = stop(tmp_path, "spss", path)
-    assert "item timely: the SPSS file declares code 5 'Altid' user-missing (variable s_4_1), but the " \
-           "instrument scores code 5 as score 5 ('Altid'); 4 answers in the export hold code 5" in text
+    assert (
+        "item timely: the SPSS file declares code 5 'Altid' user-missing (variable s_4_1), but the "
+        "instrument scores code 5 as score 5 ('Altid'); 4 answers in the export hold code 5" in text
+    )
     assert "Variable View > Missing" in text
 
 
@@ -206,11 +212,14 @@ def test_spss_user_missing_on_a_missing_code_is_fine(tmp_path):
 
 # --------------------------------------------------------------------------- 3. one code, two labels
 
+
 def test_base_unit_code_labelled_twice_stops(tmp_path):
     folder = trio(tmp_path / "x", extra_labels=[["s_1", "1", "Træning og Rehabilitering"]])
     text = stop(tmp_path, "surveyxact", folder)
-    assert "variable 's_1': code 1 is labelled twice with different texts, 'Hjemmeplejen' (in labels.csv) and " \
-           "'Træning og Rehabilitering' (in labels.csv)" in text
+    assert (
+        "variable 's_1': code 1 is labelled twice with different texts, 'Hjemmeplejen' (in labels.csv) and "
+        "'Træning og Rehabilitering' (in labels.csv)" in text
+    )
 
 
 def test_identical_duplicate_labels_are_fine(tmp_path):
@@ -219,43 +228,63 @@ def test_identical_duplicate_labels_are_fine(tmp_path):
 
 
 def test_item_and_network_codes_labelled_twice_stop(tmp_path):
-    folder = trio(tmp_path / "x", extra_labels=[["s_3_2", "5", "Tilpas"], ["v_2_1", "1", "Ikke valgt"]],
-                  extra_structure=[["v_2", "v_2_1", "Closed", "Multiple", "Hvilke netværk?", "1", "Andet netværk"]])
+    folder = trio(
+        tmp_path / "x",
+        extra_labels=[["s_3_2", "5", "Tilpas"], ["v_2_1", "1", "Ikke valgt"]],
+        extra_structure=[["v_2", "v_2_1", "Closed", "Multiple", "Hvilke netværk?", "1", "Andet netværk"]],
+    )
     text = stop(tmp_path, "surveyxact", folder)
-    assert "variable 's_3_2': code 5 is labelled twice with different texts, 'Alt for ofte' (in labels.csv) and " \
-           "'Tilpas' (in labels.csv)" in text
+    assert (
+        "variable 's_3_2': code 5 is labelled twice with different texts, 'Alt for ofte' (in labels.csv) and "
+        "'Tilpas' (in labels.csv)" in text
+    )
     assert "variable 'v_2_1': code 1 is labelled twice" in text
     assert "variable 'v_2_1' is described twice in the structure with different choice texts" in text
 
 
 def test_spss_structure_choice_and_label_disagree(tmp_path):
     """labels.csv and the structure's choiceValue/choiceText give code 1 of s_1 different texts."""
-    folder = trio(tmp_path / "x", extra_structure=[["s_1", "s_1", "Closed", "Single", "Hvilken enhed?", "1",
-                                                    "Pædagogisk Psykologisk Rådgivning"]])
+    folder = trio(
+        tmp_path / "x",
+        extra_structure=[
+            ["s_1", "s_1", "Closed", "Single", "Hvilken enhed?", "1", "Pædagogisk Psykologisk Rådgivning"]
+        ],
+    )
     text = stop(tmp_path, "surveyxact", folder)
     assert "variable 's_1': code 1 is labelled twice" in text and "the structure (choiceText)" in text
 
 
 # --------------------------------------------------------------------------- choice texts in the codebook
 
+
 def test_qualtrics_text_answers_mapped_against_their_options_stop(tmp_path):
     from test_readers_qualtrics import CODEBOOK_TEXT, rc_export
+
     recs = [{"id": f"R_{i}", "unit": ["Hjemmeplejen", "Træning og Rehabilitering", "PPR"][i % 3]} for i in range(6)]
     cb = copy.deepcopy(CODEBOOK_TEXT)
-    cb["items"]["frequent"] = {"question": "Q3", "answers": {"Slet ikke nok": 1, "Ikke nok": 2, "Tilpas": 5,
-                                                              "For ofte": 4, "Alt for ofte": 3, "Ved ikke": 4}}
+    cb["items"]["frequent"] = {
+        "question": "Q3",
+        "answers": {"Slet ikke nok": 1, "Ikke nok": 2, "Tilpas": 5, "For ofte": 4, "Alt for ofte": 3, "Ved ikke": 4},
+    }
     text = stop(tmp_path, "qualtrics", rc_export(tmp_path / "q.csv", recs), cb)
-    assert "item frequent: the codebook's `answers:` maps the answer text 'Tilpas' to 5, which the instrument " \
-           "reads as score 2 ('Alt for ofte'), but 'Tilpas' is score 5" in text
+    assert (
+        "item frequent: the codebook's `answers:` maps the answer text 'Tilpas' to 5, which the instrument "
+        "reads as score 2 ('Alt for ofte'), but 'Tilpas' is score 5" in text
+    )
     assert "'Alt for ofte' to 3" in text and "'Ved ikke' to 4" in text and "'Ikke nok'" not in text
 
 
 def test_limesurvey_text_answers_mapped_against_their_options_stop(tmp_path):
     from test_readers_limesurvey import lime
+
     recs = [{"id": str(i), "unit": "Træning og Rehabilitering", "net": "Ja"} for i in range(3)]
-    cb = {"respondent_id": "id", "rater_unit": "enhed", "networks": {"question": "netvaerk", "selected": ["Ja"]},
-          "items": {k: f"RC{q + 1}" for q, k in enumerate(ITEMS)},
-          "answers": {"Aldrig": 5, "Altid": 1, "Ofte": 4, "Ved ikke": "missing"}}
+    cb = {
+        "respondent_id": "id",
+        "rater_unit": "enhed",
+        "networks": {"question": "netvaerk", "selected": ["Ja"]},
+        "items": {k: f"RC{q + 1}" for q, k in enumerate(ITEMS)},
+        "answers": {"Aldrig": 5, "Altid": 1, "Ofte": 4, "Ved ikke": "missing"},
+    }
     path = lime(tmp_path / "l.csv", recs, headings="code_text", default="Ofte")
     text = stop(tmp_path, "limesurvey", path, cb)
     assert "item timely: the codebook's `answers:` maps the answer text 'Aldrig' to 5" in text
@@ -263,12 +292,15 @@ def test_limesurvey_text_answers_mapped_against_their_options_stop(tmp_path):
 
 # --------------------------------------------------------------------------- SPSS helper
 
-def sav(path, *, labels: dict[str, dict] | None = None, missing: dict[str, list] | None = None, cells=None,
-        n: int = 6):
+
+def sav(path, *, labels: dict[str, dict] | None = None, missing: dict[str, list] | None = None, cells=None, n: int = 6):
     """A SurveyXact-style .sav over the same layout as :func:`trio`; ``missing``: item key -> SPSS
     missing ranges for every variable of the item."""
-    data = {"id": [f"R{i}" for i in range(n)], "s_1": [float(1 + i % 3) for i in range(n)],
-            "v_2_1": [1.0 if i % 3 == 0 else 0.0 for i in range(n)]}
+    data = {
+        "id": [f"R{i}" for i in range(n)],
+        "s_1": [float(1 + i % 3) for i in range(n)],
+        "v_2_1": [1.0 if i % 3 == 0 else 0.0 for i in range(n)],
+    }
     vl = {"s_1": {float(j + 1): name for j, name in enumerate(BASE)}, "v_2_1": {0.0: "Ikke valgt", 1.0: "Valgt"}}
     cl = {"id": "Respondent", "s_1": "Enhed", "v_2_1": f"Netværk - {NAMES[3]}"}
     mr = {}

@@ -20,7 +20,7 @@ from relcoord.privacy import (check_background, mask_personal, merge_small_categ
 from relcoord.validation import validate_export
 from relcoord.validation_report import validation_report_html
 
-from conftest import ITEM_Q, MEMBERSHIPS, ROOT, UNITS, make_export
+from conftest import ITEM_Q, MEMBERSHIPS, ROOT, UNITS, make_export, validation_kw
 
 INSTRUMENT = load_instrument(ROOT / "config" / "instrument.yaml")
 KEY = b"k" * 32
@@ -39,7 +39,7 @@ def run(records, codebook=CODEBOOK, extra_columns=None, **kw):
     for name, value in (extra_columns or {}).items():
         export.data[name] = value
     cmap = resolve(export, codebook, UNITS, INSTRUMENT, "2024")
-    return validate_export(export, cmap, INSTRUMENT, UNITS, MEMBERSHIPS, KEY, **kw)
+    return validate_export(export, cmap, INSTRUMENT, UNITS, MEMBERSHIPS, KEY, **validation_kw(**kw))
 
 
 def published(res) -> str:

@@ -11,7 +11,7 @@ import pytest
 from relcoord.errors import RelcoordError
 from relcoord.readers.canonical import read_canonical
 
-from ingest_helpers import ITEMS, ingest, rules
+from ingest_helpers import ITEMS, ingest
 
 CODEBOOK = {"respondent_id": "respondent_id", "rater_unit": "rater_unit",
             "networks": {"variable": "networks", "separator": ";"}, "items": {k: k for k in ITEMS},

@@ -46,10 +46,14 @@ def lime(path: Path, records: list[dict], *, headings: str = "code", spss: bool 
 
 def codebook(spss: bool = False) -> dict:
     o, c = ("_SQ", "") if spss else ("[SQ", "]")
-    return {"respondent_id": "id", "rater_unit": {"variable": "enhed", "codes": {"A1": "HJP", "A2": "TRR", "A3": "PPR"}},
-            "networks": {"pattern": f"netvaerk{o}{{n}}{c}", "targets": {1: "N-TI"}, "selected": ["Y"]},
-            "items": {k: {"pattern": f"RC{q + 1}{o}{{n}}{c}", "targets": TMAP} for q, k in enumerate(ITEMS)},
-            "answers": ANSWERS, "background": {"rolle": ["A1", "A2", "A3"]}}
+    return {
+        "respondent_id": "id",
+        "rater_unit": {"variable": "enhed", "codes": {"A1": "HJP", "A2": "TRR", "A3": "PPR"}},
+        "networks": {"pattern": f"netvaerk{o}{{n}}{c}", "targets": {1: "N-TI"}, "selected": ["Y"]},
+        "items": {k: {"pattern": f"RC{q + 1}{o}{{n}}{c}", "targets": TMAP} for q, k in enumerate(ITEMS)},
+        "answers": ANSWERS,
+        "background": {"rolle": ["A1", "A2", "A3"]},
+    }
 
 
 def test_heading_helpers():
@@ -62,9 +66,9 @@ def test_heading_helpers():
 def test_answer_codes_through_the_codebook(tmp_path):
     recs = [{"id": str(i), "unit": ["A1", "A2", "A3"][i % 3], "net": "Y" if i % 3 != 1 else ""} for i in range(6)]
     recs[1]["cells"] = {"RC1[SQ001]": "A6", "RC2[SQ002]": "", "RC4[SQ003]": "A5"}
-    recs[2]["cells"] = {"RC3[SQ001]": "A9"}     # no such answer code
-    recs[3]["unit"] = "A7"                      # no such unit code
-    recs[4]["net"] = "N"                        # neither Y nor empty
+    recs[2]["cells"] = {"RC3[SQ001]": "A9"}  # no such answer code
+    recs[3]["unit"] = "A7"  # no such unit code
+    recs[4]["net"] = "N"  # neither Y nor empty
     path = lime(tmp_path / "l.csv", recs)
     r = read_limesurvey(path)
     assert r.encoding == "utf-8-sig" and r.delimiter == ";" and r.format == "limesurvey-csv"
@@ -80,7 +84,7 @@ def test_answer_codes_through_the_codebook(tmp_path):
     resp = res.responses.set_index(["respondent_id", "target_unit", "item"])
     assert resp.loc[(rid, "HJP", "frequent"), "answer"] == "dont_know"
     assert resp.loc[(rid, "TRR", "timely"), "answer"] == "blank"
-    assert resp.loc[(rid, "PPR", "problem_solving"), "value"] == 1.0   # A5 = code 5, reversed
+    assert resp.loc[(rid, "PPR", "problem_solving"), "value"] == 1.0  # A5 = code 5, reversed
     assert resp.loc[(rid, "HJP", "timely"), "value"] == 4.0
     assert p.loc[2, "networks"] == "N-TI" and p.loc[3, "networks"] == "" and p.loc[6, "networks"] == ""
 
@@ -93,21 +97,32 @@ def test_spss_style_names(tmp_path):
 
 def test_code_and_text_headings_with_full_answer_texts(tmp_path):
     recs = [{"id": str(i), "unit": "Træning og Rehabilitering", "net": "Ja"} for i in range(3)]
-    recs[0]["unit"] = "PPR"   # an alias
+    recs[0]["unit"] = "PPR"  # an alias
     recs[1]["cells"] = {"RC2[SQ001]": "Ved ikke", "RC2[SQ002]": "Altid"}
-    cb = {"respondent_id": "id", "rater_unit": "enhed", "networks": {"question": "netvaerk", "selected": ["Ja"]},
-          "items": {k: f"RC{q + 1}" for q, k in enumerate(ITEMS)}, "answers": "options"}
+    cb = {
+        "respondent_id": "id",
+        "rater_unit": "enhed",
+        "networks": {"question": "netvaerk", "selected": ["Ja"]},
+        "items": {k: f"RC{q + 1}" for q, k in enumerate(ITEMS)},
+        "answers": "options",
+    }
     path = lime(tmp_path / "l.csv", recs, headings="code_text", default="Ofte")
     r = read_limesurvey(path)
     assert "RC1[SQ002]" in r.data.columns and "enhed" in r.data.columns
-    assert r.structure.set_index("variableName").loc["RC1[SQ002]", "questionText"] == \
-        f"Spørgsmål 1? [{NAMES['TRR']}]"
+    assert r.structure.set_index("variableName").loc["RC1[SQ002]", "questionText"] == f"Spørgsmål 1? [{NAMES['TRR']}]"
     res = ingest(tmp_path, "limesurvey", path, cb)
     # "Ofte" is an option of timely/accurate only: elsewhere it is no answer of the item
     assert res.summary["quarantined"] == 3 and "not_a_code" in set(res.failures["rule"])
-    res2 = ingest(tmp_path / "b", "limesurvey", path,
-                  {**cb, "items": {k: v for k, v in cb["items"].items()},
-                   "answers": {"Ofte": 4, "Altid": 5, "Ved ikke": "missing"}})
+    res2 = ingest(
+        tmp_path / "b",
+        "limesurvey",
+        path,
+        {
+            **cb,
+            "items": {k: v for k, v in cb["items"].items()},
+            "answers": {"Ofte": 4, "Altid": 5, "Ved ikke": "missing"},
+        },
+    )
     assert res2.summary["valid"] == 3
     assert list(res2.respondents["rater_unit"]) == ["PPR", "TRR", "TRR"]
     assert set(res2.respondents["networks"]) == {"N-TI"}

@@ -35,7 +35,7 @@ def sav(path, n=6, *, user_missing=True, overrides=None):
         for m, t in enumerate(TARGETS):
             var = f"s_{3 + q}_{m + 1}"
             data[var] = [4.0] * n
-            labels[var] = {**{float(c): option_label(INSTRUMENT.item(ITEMS[q]), c) for c in range(1, 6)},
+            labels[var] = {**{float(c): option_label(INSTRUMENT.item(ITEMS[q]), c, "da") for c in range(1, 6)},
                            8.0: "Ikke relevant", 9.0: "Ved ikke"}   # the instrument's texts, as exports label them
             col_labels[var] = f"Spørgsmål {q + 1} - {UNITS.set_index('unit_id').loc[t, 'name']}"
             if user_missing and q == 0:
@@ -69,32 +69,46 @@ def test_values_labels_and_missing(tmp_path):
     lab = r.labels.set_index(["variable", "value"])["label"]
     assert lab[("s_1", "2")] == "Træning og Rehabilitering" and lab[("s_3_1", "9")] == "Ved ikke"
     st = r.structure.set_index("variableName")
-    assert st.loc["s_3_2", "questionName"] == "s_3" and st.loc["s_3_2", "questionText"].endswith("Træning og Rehabilitering")
+    assert st.loc["s_3_2", "questionName"] == "s_3" and st.loc["s_3_2", "questionText"].endswith(
+        "Træning og Rehabilitering"
+    )
 
 
 def test_ingest_uses_labels_and_user_missing(tmp_path):
-    path = sav(tmp_path / "x.sav", overrides={(0, "s_3_1"): 7.0, (0, "s_4_2"): 9.0, (0, "s_5_3"): 8.0,
-                                               (2, "s_6_1"): 0.0, (3, "s_1"): 4.0, (4, "s_7_1"): 6.0})
+    path = sav(
+        tmp_path / "x.sav",
+        overrides={
+            (0, "s_3_1"): 7.0,
+            (0, "s_4_2"): 9.0,
+            (0, "s_5_3"): 8.0,
+            (2, "s_6_1"): 0.0,
+            (3, "s_1"): 4.0,
+            (4, "s_7_1"): 6.0,
+        },
+    )
     res = ingest(tmp_path, "spss", path, CODEBOOK)
     got = rules(res)
-    assert got[(3, "code_out_of_range")] == "s_6_1"   # 0: neither a code nor missing
+    assert got[(3, "code_out_of_range")] == "s_6_1"  # 0: neither a code nor missing
     assert got[(4, "unknown_unit")] == "s_1"
     resp = res.responses.set_index(["respondent_id", "target_unit", "item"])
     rid = res.respondents["respondent_id"].iat[0]
-    assert resp.loc[(rid, "HJP", "frequent"), "answer"] == "dont_know"       # 7: SPSS user-missing
-    assert resp.loc[(rid, "TRR", "timely"), "answer"] == "dont_know"         # 9: labelled "Ved ikke"
-    assert resp.loc[(rid, "PPR", "accurate"), "answer"] == "dont_know"       # 8: labelled "Ikke relevant"
+    assert resp.loc[(rid, "HJP", "frequent"), "answer"] == "dont_know"  # 7: SPSS user-missing
+    assert resp.loc[(rid, "TRR", "timely"), "answer"] == "dont_know"  # 9: labelled "Ved ikke"
+    assert resp.loc[(rid, "PPR", "accurate"), "answer"] == "dont_know"  # 8: labelled "Ikke relevant"
     assert resp.loc[(res.respondents["respondent_id"].iat[2], "HJP", "shared_goals"), "answer"] == "dont_know"  # 6
-    assert list(res.respondents["networks"]) == ["N-TI", "", "", "N-TI"]    # cases 1, 2, 5, 6
+    assert list(res.respondents["networks"]) == ["N-TI", "", "", "N-TI"]  # cases 1, 2, 5, 6
     assert "start" in res.dropped_columns and "t_1" in res.dropped_columns
     assert res.summary["dropped_columns_count"] == len(res.dropped_columns)
 
 
-@pytest.mark.parametrize("content, match", [
-    (b"id;s_1\n1;2\n", "not an SPSS .sav file"),
-    (b"PK\x03\x04" + b"\x00" * 30, "zip archive"),
-    (b"", "not an SPSS .sav file"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"id;s_1\n1;2\n", "not an SPSS .sav file"),
+        (b"PK\x03\x04" + b"\x00" * 30, "zip archive"),
+        (b"", "not an SPSS .sav file"),
+    ],
+)
 def test_not_a_sav_stops(tmp_path, content, match):
     p = tmp_path / "export.sav"
     p.write_bytes(content)
@@ -112,5 +126,5 @@ def test_truncated_sav_stops_cleanly(tmp_path):
             r = read_spss(p)
         except RelcoordError as e:
             assert str(p) in str(e)
-        else:   # a cut inside the last case may still read: every cell is a string
+        else:  # a cut inside the last case may still read: every cell is a string
             assert all(isinstance(v, str) for v in r.data.to_numpy().ravel())

@@ -51,7 +51,7 @@ def _nan(v):
     return np.nan if v is None else v
 
 
-# ------------------------------------------------------------- DOMAIN.md §4 vectors
+# ------------------------------------- published vectors (Bliese 2000; James, Demaree & Wolf 1984)
 def test_icc_from_ms_published_vectors():
     # Published to 4 decimals; ICC(2) = 9.5481/10.9893 = 0.868854, which the source
     # truncates to 0.8688, hence the 1e-4 tolerance.

@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import re
-from functools import lru_cache
+from functools import cache
+from pathlib import Path
 from html.parser import HTMLParser
 
 import matplotlib.image as mpimg
@@ -19,24 +20,29 @@ import pytest
 from relcoord import figures as F
 from relcoord import report as R
 from relcoord.privacy import reader_facing
-from test_figures import (CFG, K, demo_comparison, demo_round, instrument, responses_with_answers, scored, study,
-                          summary_for, synthetic_changes, synthetic_model)
+from test_figures import (BANDS, FIG, INVITED, K, ROUND_LABELS, demo_comparison, demo_round, figure_outputs, instrument,
+                          responses_with_answers, scored, study, summary_for, synthetic_changes, synthetic_model)
 
 SOFTWARE = {"python": "3.x", "pandas": "2.x"}          # fixed, so no version string can look like a value
 PROVENANCE = {"config_sha256": "c0ffee" * 10 + "abcd", "software": SOFTWARE}
 LANGS = ("da", "en")
 
 
-def cfg_for(lang: str) -> dict:
-    return {**CFG, "report": {"language": lang}}
+def round_kw(lang: str) -> dict:
+    """round_report's settings (title unset: the language's default title)."""
+    return {"lang": lang, "k": K, "bands": BANDS, "title": "", "min_items": 6, "invited": INVITED["2024"]}
 
 
-@lru_cache(maxsize=None)
+def comparison_kw(lang: str) -> dict:
+    return {"lang": lang, "k": K, "bands": BANDS, "title": "", "round_labels": ROUND_LABELS, "invited": INVITED}
+
+
+@cache
 def round_figure_paths(tmpdir: str, lang: str) -> dict:
     st, internal, public = demo_round()
     return F.round_figures(public, summary_for(st, "2024"), responses_with_answers(st, "2024"), st.units,
-                           instrument(), cfg_for(lang), f"{tmpdir}/{lang}/round", round_label="Baseline 2024",
-                           invited=520)
+                           instrument(), figure_outputs(Path(tmpdir) / lang / "round", F.ROUND_FIGURES), lang=lang,
+                           k=K, bands=BANDS, round_label="Baseline 2024", invited=520)
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +53,14 @@ def figdir(tmp_path_factory):
 def render_round(lang: str, figures: dict | None = None, tables: dict | None = None) -> str:
     st, internal, public = demo_round()
     return R.round_report("2024", "Baseline 2024", tables or public, summary_for(st, "2024"), figures, st.units,
-                          instrument(), cfg_for(lang), PROVENANCE)
+                          instrument(), PROVENANCE, **round_kw(lang))
 
 
 def render_comparison(lang: str, figures: dict | None = None, changes: pd.DataFrame | None = None) -> str:
     st = study()
     ch, model, pairs, pa, pb = demo_comparison()
     return R.comparison_report("2024_vs_2025", "2024", "2025", ch if changes is None else changes, model, figures,
-                               st.units, instrument(), cfg_for(lang), PROVENANCE,
+                               st.units, instrument(), PROVENANCE, **comparison_kw(lang),
                                summaries={"2024": summary_for(st, "2024"), "2025": summary_for(st, "2025")},
                                public_a=pa, public_b=pb)
 
@@ -110,7 +116,7 @@ def test_round_report_embeds_every_figure_as_png(lang, figdir):
     assert f'<html lang="{lang}">' in html
     for name in F.ROUND_FIGURES:
         assert f'id="fig-{name}"' in html
-        assert F.captions(lang, K)[name].split(":")[0][:40].replace('"', "&#34;") in html
+        assert F.captions(lang, K, BANDS)[name].split(":")[0][:40].replace('"', "&#34;") in html
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -124,7 +130,8 @@ def test_round_report_has_every_section(lang):
 def test_comparison_report_sections_and_images(lang, tmp_path):
     st = study()
     ch, model, pairs, pa, pb = demo_comparison()
-    figs = F.comparison_figures(ch, model, st.units, instrument(), cfg_for(lang), tmp_path, shared_pairs=pairs,
+    figs = F.comparison_figures(ch, model, st.units, instrument(), figure_outputs(tmp_path, F.COMPARISON_FIGURES),
+                                lang=lang, k=K, bands=BANDS, shared_pairs=pairs,
                                 public_a=pa, public_b=pb, label_a="2024", label_b="2025")
     html = render_comparison(lang, figs)
     p = parse(html)
@@ -212,7 +219,7 @@ def test_small_unit_counts_show_as_less_than_k():
     small = {u: n for u, n in summary["respondents_per_unit"].items() if n < K}
     html = render_round("en")
     names = dict(zip(st.units["unit_id"], st.units["name"]))
-    for u, n in small.items():
+    for u, _n in small.items():
         m = re.search(rf"{re.escape(names[u])} \({u}\)</td><td class=\"num\">([^<]*)</td>", html)
         assert m and m.group(1) == f"&lt; {K}", (u, m and m.group(1))
 
@@ -235,7 +242,7 @@ def test_a_single_small_unit_hides_the_next_smallest_count_too():
     # the JSON as the workflow writes it (counts null) renders the same
     from relcoord.privacy import summary_for_readers
     html2 = R.round_report("2024", "Baseline 2024", demo_round()[2], summary_for_readers(summary, K), None, st.units,
-                           instrument(), cfg_for("en"), PROVENANCE)
+                           instrument(), PROVENANCE, **round_kw("en"))
     assert re.search(cell, html2).group(1) == "–"
 
 
@@ -279,7 +286,7 @@ def test_text_catalogues_have_the_same_keys():
 @pytest.mark.parametrize("lang", LANGS)
 def test_round_findings_are_plain_and_from_the_numbers(lang):
     st, internal, public = demo_round()
-    findings = [str(f) for f in R.round_findings(public, st.units, instrument(), cfg_for(lang), lang)]
+    findings = [str(f) for f in R.round_findings(public, st.units, instrument(), lang=lang, k=K, bands=BANDS)]
     org = public["organisation"].set_index("measure").loc["rc"]
     first = findings[0]
     assert F.fmt_num(org["mean"], lang) in first
@@ -297,7 +304,7 @@ def test_round_findings_are_plain_and_from_the_numbers(lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_comparison_findings_do_not_overclaim(lang):
     ch, model, pairs, pa, pb = demo_comparison()
-    text = " ".join(str(f) for f in R.comparison_findings(ch, model, cfg_for(lang), label_a="2024", label_b="2025",
+    text = " ".join(str(f) for f in R.comparison_findings(ch, model, k=K, label_a="2024", label_b="2025",
                                                            lang=lang, public_a=pa, public_b=pb)).lower()
     if lang == "en":
         assert "difference-in-differences estimate" in text
@@ -314,14 +321,14 @@ def test_comparison_findings_do_not_overclaim(lang):
 
 
 def test_comparison_findings_say_plainly_when_nothing_changed():
-    st = study()
+    study()
     ia, pa = scored("2024")
     ib, pb = scored("2025")
     ch = synthetic_changes(pa, pb, ia, ib)
     ch.loc[ch["level"] == "organisation", ["p", "p_fdr"]] = 0.4
     model = synthetic_model(0.01)
     model.loc[model["term"] == "round:shares_network", ["ci_low", "ci_high"]] = [-0.03, 0.05]
-    text = " ".join(str(f) for f in R.comparison_findings(ch, model, cfg_for("en"), lang="en"))
+    text = " ".join(str(f) for f in R.comparison_findings(ch, model, k=K, lang="en"))
     assert "<strong>not</strong> statistically significant" in text
     assert "includes 0" in text
 
@@ -346,7 +353,7 @@ def test_provenance_lists_export_files_config_hash_and_software():
 
 def test_embed_png_accepts_paths_bytes_and_figures(tmp_path):
     st, internal, public = demo_round()
-    fig = F.response_overview(summary_for(st, "2024"), st.units)
+    fig = F.response_overview(summary_for(st, "2024"), st.units, **FIG)
     png, _ = F.save_figure(fig, tmp_path / "x")
     for src in (png, png.read_bytes(), fig, tmp_path / "x"):
         uri = R.embed_png(src)
@@ -378,15 +385,16 @@ def test_round_report_headline_states_records_set_aside_and_missing_units(lang):
     uid, name = str(base["unit_id"].iat[0]), str(base["name"].iat[0])
     s = {**summary_for(st, "2024"), "records_set_aside": 3, "missing_units": [uid], "missing_units_accepted": [uid],
          "missing_unit_names": {uid: name}}
-    html = R.round_report("2024", "Baseline 2024", public, s, None, st.units, instrument(), cfg_for(lang), PROVENANCE)
+    html = R.round_report("2024", "Baseline 2024", public, s, None, st.units, instrument(), PROVENANCE,
+                          **round_kw(lang))
     first, second = _findings(html)[:2]
     assert HEADLINE[lang][0] in first and "<strong>3</strong>" in first
     assert HEADLINE[lang][1] in second and str(escape(name)) in second
     # whatever validation.max_quarantined_fraction says; nothing when nothing was set aside and no unit is missing
     none = {**summary_for(st, "2024"), "records_in": s["valid"], "quarantined": 0, "records_set_aside": 0,
             "missing_units": []}
-    html = R.round_report("2024", "Baseline 2024", public, none, None, st.units, instrument(), cfg_for(lang),
-                          PROVENANCE)
+    html = R.round_report("2024", "Baseline 2024", public, none, None, st.units, instrument(), PROVENANCE,
+                          **round_kw(lang))
     assert not any(h in html for h in HEADLINE[lang])
 
 

@@ -12,7 +12,13 @@ from scipy import stats
 from relcoord.errors import RelcoordError
 from relcoord.instrument import Instrument, Item, default_instrument
 from relcoord.scores import (BLOCKS, blocks, edges, organisation, rater_groups, respondent_index,
-                             respondent_ties, score_round, scoring_options, ties, unit_scores)
+                             respondent_ties, score_round, ties, unit_scores)
+
+from conftest import scoring
+
+#: respondent_ties' minimums: the schema's defaults
+RT = {"min_items": scoring().min_items, "min_communication": scoring().min_communication,
+      "min_relationship": scoring().min_relationship}
 
 INST = default_instrument()
 KEYS = INST.keys
@@ -69,12 +75,12 @@ def tie(df: pd.DataFrame, a: str, b: str) -> pd.Series:
 @pytest.fixture(scope="module")
 def hand():
     responses, respondents = hand_round(copies=3)
-    return score_round(responses, respondents, UNITS, INST, {}, 3), responses, respondents
+    return score_round(responses, respondents, UNITS, INST, scoring(), k=3, seed=0), responses, respondents
 
 
 def test_respondent_ties_min_items_and_subscales():
     responses, _ = hand_round()
-    rt = respondent_ties(responses, INST).set_index(["respondent_id", "target_unit"])
+    rt = respondent_ties(responses, INST, **RT).set_index(["respondent_id", "target_unit"])
     r1 = rt.loc[("r1_0", "U2")]
     assert np.isnan(r1["rc"]) and r1["n_items"] == 5              # 5 of 7 valid -> undefined
     assert r1["communication"] == 4 and np.isnan(r1["relationship"])
@@ -84,7 +90,7 @@ def test_respondent_ties_min_items_and_subscales():
     assert np.isnan(r2["problem_solving"]) and r2["frequent"] == 5
     assert rt.loc[("r5_0", "U1"), "rc"] == 1
     assert list(rt.columns) == ["rater_unit", "rc", "communication", "relationship", "n_items", *KEYS]
-    strict = respondent_ties(responses, INST, min_items=7).set_index(["respondent_id", "target_unit"])
+    strict = respondent_ties(responses, INST, **{**RT, "min_items": 7}).set_index(["respondent_id", "target_unit"])
     assert np.isnan(strict.loc[("r2_0", "U2"), "rc"])
 
 
@@ -92,8 +98,8 @@ def test_non_index_item_is_carried_not_scored():
     extra = Instrument(items=INST.items + (Item(key="capacity", codes={1: 1.0}, in_index=False),))
     responses, _ = hand_round()
     more = responses[responses["item"] == "frequent"].assign(item="capacity", value=1.0)
-    rt = respondent_ties(pd.concat([responses, more]), extra)
-    base = respondent_ties(responses, INST)
+    rt = respondent_ties(pd.concat([responses, more]), extra, **RT)
+    base = respondent_ties(responses, INST, **RT)
     assert (rt["capacity"] == 1).all()
     np.testing.assert_allclose(rt["rc"], base["rc"])
 
@@ -166,7 +172,7 @@ def test_blocks(hand):
 
 def test_networks_as_raters_off():
     responses, respondents = hand_round(3)
-    out = score_round(responses, respondents, UNITS, INST, {"networks_as_raters": False}, 3)
+    out = score_round(responses, respondents, UNITS, INST, scoring(networks_as_raters=False), k=3, seed=0)
     assert set(out["ties"]["rater_kind"]) == {"base"}
     assert out["blocks"].set_index("block").loc["network_to_base", "n_ties"] == 0
     # units still report a network's within/between from its members
@@ -219,23 +225,26 @@ def test_respondent_index(hand):
 
 def test_score_round_keys_and_separate_functions_agree(hand):
     out, responses, respondents = hand
-    assert set(out) == {"respondent_ties", "respondent_index", "ties", "units", "blocks", "edges", "organisation", "rater_groups"}
+    assert set(out) == {"respondent_ties", "respondent_index", "ties", "units", "blocks", "edges", "organisation",
+                        "rater_groups"}
     rt = out["respondent_ties"]
-    pd.testing.assert_frame_equal(ties(rt, respondents, UNITS, INST, {}, 3), out["ties"])
+    pd.testing.assert_frame_equal(ties(rt, respondents, UNITS, INST, scoring(), k=3, seed=0), out["ties"])
     pd.testing.assert_frame_equal(unit_scores(rt, respondents, UNITS, 3), out["units"])
-    pd.testing.assert_frame_equal(blocks(rater_groups(rt, respondents, UNITS), 3), out["blocks"])
+    pd.testing.assert_frame_equal(blocks(rater_groups(rt, respondents, UNITS, True), 3), out["blocks"])
     pd.testing.assert_frame_equal(organisation(rt, INST), out["organisation"])
     pd.testing.assert_frame_equal(respondent_index(rt), out["respondent_index"])
 
 
 def test_rater_groups_rows():
     responses, respondents = hand_round()
-    rt = respondent_ties(responses, INST)
-    g = rater_groups(rt, respondents, UNITS)
-    assert len(g) == len(rt) + 2 * 4                    # r1 and r3 once more as N1 raters, 4 targets each
+    rt = respondent_ties(responses, INST, **RT)
+    g = rater_groups(rt, respondents, UNITS, True)
+    assert len(g) == len(rt) + 2 * 4  # r1 and r3 once more as N1 raters, 4 targets each
     assert set(g.loc[g["rater_kind"] == "network", "respondent_id"]) == {"r1_0", "r3_0"}
-    assert g.set_index(["rater_group", "target_unit", "respondent_id"]).loc[("N1", "N1", "r1_0"), "target_kind"] \
+    assert (
+        g.set_index(["rater_group", "target_unit", "respondent_id"]).loc[("N1", "N1", "r1_0"), "target_kind"]
         == "network"
+    )
     assert len(rater_groups(rt, respondents, UNITS, networks_as_raters=False)) == len(rt)
 
 
@@ -245,20 +254,20 @@ def test_rater_groups_rows():
 def test_input_errors():
     responses, respondents = hand_round()
     with pytest.raises(RelcoordError, match="not declared"):
-        respondent_ties(responses.assign(item=responses["item"].replace("timely", "tmely")), INST)
+        respondent_ties(responses.assign(item=responses["item"].replace("timely", "tmely")), INST, **RT)
     with pytest.raises(RelcoordError, match="duplicated"):
-        respondent_ties(pd.concat([responses, responses.iloc[:1]]), INST)
+        respondent_ties(pd.concat([responses, responses.iloc[:1]]), INST, **RT)
     with pytest.raises(RelcoordError, match="min_items"):
-        respondent_ties(responses, INST, min_items=8)
-    rt = respondent_ties(responses, INST)
+        respondent_ties(responses, INST, **{**RT, "min_items": 8})
+    rt = respondent_ties(responses, INST, **RT)
     with pytest.raises(RelcoordError, match="not in the unit register"):
-        rater_groups(rt, respondents, UNITS[UNITS["unit_id"] != "U3"])
+        rater_groups(rt, respondents, UNITS[UNITS["unit_id"] != "U3"], True)
     with pytest.raises(RelcoordError, match="not networks"):
-        rater_groups(rt, respondents.assign(networks="NX"), UNITS)
+        rater_groups(rt, respondents.assign(networks="NX"), UNITS, True)
     with pytest.raises(RelcoordError, match="refused below 3"):
-        score_round(responses, respondents, UNITS, INST, {}, 2)
-    with pytest.raises(RelcoordError, match="scoring.ci"):
-        scoring_options({"ci": "normal"})
+        score_round(responses, respondents, UNITS, INST, scoring(), k=2, seed=0)
+    with pytest.raises(RelcoordError, match="scoring/ci"):
+        scoring(ci="normal")
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -266,18 +275,18 @@ def test_input_errors():
 
 def test_bootstrap_ci_seeded_and_contains_mean():
     responses, respondents = hand_round(copies=6)
-    rng = np.random.default_rng(3)   # jitter values so the resampled means vary
+    rng = np.random.default_rng(3)  # jitter values so the resampled means vary
     responses = responses.assign(value=np.clip(responses["value"] + rng.integers(-1, 2, len(responses)), 1, 5))
     opts = {"ci": "bootstrap", "bootstrap_reps": 500}
-    a = score_round(responses, respondents, UNITS, INST, opts, 3)["ties"]
-    b = score_round(responses, respondents, UNITS, INST, opts, 3)["ties"]
+    a = score_round(responses, respondents, UNITS, INST, scoring(**opts), k=3, seed=0)["ties"]
+    b = score_round(responses, respondents, UNITS, INST, scoring(**opts), k=3, seed=0)["ties"]
     pd.testing.assert_frame_equal(a, b)
     ok = a["n"] >= 2
     assert (a.loc[ok, "ci_low"] <= a.loc[ok, "rc_mean"] + 1e-12).all()
     assert (a.loc[ok, "ci_high"] >= a.loc[ok, "rc_mean"] - 1e-12).all()
     assert (a.loc[ok, "ci_high"] > a.loc[ok, "ci_low"]).any()
     assert (a["ci_method"] == "bootstrap").all()
-    c = score_round(responses, respondents, UNITS, INST, {**opts, "seed": 7}, 3)["ties"]
+    c = score_round(responses, respondents, UNITS, INST, scoring(**opts), k=3, seed=7)["ties"]
     assert not np.allclose(a.loc[ok, "ci_low"], c.loc[ok, "ci_low"])
     assert a.loc[~ok, ["ci_low", "ci_high"]].isna().all().all()
 
@@ -289,26 +298,46 @@ def random_round(seed: int, n_base: int, n_net: int, n_resp: int, p_missing: flo
     rng = np.random.default_rng(seed)
     base = [f"B{i}" for i in range(n_base)]
     nets = [f"N{i}" for i in range(n_net)]
-    units = pd.DataFrame({"unit_id": base + nets, "name": base + nets, "kind": ["base"] * n_base + ["network"] * n_net,
-                          "area": ["x"] * n_base + [""] * n_net})
+    units = pd.DataFrame(
+        {
+            "unit_id": base + nets,
+            "name": base + nets,
+            "kind": ["base"] * n_base + ["network"] * n_net,
+            "area": ["x"] * n_base + [""] * n_net,
+        }
+    )
     unit = np.array(base, dtype=object)[rng.integers(0, n_base, n_resp)]
     member = rng.random((n_resp, n_net)) < 0.4
-    resp = pd.DataFrame({"respondent_id": [f"p{i:03d}" for i in range(n_resp)], "rater_unit": unit,
-                         "networks": [";".join(np.array(nets, dtype=object)[m]) for m in member]})
+    resp = pd.DataFrame(
+        {
+            "respondent_id": [f"p{i:03d}" for i in range(n_resp)],
+            "rater_unit": unit,
+            "networks": [";".join(np.array(nets, dtype=object)[m]) for m in member],
+        }
+    )
     targets = np.array(base + nets, dtype=object)
     vals = rng.integers(1, 6, size=(n_resp, len(targets), 7)).astype(float)
     vals[rng.random(vals.shape) < p_missing] = np.nan
-    responses = pd.DataFrame({
-        "respondent_id": np.repeat(resp["respondent_id"].to_numpy(), len(targets) * 7),
-        "rater_unit": np.repeat(unit, len(targets) * 7),
-        "target_unit": np.tile(np.repeat(targets, 7), n_resp),
-        "item": np.tile(np.array(KEYS, dtype=object), n_resp * len(targets)),
-        "value": vals.ravel()})
+    responses = pd.DataFrame(
+        {
+            "respondent_id": np.repeat(resp["respondent_id"].to_numpy(), len(targets) * 7),
+            "rater_unit": np.repeat(unit, len(targets) * 7),
+            "target_unit": np.tile(np.repeat(targets, 7), n_resp),
+            "item": np.tile(np.array(KEYS, dtype=object), n_resp * len(targets)),
+            "value": vals.ravel(),
+        }
+    )
     return responses, resp, units
 
 
-rounds = st.builds(random_round, seed=st.integers(0, 2**31), n_base=st.integers(1, 4), n_net=st.integers(0, 2),
-                   n_resp=st.integers(1, 30), p_missing=st.sampled_from([0.0, 0.1, 0.3]))
+rounds = st.builds(
+    random_round,
+    seed=st.integers(0, 2**31),
+    n_base=st.integers(1, 4),
+    n_net=st.integers(0, 2),
+    n_resp=st.integers(1, 30),
+    p_missing=st.sampled_from([0.0, 0.1, 0.3]),
+)
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SCORE_COLS = {
     "respondent_ties": ["rc", "communication", "relationship", *KEYS],
@@ -325,7 +354,7 @@ SCORE_COLS = {
 @given(rounds)
 def test_every_score_in_scale(data):
     responses, resp, units = data
-    out = score_round(responses, resp, units, INST, {}, 3)
+    out = score_round(responses, resp, units, INST, scoring(), k=3, seed=0)
     for name, cols in SCORE_COLS.items():
         x = out[name][cols].to_numpy(dtype=float)
         x = x[~np.isnan(x)]
@@ -335,8 +364,21 @@ def test_every_score_in_scale(data):
 
 
 def _canon(df: pd.DataFrame) -> pd.DataFrame:
-    keys = [c for c in ("rater_kind", "rater_unit", "target_unit", "respondent_id", "unit_id", "block",
-                        "unit_a", "unit_b", "measure") if c in df.columns]
+    keys = [
+        c
+        for c in (
+            "rater_kind",
+            "rater_unit",
+            "target_unit",
+            "respondent_id",
+            "unit_id",
+            "block",
+            "unit_a",
+            "unit_b",
+            "measure",
+        )
+        if c in df.columns
+    ]
     return df.sort_values(keys).reset_index(drop=True)
 
 
@@ -346,9 +388,16 @@ def test_row_order_changes_nothing(data, perm_seed, ci):
     responses, resp, units = data
     rng = np.random.default_rng(perm_seed)
     opts = {"ci": ci, "bootstrap_reps": 200}
-    a = score_round(responses, resp, units, INST, opts, 3)
-    b = score_round(responses.iloc[rng.permutation(len(responses))], resp.iloc[rng.permutation(len(resp))],
-                    units, INST, opts, 3)
+    a = score_round(responses, resp, units, INST, scoring(**opts), k=3, seed=0)
+    b = score_round(
+        responses.iloc[rng.permutation(len(responses))],
+        resp.iloc[rng.permutation(len(resp))],
+        units,
+        INST,
+        scoring(**opts),
+        k=3,
+        seed=0,
+    )
     for name in a:
         pd.testing.assert_frame_equal(_canon(a[name]), _canon(b[name]), check_exact=False, rtol=1e-12)
 
@@ -358,7 +407,7 @@ def test_row_order_changes_nothing(data, perm_seed, ci):
 def test_received_is_weighted_mean_of_base_ties(data):
     """The identity that makes secondary suppression necessary (see relcoord.privacy)."""
     responses, resp, units = data
-    out = score_round(responses, resp, units, INST, {}, 3)
+    out = score_round(responses, resp, units, INST, scoring(), k=3, seed=0)
     t = out["ties"]
     t = t[(t["rater_kind"] == "base") & (t["rater_unit"] != t["target_unit"]) & (t["target_kind"] == "base")]
     t = t[t["n"] > 0]
@@ -377,6 +426,6 @@ def test_received_is_weighted_mean_of_base_ties(data):
 def test_scale_builder_runs_small():
     """The scale benchmark's data layout (full grid, every respondent rates every target) scores cleanly."""
     responses, resp, units = random_round(1, 5, 2, 200, 0.05)
-    out = score_round(responses, resp, units, INST, {}, 5)
+    out = score_round(responses, resp, units, INST, scoring(), k=5, seed=0)
     assert len(out["respondent_ties"]) == 200 * 7
     assert out["organisation"].set_index("measure").loc["rc", "n"] == 200

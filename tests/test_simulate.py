@@ -13,9 +13,12 @@ import pandas as pd
 import pytest
 
 from relcoord.instrument import load_instrument
-from relcoord.simulate import (build_organisation, expected_score, main_simulate, make_demo, members_in_round,
-                               respondent_tie_rc, shared_pairs, simple_did, simulate_study)
+from relcoord.registry import memberships_in_round, shared_networks
+from relcoord.simulate import (build_organisation, expected_score, main_simulate, make_demo,
+                               respondent_tie_rc, simple_did, simulate_study)
 from relcoord.writers.surveyxact import read_codebook, write_surveyxact
+
+from conftest import scoring
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTRUMENT = ROOT / "config" / "instrument.yaml"
@@ -97,11 +100,11 @@ def test_canonical_tables_complete_and_in_range(study, inst):
         assert (counts.drop(counts.idxmin()) >= 12).all()
         assert counts.max() >= 2.5 * counts.drop(counts.idxmin()).min()
         # network members come only from member units of that round, sorted ids
-        members = members_in_round(study.memberships, study.round_ids, rid)
+        members = set(memberships_in_round(study.memberships, rid, study.round_ids).itertuples(index=False, name=None))
         for unit, nets in zip(respondents["rater_unit"], respondents["networks"]):
             if nets:
                 ns = nets.split(";")
-                assert ns == sorted(ns) and all(unit in members[x] for x in ns)
+                assert ns == sorted(ns) and all((x, unit) in members for x in ns)
         assert (respondents["networks"] != "").mean() > 0.1
         assert set(respondents["role"]) <= {"Leder", "Medarbejder", "Andet"}
 
@@ -113,7 +116,7 @@ def test_memberships_change_between_rounds(study):
     assert (m["to_round"] == "2024").sum() == 1    # one leaves after the baseline
     base = set(study.units.loc[study.units.kind == "base", "unit_id"])
     assert set(m["unit_id"]) <= base
-    s24, s25 = shared_pairs(m, study.round_ids, "2024"), shared_pairs(m, study.round_ids, "2025")
+    s24, s25 = shared_networks(m, "2024", study.round_ids), shared_networks(m, "2025", study.round_ids)
     assert set(s25) - set(s24) and set(s24) - set(s25)
     assert all(a != b and (b, a) in s25 for a, b in s25)
     assert sorted(map(tuple, study.truth["shared_directed_pairs"])) == sorted(s25)
@@ -136,7 +139,7 @@ def big_studies():
 def test_planted_network_effect_is_recoverable(big_studies):
     st = big_studies[0.30]
     t = st.truth
-    did = simple_did(st, "2024", "2025")
+    did = simple_did(st, "2024", "2025", min_items=scoring().min_items)
     assert did == pytest.approx(t["network_effect_rc_sample_did"], abs=1e-12)
     # attenuated by the ordinal cut, but clearly there
     assert 0.15 < t["network_effect_rc"] < 0.30
@@ -147,14 +150,15 @@ def test_planted_network_effect_is_recoverable(big_studies):
 def test_no_network_effect_gives_no_did(big_studies):
     st = big_studies[0.0]
     assert st.truth["network_effect_rc"] == 0.0
-    assert abs(simple_did(st, "2024", "2025")) < 0.035
+    assert abs(simple_did(st, "2024", "2025", min_items=scoring().min_items)) < 0.035
 
 
 def test_planted_drift_is_recoverable(big_studies):
     st = big_studies[0.0]
     t = st.truth
     assert 0.03 < t["drift_rc"] < 0.05
-    mean = {rid: respondent_tie_rc(st.rounds[rid][0])["rc"].mean() for rid in st.round_ids}
+    mean = {rid: respondent_tie_rc(st.rounds[rid][0], min_items=scoring().min_items)["rc"].mean()
+            for rid in st.round_ids}
     assert mean["2025"] - mean["2024"] == pytest.approx(t["drift_rc"], abs=0.03)
 
 
@@ -202,7 +206,8 @@ def _decode(inst, codebook, units, export: pd.DataFrame):
         item = inst.item(key)
         for m, t in enumerate(targets, start=1):
             col = export[f"{q}_{m}"]
-            out[(t, key)] = col.map(lambda s: item.codes.get(int(s), np.nan) if s not in ("", "6") else np.nan)
+            out[(t, key)] = col.map(
+                lambda s, item=item: item.codes.get(int(s), np.nan) if s not in ("", "6") else np.nan)
     return out
 
 
@@ -255,7 +260,7 @@ def test_csv_export_round_trips(study, inst, tmp_path):
     # networks as 0/1
     for k, net in enumerate(study.units.loc[study.units.kind == "network", "unit_id"], start=1):
         assert (valid[f"v_2_{k}"] == "1").tolist() == respondents["networks"].str.split(";").map(
-            lambda xs: net in xs).tolist()
+            lambda xs, net=net: net in xs).tolist()
 
 
 def test_csv_structure_and_labels_like_surveyxact(study, inst, tmp_path):
@@ -363,7 +368,7 @@ def test_reader_reads_the_exports(demo):
 
 def test_ingest_quarantines_exactly_the_invalid_rows(demo, inst):
     pytest.importorskip("relcoord.ingest")
-    from relcoord.config import load_config
+    from relcoord.config import load_config, settings_from_config
     from relcoord.ingest import ingest_round
 
     out, truth = demo
@@ -373,7 +378,7 @@ def test_ingest_quarantines_exactly_the_invalid_rows(demo, inst):
     cfg["rounds"]["2024"]["export"] = str(out / "raw" / "2024")
     cfg["rounds"]["2025"]["export"] = str(out / "raw" / "2025" / "export.xlsx")
     for rid in ("2024", "2025"):
-        res, _ = ingest_round(cfg, rid, base=ROOT, key=b"test-key-0123456789abcdef0123456789")
+        res, _ = ingest_round(settings_from_config(cfg), rid, base=ROOT, key=b"test-key-0123456789abcdef0123456789")
         want = sorted(r for b in truth["invalid_rows"][rid] for r in b["source_rows"])
         assert sorted(res.failures.loc[res.failures.action == "quarantined", "source_row"].unique()) == want
         assert len(res.respondents) == truth["per_round"][rid]["n_respondents"]

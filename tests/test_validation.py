@@ -12,7 +12,7 @@ from relcoord.errors import RelcoordError
 from relcoord.instrument import load_instrument
 from relcoord.validation import FAILURE_COLUMNS, check_quarantine_ceiling, validate_export
 
-from conftest import ITEM_Q, ROOT, UNITS, MEMBERSHIPS, make_export
+from conftest import ITEM_Q, ROOT, UNITS, MEMBERSHIPS, make_export, validation_kw
 
 INSTRUMENT = load_instrument(ROOT / "config" / "instrument.yaml")
 CODEBOOK = Codebook(respondent_id="id", rater_unit="s_1", networks="v_2", items=dict(ITEM_Q), background=("b_1",),
@@ -23,7 +23,7 @@ KEY = b"k" * 32
 def run(records, **kw):
     export = make_export(records)
     cmap = resolve(export, CODEBOOK, UNITS, INSTRUMENT, "2024")
-    return validate_export(export, cmap, INSTRUMENT, UNITS, MEMBERSHIPS, KEY, **kw)
+    return validate_export(export, cmap, INSTRUMENT, UNITS, MEMBERSHIPS, KEY, **validation_kw(**kw))
 
 
 def good(i, unit="1", **extra):
@@ -238,7 +238,7 @@ def _labelled(records, labels: dict[str, str]):
 
 def _run_export(export, **kw):
     cmap = resolve(export, CODEBOOK, UNITS, INSTRUMENT, "2024")
-    res = validate_export(export, cmap, INSTRUMENT, UNITS, MEMBERSHIPS, KEY, **kw)
+    res = validate_export(export, cmap, INSTRUMENT, UNITS, MEMBERSHIPS, KEY, **validation_kw(**kw))
     res.summary["round"] = "2024"
     return res
 
@@ -308,7 +308,7 @@ def test_a_renamed_unit_stops_the_round_naming_the_unknown_label():
 
 def test_ingest_round_stops_on_a_missing_unit_unless_the_config_accepts_it(tmp_path):
     from ingest_helpers import ITEMS, KEY as IKEY, make_config
-    from relcoord.config import load_config
+    from relcoord.config import load_config, settings_from_config
     from relcoord.ingest import ingest_round
 
     head = ["Respondent", "Enhed"] + [f"q{i + 1}_{t}" for i in range(len(ITEMS)) for t in ("HJP", "TRR", "PPR")]
@@ -320,12 +320,12 @@ def test_ingest_round_stops_on_a_missing_unit_unless_the_config_accepts_it(tmp_p
             "items": {k: {"pattern": f"q{i + 1}_{{target}}"} for i, k in enumerate(ITEMS)}}
     cfg = load_config(make_config(tmp_path, "generic", export, book, accept_missing_units=[]))
     with pytest.raises(RelcoordError) as e:
-        ingest_round(cfg, "2025", key=IKEY)
+        ingest_round(settings_from_config(cfg), "2025", key=IKEY)
     assert "PPR (Pædagogisk Psykologisk Rådgivning): the export has no record from it" in str(e.value)
     cfg = load_config(make_config(tmp_path, "generic", export, book, accept_missing_units=["PPR"]))
-    res, _ = ingest_round(cfg, "2025", key=IKEY)
+    res, _ = ingest_round(settings_from_config(cfg), "2025", key=IKEY)
     assert res.summary["missing_units"] == res.summary["missing_units_accepted"] == ["PPR"]
     assert res.summary["records_set_aside"] == 0
     cfg = load_config(make_config(tmp_path, "generic", export, book, accept_missing_units=["XYZ"]))
     with pytest.raises(RelcoordError, match="accept_missing_units names 'XYZ'"):
-        ingest_round(cfg, "2025", key=IKEY)
+        ingest_round(settings_from_config(cfg), "2025", key=IKEY)

@@ -20,13 +20,15 @@ import pytest
 import yaml
 from snakemake.utils import validate as snakemake_validate
 
-from conftest import ROOT
-from relcoord.config import normalise_keys, round_order
+from relcoord.config import normalise_keys, settings_from_config
 from relcoord.figures import fmt_num
 from relcoord.instrument import load_instrument
 from relcoord.registry import load_units, units_in_round
+from relcoord.schema import SCHEMA_DIR
 from relcoord.stages import score_and_assess
-from workflow_helpers import FORMULA_ANSWERS, FORMULA_AREA, FORMULA_NAME, PLANTED_UNIT, html_text
+from csv_safety import live_formulas
+from relcoord.tables import neutralise
+from workflow_helpers import FORMULA_ANSWERS, FORMULA_AREA, FORMULA_NAME, PLANTED_UNIT, SEMICOLON_NAME, html_text
 
 pytestmark = pytest.mark.slow
 
@@ -45,18 +47,19 @@ def small_run(workflow_runs):
 def _config(work: Path) -> dict:
     cfg = yaml.safe_load((work / "config/config.yaml").read_text(encoding="utf-8"))
     normalise_keys(cfg)
-    snakemake_validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))   # fills the defaults
+    snakemake_validate(cfg, str(SCHEMA_DIR / "config.schema.yaml"))   # fills the defaults
     return cfg
 
 
 def _internal(work: Path, rnd: str) -> tuple[dict, dict]:
     """The round's unsuppressed tables, recomputed from the validated data (as score_round does)."""
-    cfg = _config(work)
-    order = round_order(cfg)
-    units = units_in_round(load_units(work / cfg["units"], order), rnd, order)
+    s = settings_from_config(_config(work))
+    order = list(s.round_order)
+    units = units_in_round(load_units(work / s.units, order), rnd, order)
     res = work / "results" / rnd / "validated"
     return score_and_assess(pd.read_parquet(res / "responses.parquet"), pd.read_parquet(res / "respondents.parquet"),
-                            units, load_instrument(work / cfg["instrument"]), cfg)
+                            units, load_instrument(work / s.instrument), scoring=s.scoring,
+                            k=s.privacy.min_group_size, seed=s.seed)
 
 
 # (count columns, statistic columns; None = every other numeric column) per reader-facing table
@@ -174,7 +177,7 @@ def test_reports_never_show_a_value_of_a_hidden_cell(small_run):
     planted: dict[str, set[str]] = {}
     for rnd in ROUNDS:
         internal, public = _internal(small_run, rnd)
-        for name, df in public.items():
+        for _name, df in public.items():
             for c in df.columns:
                 if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
                     visible |= {_fmt(v) for v in df[c].dropna()}
@@ -227,13 +230,16 @@ def test_formula_like_text_is_neutralised_in_every_csv(small_run):
     row = units[units["unit_id"] == "HJP"].iloc[0]
     assert row["name"] == "'" + FORMULA_NAME and row["area"] == "'" + FORMULA_AREA
     failures = pd.read_csv(results / "2024/validation/failures.csv", dtype=str, keep_default_na=False)
-    assert {"'" + v for v in FORMULA_ANSWERS.values()} <= set(failures["value"])
-    assert set(failures.loc[failures["value"].isin({"'" + v for v in FORMULA_ANSWERS.values()}), "rule"]) == \
-        {"not_a_code"}
+    written = {neutralise(v) for v in FORMULA_ANSWERS.values()}      # "'@SUM(1+1)", "x;'=cmd|…"
+    assert written <= set(failures["value"])
+    assert set(failures.loc[failures["value"].isin(written), "rule"]) == {"not_a_code"}
     csvs = sorted(results.rglob("*.csv"))
     assert len(csvs) >= 18
     for path in csvs:
         bad = [c for c in _csv_cells(path) if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(c)]
         assert not bad, (path.relative_to(results), bad[:5])
+        # imported with ',' ';' and tab, quote-aware and naive, with bare CRs as row breaks: nothing runs
+        assert not live_formulas(path), (path.relative_to(results), live_formulas(path)[:5])
+    assert SEMICOLON_NAME.split(";")[0] in (results / "2024/scores/units.csv").read_text(encoding="utf-8")
     assert not list(results.rglob("*.xls*"))         # no spreadsheet output exists
     assert FORMULA_NAME in html_text(results / "2024/report.html")    # HTML escapes; the name reads as given

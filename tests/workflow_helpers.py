@@ -35,7 +35,9 @@ def project_copy(dest: Path) -> Path:
 # trio, 2025 workbook), with text a spreadsheet would run as a formula in the unit register and the export.
 
 FORMULA_NAME, FORMULA_AREA = "=SUM(1;2) Hjemmeplejen", "+45 Social og Sundhed"
-FORMULA_ANSWERS = {"s_3_2": "@SUM(1+1)", "s_4_2": "-2+3"}
+FORMULA_ANSWERS = {"s_3_2": "@SUM(1+1)", "s_4_2": "-2+3", "s_5_2": "x;=cmd|' /C calc'!A0;"}
+# a unit name that is harmless in a comma import but starts a formula after a split at ';' (Danish Excel)
+SEMICOLON_NAME = "Sundhed;=HYPERLINK(\"http://x\")"
 # every respondent of the small unit TRR (code 3) scores 5 on six items about every unit and 4 or 3
 # (alternating between respondents) on the seventh: its hidden cells (about 4.8) lie where no visible
 # cell of this study is, so a leak into a report would show as a number found nowhere else
@@ -88,6 +90,9 @@ def small_study(work: Path) -> Path:
     i = units.index[units["unit_id"] == "HJP"][0]
     units.loc[i, "aliases"] = "|".join(a for a in (units.loc[i, "aliases"], units.loc[i, "name"]) if a)
     units.loc[i, ["name", "area"]] = [FORMULA_NAME, FORMULA_AREA]
+    j = units.index[units["unit_id"] == "SUC"][0]
+    units.loc[j, "aliases"] = "|".join(a for a in (units.loc[j, "aliases"], units.loc[j, "name"]) if a)
+    units.loc[j, "name"] = SEMICOLON_NAME
     units.to_csv(work / "config/units.tsv", sep="\t", index=False, lineterminator="\n")
     _plant_csv(work / "data/raw/demo/2024/dataset.csv")
     _plant_xlsx(work / "data/raw/demo/2025/export.xlsx")
@@ -170,7 +175,7 @@ def find_values(texts: dict[str, str], values: set[str]) -> list[tuple[str, str]
     lengths = {len(v) for v in digits}
     for name, text in texts.items():
         if digits:
-            for m in re.finditer(r"\d{%d,}" % min(lengths), text):
+            for m in re.finditer(rf"\d{{{min(lengths)},}}", text):
                 run = m.group()
                 for n in lengths:
                     hits = {run[i:i + n] for i in range(len(run) - n + 1)} & digits

@@ -33,8 +33,11 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
+
+from .calibration import calibration
+from .config import section
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "relcoord-bench-secret-0123456789abcdef"
@@ -174,13 +177,20 @@ def median_table(rows: list[dict]):
 
     df = pd.DataFrame(rows)
     g = df.groupby(["respondents", "stage", "round"], sort=False)
-    out = g.agg(repeats=("repeat", "nunique"), median_wall_s=("wall_s", "median"), min_wall_s=("wall_s", "min"),
-                median_cpu_s=("cpu_s", "median"), median_job_s=("job_s", "median"), median_peak_rss_mb=("peak_rss_mb", "median"),
-                median_load_1min=("load_1min", "median")).reset_index()
+    out = g.agg(
+        repeats=("repeat", "nunique"),
+        median_wall_s=("wall_s", "median"),
+        min_wall_s=("wall_s", "min"),
+        median_cpu_s=("cpu_s", "median"),
+        median_job_s=("job_s", "median"),
+        median_peak_rss_mb=("peak_rss_mb", "median"),
+        median_load_1min=("load_1min", "median"),
+    ).reset_index()
     return out.round(2)
 
 
 # --------------------------------------------------------------------------- demo, no-op, start-up
+
 
 def run_demo(work: Path, repeats: int, cores: int, log: Path) -> list[dict]:
     rows = []
@@ -193,11 +203,19 @@ def run_demo(work: Path, repeats: int, cores: int, log: Path) -> list[dict]:
         jobs = {}
         for p in sorted((work / "benchmarks").rglob("*.tsv")):
             jobs[str(p.relative_to(work / "benchmarks"))] = float(p.read_text().strip().splitlines()[-1].split("\t")[0])
-        rows.append({"repeat": i, "load_1min": round(os.getloadavg()[0], 2),
-                     "end_to_end_s": round(full["wall_s"], 2), "end_to_end_cpu_s": round(full["cpu_s"], 2),
-                     "noop_rerun_s": round(noop["wall_s"], 2), "noop_rerun_cpu_s": round(noop["cpu_s"], 2),
-                     "dry_run_s": round(dry["wall_s"], 2), "peak_rss_mb": round(full["peak_rss_mb"], 1),
-                     "jobs_s": jobs})
+        rows.append(
+            {
+                "repeat": i,
+                "load_1min": round(os.getloadavg()[0], 2),
+                "end_to_end_s": round(full["wall_s"], 2),
+                "end_to_end_cpu_s": round(full["cpu_s"], 2),
+                "noop_rerun_s": round(noop["wall_s"], 2),
+                "noop_rerun_cpu_s": round(noop["cpu_s"], 2),
+                "dry_run_s": round(dry["wall_s"], 2),
+                "peak_rss_mb": round(full["peak_rss_mb"], 1),
+                "jobs_s": jobs,
+            }
+        )
         print(f"  demo: end to end {full['wall_s']:.1f} s, no-op rerun {noop['wall_s']:.1f} s", flush=True)
     return rows
 
@@ -219,6 +237,7 @@ print(time.perf_counter() - t)
 def startup(repeats: int = 5) -> list[dict]:
     """Per job: interpreter start-up, Snakemake's script preamble, the
     script's imports; each in a fresh process, medians of ``repeats``."""
+
     def timed(code: str) -> float:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
@@ -228,18 +247,34 @@ def startup(repeats: int = 5) -> list[dict]:
         out = subprocess.run([sys.executable, "-c", _IMPORT_TIMER, code], check=True, capture_output=True, text=True)
         return float(out.stdout.strip())
 
-    rows = [{"what": "python interpreter (python -c pass)", "median_s": statistics.median(
-        timed("pass") for _ in range(repeats))}]
+    rows = [
+        {
+            "what": "python interpreter (python -c pass)",
+            "median_s": statistics.median(timed("pass") for _ in range(repeats)),
+        }
+    ]
     preamble = "import pickle\nfrom snakemake.logging import logger\nfrom snakemake.iocontainers import Snakemake"
-    rows.append({"what": "snakemake script preamble (imports)",
-                 "median_s": statistics.median(imports(preamble) for _ in range(repeats))})
+    rows.append(
+        {
+            "what": "snakemake script preamble (imports)",
+            "median_s": statistics.median(imports(preamble) for _ in range(repeats)),
+        }
+    )
     for script in sorted((ROOT / "workflow" / "scripts").glob("*.py")):
         code = _script_imports(script)
-        rows.append({"what": f"imports of workflow/scripts/{script.name}",
-                     "median_s": statistics.median(imports(code) for _ in range(repeats))})
+        rows.append(
+            {
+                "what": f"imports of workflow/scripts/{script.name}",
+                "median_s": statistics.median(imports(code) for _ in range(repeats)),
+            }
+        )
     snake = str(Path(sys.executable).with_name("snakemake"))
-    rows.append({"what": "snakemake --version (CLI start-up)",
-                 "median_s": statistics.median(timed_cmd([snake, "--version"]) for _ in range(repeats))})
+    rows.append(
+        {
+            "what": "snakemake --version (CLI start-up)",
+            "median_s": statistics.median(timed_cmd([snake, "--version"]) for _ in range(repeats)),
+        }
+    )
     for r in rows:
         r["median_s"] = round(r["median_s"], 3)
     return rows
@@ -253,6 +288,7 @@ def timed_cmd(cmd: list[str]) -> float:
 
 # --------------------------------------------------------------------------- machine, summary
 
+
 def machine() -> dict:
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
@@ -262,7 +298,7 @@ def machine() -> dict:
                 break
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
-                info["memory_gb"] = round(int(line.split()[1]) / 1024 ** 2, 1)
+                info["memory_gb"] = round(int(line.split()[1]) / 1024**2, 1)
     except OSError:
         pass
     try:
@@ -270,6 +306,7 @@ def machine() -> dict:
     except AttributeError:
         pass
     from importlib.metadata import version
+
     info["packages"] = {p: version(p) for p in ("snakemake", "pandas", "numpy", "scipy", "pandera", "pyarrow")}
     return info
 
@@ -286,7 +323,8 @@ def summary_md(res: dict) -> str:
         f"Run {res['finished']} with `python -m relcoord.bench {' '.join(res['argv'])}`.",
         f"Machine: {m.get('cpu', '?')}, {m.get('affinity_cpus', m['cpus'])} cores, "
         f"{m.get('memory_gb', '?')} GB RAM, {m['platform']}, Python {m['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + f". Snakemake runs with `--cores {res['cores']}`.",
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+        + f". Snakemake runs with `--cores {res['cores']}`.",
         "",
         "Each stage is one `snakemake --cores N <targets>` invocation of the real workflow on simulated "
         "SurveyXact CSV exports (25 rated units: 21 base units, 4 networks; 7 items), from a clean results/; "
@@ -299,15 +337,23 @@ def summary_md(res: dict) -> str:
     ]
     med = res["stages_median"]
     if med:
-        lines += ["| respondents / round | answers / round | stage | round | repeats | wall (median) | wall (min) "
-                  "| CPU | job | peak memory | load |",
-                  "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "| respondents / round | answers / round | stage | round | repeats | wall (median) | wall (min) "
+            "| CPU | job | peak memory | load |",
+            "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in med:
-            job = f"{r['median_job_s']:.1f} s" if r.get("median_job_s") == r.get("median_job_s") and \
-                r.get("median_job_s") is not None else ""
-            lines.append(f"| {r['respondents']:,} | {r['respondents'] * 25 * 7:,} | {r['stage']} | {r['round']} | "
-                         f"{r['repeats']} | {r['median_wall_s']:.1f} s | {r['min_wall_s']:.1f} s | {r['median_cpu_s']:.1f} s | {job} | "
-                         f"{_fmt_mb(r['median_peak_rss_mb'])} | {r['median_load_1min']:.1f} |")
+            job = (
+                f"{r['median_job_s']:.1f} s"
+                if r.get("median_job_s") == r.get("median_job_s") and r.get("median_job_s") is not None
+                else ""
+            )
+            lines.append(
+                f"| {r['respondents']:,} | {r['respondents'] * 25 * 7:,} | {r['stage']} | {r['round']} | "
+                f"{r['repeats']} | {r['median_wall_s']:.1f} s | {r['min_wall_s']:.1f} s | "
+                f"{r['median_cpu_s']:.1f} s | {job} | "
+                f"{_fmt_mb(r['median_peak_rss_mb'])} | {r['median_load_1min']:.1f} |"
+            )
         lines.append("")
     if res.get("targets"):
         lines += ["## Targets (2-core machine)", "", "| target | measured | met |", "|---|---|---|"]
@@ -316,16 +362,20 @@ def summary_md(res: dict) -> str:
         lines.append("")
     if res.get("demo"):
         d = res["demo"]
-        lines += ["## Demo", "",
-                  f"From a clean results/ (10 jobs, 2 rounds of ~450 respondents, one comparison, figures and "
-                  f"reports): median **{statistics.median(r['end_to_end_s'] for r in d):.1f} s** end to end; "
-                  f"no-op rerun median **{statistics.median(r['noop_rerun_s'] for r in d):.1f} s**, "
-                  f"dry run (`-n`) {statistics.median(r['dry_run_s'] for r in d):.1f} s; "
-                  f"{len(d)} repeats (fastest: {min(r['end_to_end_s'] for r in d):.1f} s end to end, "
-                  f"{min(r['noop_rerun_s'] for r in d):.1f} s no-op; load "
-                  f"{statistics.median(r['load_1min'] for r in d):.1f}). CPU time (user + system, all processes): "
-                  f"{statistics.median(r['end_to_end_cpu_s'] for r in d):.1f} s end to end, "
-                  f"{statistics.median(r['noop_rerun_cpu_s'] for r in d):.1f} s no-op.", ""]
+        lines += [
+            "## Demo",
+            "",
+            f"From a clean results/ (10 jobs, 2 rounds of ~450 respondents, one comparison, figures and "
+            f"reports): median **{statistics.median(r['end_to_end_s'] for r in d):.1f} s** end to end; "
+            f"no-op rerun median **{statistics.median(r['noop_rerun_s'] for r in d):.1f} s**, "
+            f"dry run (`-n`) {statistics.median(r['dry_run_s'] for r in d):.1f} s; "
+            f"{len(d)} repeats (fastest: {min(r['end_to_end_s'] for r in d):.1f} s end to end, "
+            f"{min(r['noop_rerun_s'] for r in d):.1f} s no-op; load "
+            f"{statistics.median(r['load_1min'] for r in d):.1f}). CPU time (user + system, all processes): "
+            f"{statistics.median(r['end_to_end_cpu_s'] for r in d):.1f} s end to end, "
+            f"{statistics.median(r['noop_rerun_cpu_s'] for r in d):.1f} s no-op.",
+            "",
+        ]
         jobs = {}
         for r in d:
             for k, v in r["jobs_s"].items():
@@ -340,18 +390,29 @@ def summary_md(res: dict) -> str:
         lines.append("")
         share = startup_share(res)
         if share:
-            lines += [f"In the demo, start-up (interpreter, Snakemake's script preamble, the script's imports) is "
-                      f"{share['startup_s']:.1f} s of the {share['job_s']:.1f} s its {share['jobs']} benchmarked jobs "
-                      f"take ({share['percent']:.0f} %); Snakemake itself starts and parses the workflow once per "
-                      f"run (`snakemake --version` alone: {share['cli_s']:.1f} s).", ""]
+            lines += [
+                f"In the demo, start-up (interpreter, Snakemake's script preamble, the script's imports) is "
+                f"{share['startup_s']:.1f} s of the {share['job_s']:.1f} s its {share['jobs']} benchmarked jobs "
+                f"take ({share['percent']:.0f} %); Snakemake itself starts and parses the workflow once per "
+                f"run (`snakemake --version` alone: {share['cli_s']:.1f} s).",
+                "",
+            ]
     if res.get("calibration"):
         c = res["calibration"]
-        lines += ["## Null calibration of the comparison statistics", "",
-                  f"`relcoord.compare.calibration(n_reps={c['n_reps']}, seed={c['seed']}, "
-                  f"n_respondents={c['n_respondents']})` in {c['seconds']:.0f} s:", "",
-                  "| quantity | value |", "|---|---:|"]
-        lines += [f"| {k} | {v:.4f} |" for k, v in c.items()
-                  if k not in ("n_reps", "seed", "n_respondents", "seconds") and isinstance(v, float)]
+        lines += [
+            "## Null calibration of the comparison statistics",
+            "",
+            f"`relcoord.calibration.calibration(n_reps={c['n_reps']}, seed={c['seed']}, "
+            f"n_respondents={c['n_respondents']})` in {c['seconds']:.0f} s:",
+            "",
+            "| quantity | value |",
+            "|---|---:|",
+        ]
+        lines += [
+            f"| {k} | {v:.4f} |"
+            for k, v in c.items()
+            if k not in ("n_reps", "seed", "n_respondents", "seconds") and isinstance(v, float)
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -377,8 +438,13 @@ def startup_share(res: dict) -> dict | None:
         n += 1
     if not n:
         return None
-    return {"jobs": n, "job_s": total_job, "startup_s": total_start, "percent": 100 * total_start / total_job,
-            "cli_s": st.get("snakemake --version (CLI start-up)", float("nan"))}
+    return {
+        "jobs": n,
+        "job_s": total_job,
+        "startup_s": total_start,
+        "percent": 100 * total_start / total_job,
+        "cli_s": st.get("snakemake --version (CLI start-up)", float("nan")),
+    }
 
 
 def check_targets(res: dict) -> list[dict]:
@@ -387,30 +453,53 @@ def check_targets(res: dict) -> list[dict]:
     if res.get("demo"):
         e2e = statistics.median(r["end_to_end_s"] for r in res["demo"])
         noop = statistics.median(r["noop_rerun_s"] for r in res["demo"])
-        out.append({"target": f"demo end to end from clean < {TARGETS['demo_s']:.0f} s", "measured": f"{e2e:.1f} s",
-                    "met": e2e < TARGETS["demo_s"]})
-        out.append({"target": f"no-op rerun < {TARGETS['noop_s']:.0f} s", "measured": f"{noop:.1f} s",
-                    "met": noop < TARGETS["noop_s"]})
+        out.append(
+            {
+                "target": f"demo end to end from clean < {TARGETS['demo_s']:.0f} s",
+                "measured": f"{e2e:.1f} s",
+                "met": e2e < TARGETS["demo_s"],
+            }
+        )
+        out.append(
+            {
+                "target": f"no-op rerun < {TARGETS['noop_s']:.0f} s",
+                "measured": f"{noop:.1f} s",
+                "met": noop < TARGETS["noop_s"],
+            }
+        )
     sizes = sorted({r["respondents"] for r in med})
     for n in sizes:
         if n < 50_000:
             continue
         for rnd in ROUNDS:
-            rs = [r for r in med if r["respondents"] == n and r["round"] == rnd
-                  and r["stage"] in ("ingest+validate", "score+reliability")]
+            rs = [
+                r
+                for r in med
+                if r["respondents"] == n
+                and r["round"] == rnd
+                and r["stage"] in ("ingest+validate", "score+reliability")
+            ]
             if len(rs) == 2:
                 s = sum(r["median_wall_s"] for r in rs)
                 mem = max(r["median_peak_rss_mb"] for r in rs)
-                out.append({"target": f"{n:,} respondents × 25 units, round {rnd}: ingest + scoring + reliability "
-                                      f"< {TARGETS['round_s']:.0f} s and < 4 GB",
-                            "measured": f"{s:.1f} s, {_fmt_mb(mem)}",
-                            "met": s < TARGETS["round_s"] and mem < TARGETS["round_mb"]})
+                out.append(
+                    {
+                        "target": f"{n:,} respondents × 25 units, round {rnd}: ingest + scoring + reliability "
+                        f"< {TARGETS['round_s']:.0f} s and < 4 GB",
+                        "measured": f"{s:.1f} s, {_fmt_mb(mem)}",
+                        "met": s < TARGETS["round_s"] and mem < TARGETS["round_mb"],
+                    }
+                )
         c = [r for r in med if r["respondents"] == n and r["stage"] == "compare"]
         if c:
-            out.append({"target": f"comparison of two {n:,}-respondent rounds (incl. mixed models) "
-                                  f"< {TARGETS['compare_s']:.0f} s",
-                        "measured": f"{c[0]['median_wall_s']:.1f} s, {_fmt_mb(c[0]['median_peak_rss_mb'])}",
-                        "met": c[0]["median_wall_s"] < TARGETS["compare_s"]})
+            out.append(
+                {
+                    "target": f"comparison of two {n:,}-respondent rounds (incl. mixed models) "
+                    f"< {TARGETS['compare_s']:.0f} s",
+                    "measured": f"{c[0]['median_wall_s']:.1f} s, {_fmt_mb(c[0]['median_peak_rss_mb'])}",
+                    "met": c[0]["median_wall_s"] < TARGETS["compare_s"],
+                }
+            )
     return out
 
 
@@ -418,15 +507,16 @@ def check_targets(res: dict) -> list[dict]:
 
 COMPUTE_CHILD = r"""
 import json, resource, sys, time
+from relcoord.config import section
 from relcoord.instrument import default_instrument
 from relcoord.simulate import simulate_study
 from relcoord.stages import score_and_assess
 n, seed = int(sys.argv[1]), int(sys.argv[2])
 study = simulate_study(seed=seed, rounds=("2024",), n_respondents=n, n_base_units=21, n_networks=4)
 responses, respondents = study.rounds["2024"]
-cfg = {"privacy": {"min_group_size": 5}, "scoring": {}, "seed": seed}
+scoring, k = section("scoring"), section("privacy").min_group_size   # the schema's defaults
 t = time.perf_counter()
-score_and_assess(responses, respondents, study.units, default_instrument(), cfg)
+score_and_assess(responses, respondents, study.units, default_instrument(), scoring=scoring, k=k, seed=seed)
 print(json.dumps({"compute_s": time.perf_counter() - t, "answers": len(responses),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -437,19 +527,25 @@ def bench_compute(n: int, repeats: int) -> dict:
     generation excluded), in fresh processes; peak RSS includes the data."""
     runs = []
     for r in range(repeats):
-        out = subprocess.run([sys.executable, "-c", COMPUTE_CHILD, str(n), str(1000 + r)], capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", COMPUTE_CHILD, str(n), str(1000 + r)], capture_output=True, text=True, check=True
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {"respondents": n, "answers": runs[0]["answers"], "repeats": repeats,
-            "median_compute_s": round(statistics.median(r["compute_s"] for r in runs), 3),
-            "min_compute_s": round(min(r["compute_s"] for r in runs), 3),
-            "median_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in runs))}
+    return {
+        "respondents": n,
+        "answers": runs[0]["answers"],
+        "repeats": repeats,
+        "median_compute_s": round(statistics.median(r["compute_s"] for r in runs), 3),
+        "min_compute_s": round(min(r["compute_s"] for r in runs), 3),
+        "median_peak_rss_mb": round(statistics.median(r["peak_rss_mb"] for r in runs)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    ap = argparse.ArgumentParser(prog="python -m relcoord.bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m relcoord.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", default="results/bench", help="where the tables go (default %(default)s)")
     ap.add_argument("--work", default="bench", help="scratch folder for simulated projects (default %(default)s)")
     ap.add_argument("--sizes", default="1000,10000,50000", help="respondents per round (default %(default)s)")
@@ -457,11 +553,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats-large", type=int, default=1, help="repeats at 50,000 and above (default 1)")
     ap.add_argument("--cores", type=int, default=2, help="snakemake --cores (default 2)")
     ap.add_argument("--demo-repeats", type=int, default=3, help="demo end-to-end repeats (0 skips; default 3)")
-    ap.add_argument("--calibration", type=int, default=0, metavar="N",
-                    help="also run relcoord.compare.calibration with N replicates (e.g. 200; default off)")
+    ap.add_argument(
+        "--calibration",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run relcoord.calibration.calibration with N replicates (e.g. 200; default off)",
+    )
     ap.add_argument("--calibration-respondents", type=int, default=450)
-    ap.add_argument("--compute", type=int, default=10_000, metavar="N",
-                    help="also time scoring+reliability compute alone at N respondents x 25 units (0 skips)")
+    ap.add_argument(
+        "--compute",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="also time scoring+reliability compute alone at N respondents x 25 units (0 skips)",
+    )
     args = ap.parse_args(argv)
     out, work = Path(args.out), Path(args.work)
     for p in (out, work):
@@ -486,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         median_table(rows).to_csv(out / "stages_median.tsv", sep="\t", index=False)
         import pandas as pd
+
         pd.DataFrame(rows).to_csv(out / "stages.tsv", sep="\t", index=False)
 
     if args.demo_repeats:
@@ -493,8 +600,10 @@ def main(argv: list[str] | None = None) -> int:
         demo_work = (work / "demo").resolve()
         res["demo"] = run_demo(demo_work, args.demo_repeats, args.cores, demo_work / "bench.log")
         import pandas as pd
+
         pd.DataFrame([{k: v for k, v in r.items() if k != "jobs_s"} for r in res["demo"]]).to_csv(
-            out / "demo.tsv", sep="\t", index=False)
+            out / "demo.tsv", sep="\t", index=False
+        )
     if args.compute:
         print("compute", flush=True)
         res["compute"] = bench_compute(args.compute, args.repeats)
@@ -502,19 +611,23 @@ def main(argv: list[str] | None = None) -> int:
     print("start-up", flush=True)
     res["startup"] = startup()
     import pandas as pd
+
     pd.DataFrame(res["startup"]).to_csv(out / "startup.tsv", sep="\t", index=False)
 
     if args.calibration:
         print(f"calibration ({args.calibration} replicates)", flush=True)
-        from .compare import calibration
-        res["calibration"] = calibration(n_reps=args.calibration, seed=2024,
-                                         n_respondents=args.calibration_respondents)
+        res["calibration"] = calibration(
+            n_reps=args.calibration,
+            seed=2024,
+            n_respondents=args.calibration_respondents,
+            min_group_size=section("privacy").min_group_size,
+        )
         (out / "calibration.json").write_text(json.dumps(res["calibration"], indent=2) + "\n")
     elif (out / "calibration.json").exists():  # keep an earlier calibration in the summary
         res["calibration"] = json.loads((out / "calibration.json").read_text())
 
     res["targets"] = check_targets(res)
-    res["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    res["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     res["seconds"] = round(time.perf_counter() - t0, 1)
     (out / "summary.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
     (out / "summary.md").write_text(summary_md(res) + "\n")

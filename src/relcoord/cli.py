@@ -6,32 +6,33 @@ import argparse
 import sys
 from pathlib import Path
 
+from .config import load_settings
 from .errors import RelcoordError
+from .ingest import ingest_round
+from .simulate import build_parser as simulate_parser, run_simulate
+from .tables import write_csv
+from .validation import check_missing_units, check_quarantine_ceiling
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .ingest import ingest_round
-    from .validation import check_missing_units, check_quarantine_ceiling
-
-    cfg = load_config(args.config)
+    settings = load_settings(args.config)
     base = Path(args.base) if args.base else Path(args.config).resolve().parent.parent
     export = Path(args.export)
     round_id = args.round
     if round_id is None:
-        for rid, r in cfg["rounds"].items():
-            if (base / r["export"]).resolve() == export.resolve():
+        for rid, r in settings.rounds.items():
+            if (base / r.export).resolve() == export.resolve():
                 round_id = rid
         if round_id is None:
-            if len(cfg["rounds"]) == 1:
-                round_id = next(iter(cfg["rounds"]))
+            if len(settings.rounds) == 1:
+                round_id = next(iter(settings.rounds))
             else:
                 raise RelcoordError(f"the export is not a configured round's export; say which round's codebook and "
-                                    f"units apply with --round ({', '.join(cfg['rounds'])})", file=str(export))
-    if round_id not in cfg["rounds"]:
-        raise RelcoordError(f"round {round_id!r} is not configured ({', '.join(cfg['rounds'])})", file=args.config)
+                                    f"units apply with --round ({', '.join(settings.rounds)})", file=str(export))
+    if round_id not in settings.rounds:
+        raise RelcoordError(f"round {round_id!r} is not configured ({', '.join(settings.rounds)})", file=args.config)
     # the missing-units stop comes after the problem list, which shows why a unit lost its records
-    result, key_note = ingest_round(cfg, round_id, base=base, export_path=export, stop_on_missing_units=False)
+    result, key_note = ingest_round(settings, round_id, base=base, export_path=export, stop_on_missing_units=False)
     s = result.summary
     print(f"Export {export} checked against round {round_id!r} of {args.config}")
     print(f"  format {s['format']}, encoding {s['encoding']}, delimiter {s['delimiter']!r}")
@@ -48,11 +49,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     f = result.failures
     _print_problems(f, args.show)
     if args.failures:
-        from .tables import write_csv
         write_csv(f, args.failures)
         print(f"\nAll problems written to {args.failures}")
-    check_missing_units(result, str(export), str(base / cfg["units"]))
-    check_quarantine_ceiling(result, cfg["validation"]["max_quarantined_fraction"], str(export))
+    check_missing_units(result, str(export), str(base / settings.units))
+    check_quarantine_ceiling(result, settings.validation.max_quarantined_fraction, str(export))
     return 0
 
 
@@ -85,7 +85,6 @@ def _print_problems(failures, show: int) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import run_simulate
     return run_simulate(args)
 
 
@@ -103,7 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--failures", help="write every problem to this CSV")
     c.set_defaults(func=_cmd_check)
 
-    from .simulate import build_parser as simulate_parser
     s = sub.add_parser("simulate", help="generate a synthetic municipality (the demo data)",
                        parents=[simulate_parser()], add_help=False)
     s.set_defaults(func=_cmd_simulate)

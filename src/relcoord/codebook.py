@@ -1,7 +1,7 @@
 """Codebooks: where an export keeps the respondent id, base unit, network
 memberships and each (item, target unit) answer, and how its answers read.
 
-A codebook is a small YAML file (schema: workflow/schemas/codebook.schema.yaml,
+A codebook is a small YAML file (schema: relcoord/schemas/codebook.schema.yaml,
 documented with an example per export format in config/README.md). Unit and
 network texts found in the export (value labels, matrix row texts, choice
 texts, cell values) are matched to the unit register by unit_id, name or
@@ -31,19 +31,20 @@ format, a table from R): they are read as scores, never recoded.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .codes import MISSING, answer_key, normalise_code, normalise_text, plain_code
 from .errors import RelcoordError
 from .instrument import Instrument
+from .labels import check_export_labels, dont_know_codes, instrument_file
+from .privacy import mask_personal
 from .readers import RawExport
 from .schema import read_yaml, validate
 
-MISSING = "missing"          # an answer-map target: "don't know" / "not relevant", never a score
 DEFAULT_SELECTED = ("1",)    # a multiple-choice flag meaning "member"
 DEFAULT_UNSELECTED = ("", "0")
 
@@ -85,51 +86,6 @@ class ColumnMap:
     #     codebook's `answers:`) held against the instrument (relcoord.labels); 0: nothing to check for the item
     background_values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> allowed values
     background_keys: tuple[str, ...] = ()  # background fields that are panel keys (pseudonymised at ingest)
-
-
-# --------------------------------------------------------------------------- text keys
-
-def normalise_text(text: str) -> str:
-    """How unit names, aliases, labels and respondent ids are compared: Unicode NFKC (full-width and
-    other compatibility forms fold to their plain form), case-folded, invisible format characters
-    (Unicode category Cf: zero-width space/joiners, BOM, soft hyphen, bidi marks) removed, every run
-    of whitespace (NBSP included) collapsed to one space, stripped."""
-    text = str(text)
-    if text.isascii():  # the common case: no compatibility forms, no format characters
-        return " ".join(text.split()).lower()
-    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return " ".join(text.split())
-
-
-#: A plain integer code: ASCII digits with an optional leading '-', optionally followed by a
-#: decimal point or comma and one or two zeros ('4', '04', '-1', '4.0', '4,0', '4,00'), after
-#: stripping surrounding blanks. Not codes: '1,000' / '4.000' (a thousands separator), '4.5', '+4',
-#: '4e0', 'inf', '0x4', '0_4', and digits of other scripts ('٤', full-width '４').
-_CODE = re.compile(r"(-?)([0-9]+)(?:[.,]0{1,2})?")
-
-
-def plain_code(value) -> str | None:
-    """The canonical text of a plain integer code ('4,0' -> '4', ' 04 ' -> '4', '-1' -> '-1'), or
-    None when ``value`` is not one (see ``_CODE``). Surrounding blanks are ignored."""
-    m = _CODE.fullmatch(str(value).strip())
-    if m is None:
-        return None
-    return str(int(m.group(1) + m.group(2)))
-
-
-def answer_key(value) -> str:
-    """How an export value is matched against a code map: a plain integer code (see
-    :func:`plain_code`) by its canonical text ('4 ', '4,0', '4.0' -> '4'); other text by
-    :func:`normalise_text`, except text that only looks like a code after Unicode normalisation
-    (full-width '４', '4' with a zero-width space): that keeps its stripped original, so it never
-    matches a code. (The scalar form of :func:`relcoord.validation.normalise_code`.)"""
-    s = str(value).strip()
-    code = plain_code(s)
-    if code is not None:
-        return code
-    key = normalise_text(s)
-    return s if _CODE.fullmatch(key) else key
 
 
 def unit_lookup(units: pd.DataFrame, kind: str | None = None) -> dict[str, str]:
@@ -289,7 +245,7 @@ def codebook_from_dict(data: dict, source: str = "codebook") -> Codebook:
 def background_spec(spec) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], tuple[str, ...]]:
     """The codebook's ``background`` as ``(fields, allowed values per field, key fields)``.
 
-    Forms (workflow/schemas/codebook.schema.yaml): a mapping ``{b_1: [1, 2, 3], panel_id: key}``, or
+    Forms (relcoord/schemas/codebook.schema.yaml): a mapping ``{b_1: [1, 2, 3], panel_id: key}``, or
     a list of ``{field: b_1, values: [1, 2, 3]}`` / ``{field: panel_id, key: true}``. A bare name
     (``[b_1]``) is a field without allowed values: :func:`resolve` stops on it, asking for them."""
     names: list[str] = []
@@ -399,7 +355,7 @@ def _answer_map(spec, item, instrument: Instrument, values: str, fmt: str, what:
         out.update(missing_words)
         out[normalise_text("dont_know")] = MISSING
     if spec == "options":
-        for lang, opts in item.options.items():
+        for _lang, opts in item.options.items():
             for s, text in enumerate(opts, start=1):
                 if float(s) in inv:
                     out.setdefault(normalise_text(text), str(inv[float(s)]))
@@ -431,7 +387,6 @@ def _answer_map(spec, item, instrument: Instrument, values: str, fmt: str, what:
 
 
 def _distinct_codes(values: pd.Series) -> list[str]:
-    from .validation import normalise_code
     uniq = pd.unique(values.to_numpy(dtype=object).astype(str))
     return sorted({c for c in normalise_code(np.asarray(uniq, dtype=object)) if c != ""})
 
@@ -464,200 +419,53 @@ def _where(export: RawExport, var: str) -> str:
 
 # --------------------------------------------------------------------------- resolve
 
+@dataclass
+class _Resolution:
+    """What :func:`resolve` works on, and the structural problems it collects."""
+    export: RawExport
+    codebook: Codebook
+    units: pd.DataFrame
+    round_id: str
+    problems: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.columns = list(self.export.data.columns)
+        self.cols = set(self.columns)
+        self.structure = self.export.structure.fillna("").astype(str)
+
+    def need(self, var: str, what: str) -> bool:
+        """Whether the export has column ``var``; a problem if not."""
+        if var not in self.cols:
+            self.problems.append(f"column {var!r} ({what}, from codebook {self.codebook.source}) is not in the export")
+            return False
+        return True
+
+
 def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrument: Instrument,
             round_id: str) -> ColumnMap:
     """Resolve the codebook against one export. Structural problems (a column
     the codebook names is absent, a matrix row naming no registered unit, an
     item unknown to the instrument) raise one RelcoordError listing them all."""
-    columns = list(export.data.columns)
-    cols = set(columns)
-    src = str(export.files[0]) if export.files else export.format
-    problems: list[str] = []
-
-    def need(var: str, what: str) -> bool:
-        if var not in cols:
-            problems.append(f"column {var!r} ({what}, from codebook {codebook.source}) is not in the export")
-            return False
-        return True
-
-    need(codebook.respondent_id, "respondent id")
-    structure = export.structure.fillna("").astype(str)
-    labels = export.labels.fillna("").astype(str)
-    labels_by_var = {v: dict(zip(g["value"].str.strip(), g["label"])) for v, g in labels.groupby("variable")}
-    every = unit_lookup(units)
-    net_lookup = unit_lookup(units, "network")
-
-    # ---- rater unit: explicit codes, then value labels, then the cell text itself ----
-    base = unit_lookup(units, "base")
-    rater_labels = labels_by_var.get(codebook.rater_unit, {})
-    rater_codes: dict[str, str] = {}
-    explicit: dict[str, str] = {}
-    for k, text in codebook.rater_codes.items():
-        uid = base.get(normalise_text(text))
-        if uid is None:
-            problems.append(f"rater_unit codes: {k!r} maps to {text!r}, which is not a base unit in the unit "
-                            f"register for round {round_id}; {unit_fix(text, units)}")
-        else:
-            explicit[answer_key(k)] = uid
-    if need(codebook.rater_unit, "base unit"):
-        label_of = {answer_key(c): lab for c, lab in rater_labels.items()}
-        distinct = _distinct_codes(export.data[codebook.rater_unit])
-        for code in distinct:
-            key = answer_key(code)
-            if key in explicit:
-                rater_codes[code] = explicit[key]
-            elif key in label_of and normalise_text(label_of[key]) in base:
-                rater_codes[code] = base[normalise_text(label_of[key])]
-            elif key in base:
-                rater_codes[code] = base[key]
-        if distinct and not rater_codes and not rater_labels and not explicit:
-            shown = ", ".join(repr(c) for c in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
-            problems.append(
-                f"no value of the base-unit column {codebook.rater_unit!r} ({shown}) names a base unit of the "
-                "register, and the export has no value labels for it: give the codes in the codebook "
-                "(rater_unit: {variable: ..., codes: {1: HJP, ...}}) or add the names as aliases in units.tsv")
-
-    # ---- networks ----
-    networks: dict[str, str] = {}
-    network_list = None
-    selected, unselected = set(DEFAULT_SELECTED), set(DEFAULT_UNSELECTED)
-    spec = codebook.networks
-    if isinstance(spec, dict):
-        selected = {answer_key(v) for v in spec.get("selected", DEFAULT_SELECTED)}
-        unselected = set(DEFAULT_UNSELECTED) | {answer_key(v) for v in spec.get("not_selected", [])}
-        clash = selected & unselected
-        if clash:
-            problems.append(f"networks: value(s) {sorted(clash)} are both selected and not selected")
-    if spec is not None:
-        question = spec if isinstance(spec, str) else spec.get("question")
-        if question is not None:
-            rows = _question_rows(structure, question)
-            if rows.empty:
-                problems.append(f"the networks question {question!r} is not in the export's structure")
-            for var, qtext, ctext in zip(rows["variableName"], rows["questionText"], rows["choiceText"]):
-                need(var, f"network choice of {question}")
-                text = ctext if ctext.strip() else _row_text(qtext)
-                key = normalise_text(text)
-                if key not in net_lookup:
-                    problems.append(f"network choice {var!r} says {text.strip()!r}, which is not a network in the "
-                                    f"unit register for round {round_id}")
-                else:
-                    networks[var] = net_lookup[key]
-        elif "variables" in spec:
-            for var, text in spec["variables"].items():
-                need(var, "network choice")
-                uid = net_lookup.get(normalise_text(text))
-                if uid is None:
-                    problems.append(f"networks: variable {var!r} maps to {text!r}, not a network in round {round_id}")
-                else:
-                    networks[var] = uid
-        elif "pattern" in spec:
-            networks = dict(_expand_pattern(spec, columns, net_lookup, "networks", problems, round_id))
-        elif "variable" in spec:
-            var = spec["variable"]
-            need(var, "networks list")
-            lookup = dict(net_lookup)
-            for k, text in (spec.get("codes") or {}).items():
-                uid = net_lookup.get(normalise_text(text))
-                if uid is None:
-                    problems.append(f"networks codes: {k!r} maps to {text!r}, not a network in round {round_id}")
-                else:
-                    lookup[answer_key(k)] = uid
-            network_list = (var, spec.get("separator", ";"), lookup)
-
-    # ---- items ----
-    item_rows = []
-    answers: dict[str, dict[str, str]] = {}
-    unknown_rows: set[str] = set()   # matrix-row texts already told how to fix
-    answer_specs: dict[str, object] = {}   # item -> the codebook's own `answers:` (checked against the options)
-    for key, spec in codebook.items.items():
-        if key not in instrument.keys:
-            problems.append(f"codebook item {key!r} is not an item of the instrument ({', '.join(instrument.keys)})")
-            continue
-        item = instrument.item(key)
-        ans_spec = spec.get("answers", codebook.answers) if isinstance(spec, dict) else codebook.answers
-        answer_specs[key] = ans_spec
-        amap = _answer_map(ans_spec, item, instrument, codebook.values, export.format, f"item {key}", problems)
-        if amap:
-            answers[key] = amap
-        question = spec if isinstance(spec, str) else spec.get("question")
-        if isinstance(spec, dict) and "variables" in spec:
-            for var, target in spec["variables"].items():
-                need(var, f"item {key}")
-                uid = every.get(normalise_text(target))
-                if uid is None:
-                    problems.append(f"item {key}: variable {var!r} maps to {target!r}, not a unit in round {round_id}; "
-                                    f"{unit_fix(target, units, None)}")
-                else:
-                    item_rows.append((var, key, uid))
-            continue
-        if isinstance(spec, dict) and "pattern" in spec:
-            for var, uid in _expand_pattern(spec, columns, every, f"item {key}", problems, round_id):
-                item_rows.append((var, key, uid))
-            continue
-        rows = _question_rows(structure, question)
-        if rows.empty:
-            known = sorted(set(structure["questionName"]))[:8]
-            problems.append(f"item {key}: question {question!r} is not in the export's structure"
-                            + (f" (questions include {', '.join(map(repr, known))})" if known else
-                               " (this export has no question structure: map the columns with `variables:` or "
-                               "`pattern:`)"))
-        for var, qtext, ctext in zip(rows["variableName"], rows["questionText"], rows["choiceText"]):
-            need(var, f"item {key}")
-            text = ctext if ctext.strip() else _row_text(qtext)
-            uid = every.get(normalise_text(text))
-            if uid is None:
-                fix = "" if normalise_text(text) in unknown_rows else f"; {unit_fix(text, units, None)}"
-                unknown_rows.add(normalise_text(text))
-                problems.append(f"item {key}: matrix row {var!r} names {text.strip()!r}, which is not a unit in "
-                                f"the unit register for round {round_id}{_where(export, var)}{fix}")
-            else:
-                item_rows.append((var, key, uid))
-    missing_items = [k for k in instrument.index_keys if k not in codebook.items]
-    if missing_items:
-        problems.append(f"the codebook maps no question to item(s) {', '.join(missing_items)}")
+    r = _Resolution(export, codebook, units, round_id)
+    r.need(codebook.respondent_id, "respondent id")
+    rater_codes, rater_labels = _resolve_rater_unit(r)
+    networks, network_list, selected, unselected = _resolve_networks(r)
+    item_rows, answers, answer_specs = _resolve_items(r, instrument)
     bg_values = dict(getattr(codebook, "background_values", None) or {})
     bg_keys = tuple(getattr(codebook, "background_keys", ()) or ())
     for var in codebook.background:
-        if need(var, "background field") and var not in bg_values and var not in bg_keys:
-            problems.append(_background_without_values(var, export.data[var], codebook.source))
-
+        if r.need(var, "background field") and var not in bg_values and var not in bg_keys:
+            r.problems.append(_background_without_values(var, export.data[var], codebook.source))
     items = pd.DataFrame(item_rows, columns=["variable", "item", "target_unit"])
-    covered = items.groupby("item")["target_unit"].agg(set)
-    every_target = set(items["target_unit"])
-    for key, got in covered.items():   # the matrix design: every item is asked about every unit
-        gap = sorted(every_target - got)
-        if gap:
-            problems.append(f"item {key} has no column for unit(s) {', '.join(gap[:8])}, which other items have: "
-                            "a column is missing from the export, or the codebook maps it differently")
-    dup = items[items.duplicated(["item", "target_unit"], keep=False)]
-    if len(dup):
-        problems.append("more than one variable answers the same (item, target): "
-                        + ", ".join(f"{v}->{i}/{t}" for v, i, t in dup.head(6).itertuples(index=False)))
-    if export.format == "canonical":  # every answer row must belong to a mapped item
-        asked = {normalise_text(spec if isinstance(spec, str) else spec.get("question", ""))
-                 for spec in codebook.items.values()}
-        for var, q in zip(structure["variableName"], structure["questionName"]):
-            if normalise_text(q) not in asked:
-                problems.append(f"item {q!r} in responses.csv is not an item the codebook maps "
-                                f"({', '.join(codebook.items)}){_where(export, var)}")
-                break
+    _check_item_design(r, items)
     # the export's own labels are believed: they must agree with the instrument (relcoord.labels)
-    from .labels import check_export_labels, dont_know_codes, instrument_file
     label_check = check_export_labels(export, items, instrument, answers, answer_specs,
                                       scores=codebook.values == "scores", rater_unit=codebook.rater_unit,
                                       network_vars=list(networks),
                                       network_list_var=network_list[0] if network_list else None)
-    if problems:
-        problems += label_check.problems   # a label problem may be the cause of a structural one
-        hint = (f"check the variable names in {codebook.source} against the export, and that every unit named in "
-                "the export is in config/units.tsv (name or aliases) for this round")
-        if len(columns) == 1:
-            hint += f"; the export was read as ONE column ({columns[0][:60]!r}): is the delimiter right?"
-        # a message may quote export text (cells, headers, row texts): never contact data, even in the log
-        from .privacy import mask_personal
-        raise RelcoordError(mask_personal("the export does not match the codebook:\n  - " + "\n  - ".join(problems)),
-                            file=src, hint=mask_personal(hint))
+    src = str(export.files[0]) if export.files else export.format
+    if r.problems:
+        _stop(r, label_check.problems, src)
     label_check.raise_if_any(src, instrument_file(instrument))
 
     order = {k: i for i, k in enumerate(instrument.keys)}
@@ -673,3 +481,195 @@ def resolve(export: RawExport, codebook: Codebook, units: pd.DataFrame, instrume
                      network_selected=frozenset(selected), network_unselected=frozenset(unselected),
                      network_list=network_list, values=codebook.values, labels_checked=label_check.checked,
                      background_values=bg_values, background_keys=bg_keys)
+
+
+def _resolve_rater_unit(r: _Resolution) -> tuple[dict[str, str], dict[str, str]]:
+    """(export code -> base unit, the export's value labels of the base-unit column): explicit codes
+    first, then value labels, then the cell text itself."""
+    codebook, units, export = r.codebook, r.units, r.export
+    labels = export.labels.fillna("").astype(str)
+    labels_by_var = {v: dict(zip(g["value"].str.strip(), g["label"])) for v, g in labels.groupby("variable")}
+    base = unit_lookup(units, "base")
+    rater_labels = labels_by_var.get(codebook.rater_unit, {})
+    rater_codes: dict[str, str] = {}
+    explicit: dict[str, str] = {}
+    for k, text in codebook.rater_codes.items():
+        uid = base.get(normalise_text(text))
+        if uid is None:
+            r.problems.append(f"rater_unit codes: {k!r} maps to {text!r}, which is not a base unit in the unit "
+                              f"register for round {r.round_id}; {unit_fix(text, units)}")
+        else:
+            explicit[answer_key(k)] = uid
+    if r.need(codebook.rater_unit, "base unit"):
+        label_of = {answer_key(c): lab for c, lab in rater_labels.items()}
+        distinct = _distinct_codes(export.data[codebook.rater_unit])
+        for code in distinct:
+            key = answer_key(code)
+            if key in explicit:
+                rater_codes[code] = explicit[key]
+            elif key in label_of and normalise_text(label_of[key]) in base:
+                rater_codes[code] = base[normalise_text(label_of[key])]
+            elif key in base:
+                rater_codes[code] = base[key]
+        if distinct and not rater_codes and not rater_labels and not explicit:
+            shown = ", ".join(repr(c) for c in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
+            r.problems.append(
+                f"no value of the base-unit column {codebook.rater_unit!r} ({shown}) names a base unit of the "
+                "register, and the export has no value labels for it: give the codes in the codebook "
+                "(rater_unit: {variable: ..., codes: {1: HJP, ...}}) or add the names as aliases in units.tsv")
+    return rater_codes, rater_labels
+
+
+def _resolve_networks(r: _Resolution) -> tuple[dict[str, str], tuple | None, set[str], set[str]]:
+    """(flag column -> network, the list column ``(variable, separator, lookup)`` or None, the
+    selected and the not-selected flag values)."""
+    net_lookup = unit_lookup(r.units, "network")
+    networks: dict[str, str] = {}
+    network_list = None
+    selected, unselected = set(DEFAULT_SELECTED), set(DEFAULT_UNSELECTED)
+    spec = r.codebook.networks
+    if isinstance(spec, dict):
+        selected = {answer_key(v) for v in spec.get("selected", DEFAULT_SELECTED)}
+        unselected = set(DEFAULT_UNSELECTED) | {answer_key(v) for v in spec.get("not_selected", [])}
+        clash = selected & unselected
+        if clash:
+            r.problems.append(f"networks: value(s) {sorted(clash)} are both selected and not selected")
+    if spec is None:
+        return networks, network_list, selected, unselected
+    question = spec if isinstance(spec, str) else spec.get("question")
+    if question is not None:
+        rows = _question_rows(r.structure, question)
+        if rows.empty:
+            r.problems.append(f"the networks question {question!r} is not in the export's structure")
+        for var, qtext, ctext in zip(rows["variableName"], rows["questionText"], rows["choiceText"]):
+            r.need(var, f"network choice of {question}")
+            text = ctext if ctext.strip() else _row_text(qtext)
+            key = normalise_text(text)
+            if key not in net_lookup:
+                r.problems.append(f"network choice {var!r} says {text.strip()!r}, which is not a network in the "
+                                  f"unit register for round {r.round_id}")
+            else:
+                networks[var] = net_lookup[key]
+    elif "variables" in spec:
+        for var, text in spec["variables"].items():
+            r.need(var, "network choice")
+            uid = net_lookup.get(normalise_text(text))
+            if uid is None:
+                r.problems.append(f"networks: variable {var!r} maps to {text!r}, not a network in round {r.round_id}")
+            else:
+                networks[var] = uid
+    elif "pattern" in spec:
+        networks = dict(_expand_pattern(spec, r.columns, net_lookup, "networks", r.problems, r.round_id))
+    elif "variable" in spec:
+        var = spec["variable"]
+        r.need(var, "networks list")
+        lookup = dict(net_lookup)
+        for k, text in (spec.get("codes") or {}).items():
+            uid = net_lookup.get(normalise_text(text))
+            if uid is None:
+                r.problems.append(f"networks codes: {k!r} maps to {text!r}, not a network in round {r.round_id}")
+            else:
+                lookup[answer_key(k)] = uid
+        network_list = (var, spec.get("separator", ";"), lookup)
+    return networks, network_list, selected, unselected
+
+
+def _resolve_items(r: _Resolution, instrument: Instrument
+                   ) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, str]], dict[str, object]]:
+    """((variable, item, target unit) rows, item -> answer map, item -> the codebook's own ``answers:``)."""
+    codebook, export = r.codebook, r.export
+    item_rows: list[tuple[str, str, str]] = []
+    answers: dict[str, dict[str, str]] = {}
+    unknown_rows: set[str] = set()   # matrix-row texts already told how to fix
+    answer_specs: dict[str, object] = {}   # item -> the codebook's own `answers:` (checked against the options)
+    for key, spec in codebook.items.items():
+        if key not in instrument.keys:
+            r.problems.append(f"codebook item {key!r} is not an item of the instrument ({', '.join(instrument.keys)})")
+            continue
+        item = instrument.item(key)
+        ans_spec = spec.get("answers", codebook.answers) if isinstance(spec, dict) else codebook.answers
+        answer_specs[key] = ans_spec
+        amap = _answer_map(ans_spec, item, instrument, codebook.values, export.format, f"item {key}", r.problems)
+        if amap:
+            answers[key] = amap
+        item_rows += _item_columns(r, key, spec, unknown_rows)
+    missing_items = [k for k in instrument.index_keys if k not in codebook.items]
+    if missing_items:
+        r.problems.append(f"the codebook maps no question to item(s) {', '.join(missing_items)}")
+    return item_rows, answers, answer_specs
+
+
+def _item_columns(r: _Resolution, key: str, spec, unknown_rows: set[str]) -> list[tuple[str, str, str]]:
+    """The (variable, item, target unit) rows of one item: from ``variables:``, a ``pattern:`` or the
+    rows of its matrix question."""
+    every = unit_lookup(r.units)
+    out = []
+    if isinstance(spec, dict) and "variables" in spec:
+        for var, target in spec["variables"].items():
+            r.need(var, f"item {key}")
+            uid = every.get(normalise_text(target))
+            if uid is None:
+                r.problems.append(f"item {key}: variable {var!r} maps to {target!r}, not a unit in round "
+                                  f"{r.round_id}; {unit_fix(target, r.units, None)}")
+            else:
+                out.append((var, key, uid))
+        return out
+    if isinstance(spec, dict) and "pattern" in spec:
+        return [(var, key, uid) for var, uid in
+                _expand_pattern(spec, r.columns, every, f"item {key}", r.problems, r.round_id)]
+    question = spec if isinstance(spec, str) else spec.get("question")
+    rows = _question_rows(r.structure, question)
+    if rows.empty:
+        known = sorted(set(r.structure["questionName"]))[:8]
+        r.problems.append(f"item {key}: question {question!r} is not in the export's structure"
+                          + (f" (questions include {', '.join(map(repr, known))})" if known else
+                             " (this export has no question structure: map the columns with `variables:` or "
+                             "`pattern:`)"))
+    for var, qtext, ctext in zip(rows["variableName"], rows["questionText"], rows["choiceText"]):
+        r.need(var, f"item {key}")
+        text = ctext if ctext.strip() else _row_text(qtext)
+        uid = every.get(normalise_text(text))
+        if uid is None:
+            fix = "" if normalise_text(text) in unknown_rows else f"; {unit_fix(text, r.units, None)}"
+            unknown_rows.add(normalise_text(text))
+            r.problems.append(f"item {key}: matrix row {var!r} names {text.strip()!r}, which is not a unit in "
+                              f"the unit register for round {r.round_id}{_where(r.export, var)}{fix}")
+        else:
+            out.append((var, key, uid))
+    return out
+
+
+def _check_item_design(r: _Resolution, items: pd.DataFrame) -> None:
+    """The matrix design: every item asked about every unit, one variable per (item, target); in a
+    canonical export every answer row belongs to a mapped item."""
+    covered = items.groupby("item")["target_unit"].agg(set)
+    every_target = set(items["target_unit"])
+    for key, got in covered.items():
+        gap = sorted(every_target - got)
+        if gap:
+            r.problems.append(f"item {key} has no column for unit(s) {', '.join(gap[:8])}, which other items have: "
+                              "a column is missing from the export, or the codebook maps it differently")
+    dup = items[items.duplicated(["item", "target_unit"], keep=False)]
+    if len(dup):
+        r.problems.append("more than one variable answers the same (item, target): "
+                          + ", ".join(f"{v}->{i}/{t}" for v, i, t in dup.head(6).itertuples(index=False)))
+    if r.export.format == "canonical":  # every answer row must belong to a mapped item
+        asked = {normalise_text(spec if isinstance(spec, str) else spec.get("question", ""))
+                 for spec in r.codebook.items.values()}
+        for var, q in zip(r.structure["variableName"], r.structure["questionName"]):
+            if normalise_text(q) not in asked:
+                r.problems.append(f"item {q!r} in responses.csv is not an item the codebook maps "
+                                  f"({', '.join(r.codebook.items)}){_where(r.export, var)}")
+                break
+
+
+def _stop(r: _Resolution, label_problems: list[str], src: str) -> None:
+    """Raise the structural problems (and the label problems, which may be their cause) as one error."""
+    problems = r.problems + list(label_problems)
+    hint = (f"check the variable names in {r.codebook.source} against the export, and that every unit named in "
+            "the export is in config/units.tsv (name or aliases) for this round")
+    if len(r.columns) == 1:
+        hint += f"; the export was read as ONE column ({r.columns[0][:60]!r}): is the delimiter right?"
+    # a message may quote export text (cells, headers, row texts): never contact data, even in the log
+    raise RelcoordError(mask_personal("the export does not match the codebook:\n  - " + "\n  - ".join(problems)),
+                        file=src, hint=mask_personal(hint))

@@ -1,4 +1,4 @@
-"""Before/after comparison of two survey rounds.
+"""Before/after comparison of two survey rounds: the comparison orchestration.
 
 Did relational coordination change between a baseline round A and a follow-up
 round B, where, and did it change more between base units that work together
@@ -6,68 +6,49 @@ in networks? Every signed statistic is **follow-up minus baseline** (B − A).
 
 Public functions
 ----------------
-- :func:`apply_successors` maps renamed / merged units to their successor.
-- :func:`unpaired_changes` Welch t (vectorised), Mann–Whitney U (vectorised by
-  ranks), Hedges' g with a CI and Benjamini–Hochberg FDR per (level, measure),
-  at the organisation, block, unit and tie levels.
+- :func:`unpaired_changes` Welch t, Mann–Whitney U, Hedges' g with a CI and
+  Benjamini–Hochberg FDR per (level, measure), at the organisation, block,
+  unit and tie levels.
 - :func:`paired_changes` paired t / Wilcoxon signed-rank for respondents linked
   across rounds by a pseudonymous panel key (empty frame without a key).
 - :func:`mixed_models` crossed random-intercept models (round effect, network
   difference-in-differences, base→network vs base→base, sensitivity analyses
   on units present in both rounds, and variants with a respondent intercept).
 - :func:`compare_rounds` the whole comparison: ``{"changes", "model"}``.
-- :func:`calibration` a null / coverage calibration on simulated rounds.
 
-Mixed models are fitted by statsmodels ``MixedLM`` (REML, variance components
-in one all-encompassing group) on small data, and at scale by
-:func:`fit_crossed_reml`, an exact profiled REML that uses the lme4
-formulation (Bates et al. 2015, J Stat Softw 67(1), eqs. 34-42) on the data's
-cross-products. Both agree with ``lme4::lmer`` (tests/r/compare.R).
+Homes of what this module uses: the unit register, memberships in a round and
+successors in :mod:`relcoord.registry`; the test statistics in
+:mod:`relcoord.group_tests`; the REML engine in :mod:`relcoord.reml`; the
+null / coverage calibration on simulated studies in :mod:`relcoord.calibration`.
+
+Heavy libraries imported lazily (on first use, through
+:func:`relcoord.lazy.lazy_module`): scipy.stats.
 """
 
 from __future__ import annotations
 
-import importlib
-import time
-import warnings
-from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .codes import is_blank
 from .errors import RelcoordError
+from .group_tests import (Z975, bh_by_family, bootstrap_g, group_moments, hedges_g, mann_whitney_by_runs,
+                          paired_tests, welch_vectorised)
 from .instrument import RC_ITEMS
+from .lazy import lazy_module
+from .privacy import check_min_group_size
+from .registry import apply_successors, shared_network_pairs, successor_note, unit_kinds
+from .reml import REMLFit, fit_mixed
+from .scores import BLOCKS
 
-class _LazyModule:
-    """A module imported on first attribute access. scipy.stats/linalg/optimize
-    and statsmodels cost 1-2 s to import; jobs that only need this module's
-    light helpers (e.g. the comparison report) should not pay for them."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
-
-stats = _LazyModule("scipy.stats")
-linalg = _LazyModule("scipy.linalg")
-optimize = _LazyModule("scipy.optimize")
-
-
-def multipletests(*args, **kwargs):
-    """statsmodels.stats.multitest.multipletests, imported on first use."""
-    from statsmodels.stats.multitest import multipletests as _multipletests
-    return _multipletests(*args, **kwargs)
-
+stats = lazy_module("scipy.stats")
 
 __all__ = [
-    "MEASURES", "CHANGE_COLUMNS", "MODEL_COLUMNS", "LEVELS",
-    "apply_successors", "successor_map", "active_memberships", "shared_network_pairs",
-    "unpaired_changes", "paired_changes", "bh_adjust", "mixed_models",
-    "fit_crossed_reml", "compare_rounds", "calibration",
+    "MEASURES", "CHANGE_COLUMNS", "EXTRA_CHANGE_COLUMNS", "MODEL_COLUMNS", "LEVELS",
+    "unpaired_changes", "paired_changes", "mixed_models", "compare_rounds",
 ]
 
 MEASURES: tuple[str, ...] = ("rc", "communication", "relationship") + tuple(RC_ITEMS)
@@ -82,154 +63,13 @@ EXTRA_CHANGE_COLUMNS: list[str] = [
 MODEL_COLUMNS: list[str] = ["model", "term", "estimate", "se", "ci_low", "ci_high", "p",
                             "n_obs", "n_groups", "note"]
 
-_Z975 = 1.959963984540054  # float(scipy.stats.norm.ppf(0.975)), exactly
 G_CI_ANALYTIC = "analytic (Hedges & Olkin normal approximation)"
 G_CI_PAIRED = "analytic (paired d_z with Hedges J; normal approximation)"
-
-from .scores import BLOCKS  # noqa: E402  (one definition of the blocks)
-
-
-# ---------------------------------------------------------------------------
-# unit register: successors, memberships
-# ---------------------------------------------------------------------------
-
-def _blank(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and np.isnan(x)) or (isinstance(x, str) and not x.strip()) \
-        or x is pd.NA or x is pd.NaT
-
-
-def successor_map(units: pd.DataFrame) -> dict[str, str]:
-    """``{unit_id: final successor}`` for units whose ``successor`` is set.
-
-    Chains (A → B → C) resolve to the last unit; a cycle is an error."""
-    if units is None or "successor" not in units.columns:
-        return {}
-    direct = {str(u): str(s).strip() for u, s in zip(units["unit_id"], units["successor"])
-              if not _blank(s) and str(s).strip() != str(u)}
-    out: dict[str, str] = {}
-    for start in direct:
-        seen = [start]
-        cur = direct[start]
-        while cur in direct:
-            if cur in seen:
-                raise RelcoordError(
-                    f"unit successors form a cycle: {' -> '.join(seen + [cur])}",
-                    file="units", column="successor",
-                    hint="a successor must be a unit that is not itself (eventually) succeeded by the first")
-            seen.append(cur)
-            cur = direct[cur]
-        out[start] = cur
-    return out
-
-
-def apply_successors(df: pd.DataFrame, units: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
-    """Return a copy of ``df`` with the unit ids in ``cols`` replaced by their
-    (final) successor from ``units.successor``.
-
-    A column named ``networks`` is treated as ";"-joined ids (as in
-    respondents.networks); mapped ids are de-duplicated keeping order."""
-    mapping = successor_map(units)
-    out = df.copy()
-    if not mapping:
-        return out
-    for c in cols:
-        if c not in out.columns:
-            continue
-        if c == "networks":
-            out[c] = out[c].map(lambda s: _map_id_list(s, mapping))
-        else:
-            s = out[c]
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                s = s.astype(object)
-            out[c] = s.map(mapping).where(s.isin(list(mapping)), s)
-    return out
-
-
-def _map_id_list(s: Any, mapping: Mapping[str, str]) -> str:
-    if _blank(s):
-        return ""
-    ids = [mapping.get(x.strip(), x.strip()) for x in str(s).split(";") if x.strip()]
-    return ";".join(dict.fromkeys(ids))
-
-
-def _successor_note(units: pd.DataFrame, frames: Iterable[pd.DataFrame], cols: Sequence[str]) -> str:
-    mapping = successor_map(units)
-    if not mapping:
-        return ""
-    used = set()
-    for f in frames:
-        for c in cols:
-            if c in f.columns:
-                if c == "networks":
-                    vals = {x for s in f[c].dropna().astype(str) for x in s.split(";")}
-                else:
-                    vals = set(pd.unique(f[c].dropna()))
-                used |= {u for u in mapping if u in vals}
-    if not used:
-        return f"unit register: {len(mapping)} successor mapping(s) declared, none present in these rounds"
-    pairs = ", ".join(f"{u}->{mapping[u]}" for u in sorted(used))
-    return f"unit register: renamed/merged units mapped to successors in both rounds ({pairs})"
-
-
-def _round_pos(round_id: Any, round_order: Sequence[str], what: str) -> int | None:
-    if _blank(round_id):
-        return None
-    r = str(round_id).strip()
-    order = [str(x) for x in round_order]
-    if r not in order:
-        raise RelcoordError(f"{what} {r!r} is not a round in round_order {order}",
-                            file="memberships", column=what,
-                            hint="use a round id declared in config (rounds), or leave it empty for an open range")
-    return order.index(r)
-
-
-def active_memberships(memberships: pd.DataFrame, round_id: str, round_order: Sequence[str],
-                       units: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Memberships active in ``round_id``: ``from_round ≤ round ≤ to_round`` in
-    ``round_order`` ("" = open). Unit and network ids are mapped to successors
-    when ``units`` is given. Returns ``network_id, unit_id`` (unique rows)."""
-    cols = ["network_id", "unit_id"]
-    if memberships is None or len(memberships) == 0:
-        return pd.DataFrame(columns=cols)
-    pos = _round_pos(round_id, round_order, "round")
-    keep = []
-    for fr, to in zip(memberships.get("from_round", [""] * len(memberships)),
-                      memberships.get("to_round", [""] * len(memberships))):
-        lo = _round_pos(fr, round_order, "from_round")
-        hi = _round_pos(to, round_order, "to_round")
-        keep.append((lo is None or lo <= pos) and (hi is None or pos <= hi))
-    act = memberships.loc[np.asarray(keep, dtype=bool), cols].astype(str)
-    if units is not None:
-        act = apply_successors(act, units, cols)
-    return act.drop_duplicates().reset_index(drop=True)
-
-
-def shared_network_pairs(memberships: pd.DataFrame, round_id: str, round_order: Sequence[str],
-                         units: pd.DataFrame | None = None) -> set[tuple[str, str]]:
-    """Ordered pairs (u, v), u ≠ v, of units that are members of a common
-    network in ``round_id``."""
-    act = active_memberships(memberships, round_id, round_order, units)
-    pairs: set[tuple[str, str]] = set()
-    for _, grp in act.groupby("network_id"):
-        mem = sorted(set(grp["unit_id"]))
-        pairs.update((u, v) for u in mem for v in mem if u != v)
-    return pairs
 
 
 # ---------------------------------------------------------------------------
 # respondent-level values per level
 # ---------------------------------------------------------------------------
-
-def _kinds(units: pd.DataFrame) -> dict[str, str]:
-    if units is None or len(units) == 0:
-        return {}
-    kinds = dict(zip(units["unit_id"].astype(str), units["kind"].astype(str)))
-    # a successor inherits nothing: it must be in the register itself, else
-    # fall back to the kind of the unit it succeeds
-    for u, s in successor_map(units).items():
-        kinds.setdefault(s, kinds.get(u, "base"))
-    return kinds
-
 
 def _prepare_round(rt: pd.DataFrame, resp: pd.DataFrame, units: pd.DataFrame,
                    measures: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -265,7 +105,7 @@ def _prepare_round(rt: pd.DataFrame, resp: pd.DataFrame, units: pd.DataFrame,
     else:
         r = apply_successors(resp[["respondent_id", "networks"]].copy(), units, ["networks"])
         r["respondent_id"] = r["respondent_id"].astype(str)
-        lists = r["networks"].map(lambda s: [] if _blank(s) else [x.strip() for x in str(s).split(";") if x.strip()])
+        lists = r["networks"].map(lambda s: [] if is_blank(s) else [x.strip() for x in str(s).split(";") if x.strip()])
         mem = pd.DataFrame({"respondent_id": r["respondent_id"], "network": lists}).explode("network")
         mem = mem.dropna(subset=["network"]).drop_duplicates().reset_index(drop=True)
     return rt, mem
@@ -276,7 +116,7 @@ def _respondent_values(rt: pd.DataFrame, mem: pd.DataFrame, kinds: Mapping[str, 
     """Long-by-level, wide-by-measure table: ``level, rater_unit, target_unit,
     block, respondent_id`` + measures; one row per respondent and group.
 
-    Definitions follow :mod:`relcoord.scores` (DOMAIN.md §3): rows are first
+    Definitions follow :mod:`relcoord.scores` (Gittell et al. 2000): rows are first
     expanded into rater groups (the base unit, plus each network the
     respondent lists), so per-round tables and changes describe the same
     groups."""
@@ -334,147 +174,6 @@ def _respondent_values(rt: pd.DataFrame, mem: pd.DataFrame, kinds: Mapping[str, 
     return pd.concat(parts, ignore_index=True)
 
 
-# ---------------------------------------------------------------------------
-# vectorised two-sample statistics over many groups
-# ---------------------------------------------------------------------------
-
-def _moments(gid: np.ndarray, val: np.ndarray, G: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = np.bincount(gid, minlength=G).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(gid, weights=val, minlength=G) / n
-        ss = np.bincount(gid, weights=(val - mean[gid]) ** 2, minlength=G)
-        var = np.where(n > 1, ss / (n - 1), np.nan)
-    return n, mean, var
-
-
-def welch_vectorised(n_a, mean_a, var_a, n_b, mean_b, var_b):
-    """Welch's t for B − A from group moments: ``(t, df, p)`` arrays.
-
-    Equals ``scipy.stats.ttest_ind(b, a, equal_var=False)`` except when both
-    groups have zero variance, where scipy returns t = ±inf, p = 0 and this
-    returns NaN (the test is undefined)."""
-    n_a, n_b = np.asarray(n_a, float), np.asarray(n_b, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        va, vb = np.asarray(var_a, float) / n_a, np.asarray(var_b, float) / n_b
-        se2 = va + vb
-        t = (np.asarray(mean_b) - np.asarray(mean_a)) / np.sqrt(se2)
-        df = se2 ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
-        p = 2.0 * stats.t.sf(np.abs(t), df)
-    bad = ~(se2 > 0)
-    t, df, p = np.where(bad, np.nan, t), np.where(bad, np.nan, df), np.where(bad, np.nan, p)
-    return t, df, np.minimum(p, 1.0)
-
-
-def hedges_g(n_a, mean_a, var_a, n_b, mean_b, var_b):
-    """Hedges' g (B − A, pooled SD, J = 1 − 3/(4(n_a+n_b) − 9)) and its
-    analytic 95 % CI with var(g) = (n_a+n_b)/(n_a n_b) + g²/(2(n_a+n_b))."""
-    n_a, n_b = np.asarray(n_a, float), np.asarray(n_b, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sp = np.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
-        d = (np.asarray(mean_b) - np.asarray(mean_a)) / sp
-        g = (1.0 - 3.0 / (4.0 * (n_a + n_b) - 9.0)) * d
-        se = np.sqrt((n_a + n_b) / (n_a * n_b) + g ** 2 / (2.0 * (n_a + n_b)))
-    g = np.where(np.isfinite(g), g, np.nan)
-    return g, g - _Z975 * se, g + _Z975 * se
-
-
-def _mwu_vectorised(gid: np.ndarray, rnd: np.ndarray, val: np.ndarray, G: int,
-                    n_a: np.ndarray, n_b: np.ndarray, need: np.ndarray):
-    """Mann–Whitney U of B vs A for every group at once, by ranks.
-
-    Returns ``(U_b, p)`` equal to ``scipy.stats.mannwhitneyu(b, a)`` (two-sided,
-    continuity correction, method 'auto'): the tie-corrected normal
-    approximation, or scipy's exact distribution for the few groups where
-    'auto' picks it (a sample of ≤ 8 and no ties). ``val`` must be finite.
-
-    Ranks come from counting, not sorting every value: the distinct (group,
-    value) cells are the runs of tied values, a run of t values starting at
-    position f within its group has mid-rank f + (t − 1)/2, and
-    R_b = Σ_runs t_b · mid-rank. Mid-ranks are multiples of ½, so every sum is
-    exact in floating point and equals the rank-by-rank sum."""
-    gid = np.asarray(gid, dtype=np.int64)
-    rnd = np.asarray(rnd)
-    val = np.asarray(val, dtype=float)
-    n_a, n_b = np.asarray(n_a, float), np.asarray(n_b, float)
-    counts = np.bincount(gid, minlength=G)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(float)
-    vcode, vuniq = pd.factorize(val, sort=True)
-    cell_code, cells = pd.factorize(gid * max(len(vuniq), 1) + vcode, sort=True)
-    run_g = cells // max(len(vuniq), 1)
-    C_ = len(cells)
-    run_len = np.bincount(cell_code, minlength=C_).astype(float)
-    run_len_b = np.bincount(cell_code[rnd == 1], minlength=C_).astype(float)
-    run_first = np.cumsum(run_len) - run_len - start[run_g] + 1.0
-    ranks = run_first + (run_len - 1.0) / 2.0
-    tie_term = np.bincount(run_g, weights=run_len ** 3 - run_len, minlength=G)
-    has_ties = np.bincount(run_g, weights=(run_len > 1).astype(float), minlength=G) > 0
-    R_b = np.bincount(run_g, weights=run_len_b * ranks, minlength=G)
-    U_b = R_b - n_b * (n_b + 1) / 2.0
-    U = np.maximum(U_b, n_a * n_b - U_b)
-    n = n_a + n_b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.sqrt(n_a * n_b / 12.0 * ((n + 1) - tie_term / (n * (n - 1))))
-        z = (U - n_a * n_b / 2.0 - 0.5) / s
-        p = np.clip(2.0 * stats.norm.sf(z), 0.0, 1.0)
-    exact = need & ~has_ties & ((n_a <= 8) | (n_b <= 8))
-    if exact.any():
-        idx = np.flatnonzero(exact[gid])
-        idx = idx[np.lexsort((val[idx], gid[idx]))]
-        g, v, r = gid[idx], val[idx], rnd[idx]
-        bounds = np.searchsorted(g, np.flatnonzero(exact), side="left")
-        ends = np.searchsorted(g, np.flatnonzero(exact), side="right")
-        for k, lo, hi in zip(np.flatnonzero(exact), bounds, ends):
-            vv, rr = v[lo:hi], r[lo:hi]
-            p[k] = stats.mannwhitneyu(vv[rr == 1], vv[rr == 0], method="exact").pvalue
-    U_b = np.where(need, U_b, np.nan)
-    p = np.where(need, p, np.nan)
-    return U_b, p
-
-
-def bh_adjust(p: np.ndarray | Sequence[float]) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p (statsmodels ``fdr_bh``); NaN stay NaN
-    and are not counted in the family."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return out
-
-
-def _bh_by_family(df: pd.DataFrame, family: Sequence[str]) -> np.ndarray:
-    out = np.full(len(df), np.nan)
-    if len(df) == 0:
-        return out
-    valid = (~df["suppressed"].to_numpy(bool)) & np.isfinite(df["p"].to_numpy(float))
-    codes = df.groupby(list(family), sort=False, dropna=False).ngroup().to_numpy()
-    pv = df["p"].to_numpy(float)
-    for c in np.unique(codes[valid]):
-        sel = valid & (codes == c)
-        out[sel] = multipletests(pv[sel], method="fdr_bh")[1]
-    return out
-
-
-def _bootstrap_g(gid, rnd, val, G, todo, n_boot, seed):
-    """Percentile 95 % CI of Hedges' g from ``n_boot`` resamples of each
-    round's respondents, independently per group (seeded, deterministic)."""
-    lo, hi = np.full(G, np.nan), np.full(G, np.nan)
-    rng = np.random.default_rng(seed)
-    order = np.lexsort((rnd, gid))
-    g, r, v = gid[order], rnd[order], val[order]
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(g, minlength=G))])
-    for k in np.flatnonzero(todo):
-        sl = slice(bounds[k], bounds[k + 1])
-        a, b = v[sl][r[sl] == 0], v[sl][r[sl] == 1]
-        ra = a[rng.integers(0, len(a), (n_boot, len(a)))]
-        rb = b[rng.integers(0, len(b), (n_boot, len(b)))]
-        gs, _, _ = hedges_g(len(a), ra.mean(1), ra.var(1, ddof=1), len(b), rb.mean(1), rb.var(1, ddof=1))
-        gs = gs[np.isfinite(gs)]
-        if len(gs):
-            lo[k], hi[k] = np.quantile(gs, [0.025, 0.975])
-    return lo, hi
-
-
 def _empty_changes() -> pd.DataFrame:
     cols = CHANGE_COLUMNS + EXTRA_CHANGE_COLUMNS
     df = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
@@ -487,10 +186,8 @@ def _empty_changes() -> pd.DataFrame:
 
 
 def _check_min_group(min_group_size: int) -> int:
-    if int(min_group_size) < 2:
-        raise RelcoordError(f"min_group_size must be at least 2 (got {min_group_size})",
-                            hint="use the privacy minimum (default 5; never below 3)")
-    return int(min_group_size)
+    """k checked by the one validator, :func:`relcoord.privacy.check_min_group_size` (never below 3)."""
+    return check_min_group_size(min_group_size)
 
 
 def _resolve_measures(measures, *tables) -> list[str]:
@@ -528,7 +225,7 @@ def _group_keys(df: pd.DataFrame, key_cols: Sequence[str]) -> tuple[np.ndarray, 
 
 def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame | None,
                      resp_b: pd.DataFrame | None, units: pd.DataFrame,
-                     measures: Sequence[str] | None = None, min_group_size: int = 5,
+                     measures: Sequence[str] | None = None, *, min_group_size: int,
                      seed: int = 0, g_ci: str = "analytic", n_boot: int = 1000,
                      levels: Sequence[str] = LEVELS) -> pd.DataFrame:
     """Unpaired before/after tests for every level, group and measure.
@@ -543,7 +240,7 @@ def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFram
     of the BH family.
 
     Levels (``rater_unit`` / ``target_unit``), defined as in
-    :mod:`relcoord.scores` (DOMAIN.md §3) so that ``mean_a`` / ``mean_b`` equal
+    :mod:`relcoord.scores` (Gittell et al. 2000) so that ``mean_a`` / ``mean_b`` equal
     the per-round tables; only respondent-ties with a defined RC index enter:
 
     - organisation ("", ""): each respondent's mean over their ties.
@@ -565,25 +262,40 @@ def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFram
         raise RelcoordError(f"g_ci must be 'analytic' or 'bootstrap' (got {g_ci!r})")
     levels = [lv for lv in levels if lv in LEVELS]
     measures = _resolve_measures(measures, rt_a, rt_b)
-    kinds = _kinds(units)
+    allv = _both_rounds_values(rt_a, rt_b, resp_a, resp_b, units, measures, levels)
+    if len(allv) == 0:
+        return _empty_changes()
+    kid, key_arr = _group_keys(allv, ["level", "rater_unit", "target_unit", "block"])
+    st = _unpaired_statistics(kid, allv["_round"].to_numpy(), allv, len(key_arr), measures, min_group_size,
+                              g_ci, n_boot, seed)
+    del allv
+    return _changes_table(st, key_arr, measures)
+
+
+def _both_rounds_values(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame | None,
+                        resp_b: pd.DataFrame | None, units: pd.DataFrame, measures: Sequence[str],
+                        levels: Sequence[str]) -> pd.DataFrame:
+    """:func:`_respondent_values` of both rounds, ``_round`` 0 (A) or 1 (B)."""
+    kinds = unit_kinds(units)
     frames = []
     for rnd, (rt, resp) in enumerate(((rt_a, resp_a), (rt_b, resp_b))):
         rt2, mem = _prepare_round(rt, resp, units, measures)
         vals = _respondent_values(rt2, mem, kinds, measures, levels)
         vals["_round"] = rnd
         frames.append(vals)
-    allv = pd.concat(frames, ignore_index=True)
-    del frames
-    if len(allv) == 0:
-        return _empty_changes()
-    key_cols = ["level", "rater_unit", "target_unit", "block"]
-    kid, key_arr = _group_keys(allv, key_cols)
-    K, M = len(key_arr), len(measures)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _unpaired_statistics(kid: np.ndarray, rnd_all: np.ndarray, allv: pd.DataFrame, K: int,
+                         measures: Sequence[str], min_group_size: int, g_ci: str, n_boot: int,
+                         seed: int) -> dict[str, Any]:
+    """Welch t, Mann–Whitney U and Hedges' g for every group g = key * M + measure.
+
+    Each measure's values are handled in turn (a group holds one measure only),
+    which keeps memory at one column's worth; per group the values are met in
+    the same order as in one pass."""
+    M = len(measures)
     G = K * M
-    # Group g = key * M + measure. Each measure's values are handled in turn
-    # (a group holds one measure only), which keeps memory at one column's
-    # worth; per group the values are met in the same order as in one pass.
-    rnd_all = allv["_round"].to_numpy()
     n_a, mean_a, var_a, n_b, mean_b, var_b = (np.zeros(G) for _ in range(6))
     cols = []
     for j, m in enumerate(measures):
@@ -592,9 +304,8 @@ def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFram
         gid, rnd, val = kid[ok], rnd_all[ok], val[ok]
         isa = rnd == 0
         for (n_, mean_, var_), sel in (((n_a, mean_a, var_a), isa), ((n_b, mean_b, var_b), ~isa)):
-            n_[j::M], mean_[j::M], var_[j::M] = _moments(gid[sel], val[sel], K)
+            n_[j::M], mean_[j::M], var_[j::M] = group_moments(gid[sel], val[sel], K)
         cols.append((gid, rnd, val))
-    del allv
     suppressed = (n_a < min_group_size) | (n_b < min_group_size)
     present = (n_a + n_b) > 0
     t, df, p = welch_vectorised(n_a, mean_a, var_a, n_b, mean_b, var_b)
@@ -602,31 +313,40 @@ def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFram
     need = ~suppressed & present
     mw_u, mw_p = np.full(G, np.nan), np.full(G, np.nan)
     for j, (gid, rnd, val) in enumerate(cols):
-        mw_u[j::M], mw_p[j::M] = _mwu_vectorised(gid, rnd, val, K, n_a[j::M], n_b[j::M], need[j::M])
+        mw_u[j::M], mw_p[j::M] = mann_whitney_by_runs(gid, rnd, val, K, n_a[j::M], n_b[j::M], need[j::M])
     method = G_CI_ANALYTIC
     if g_ci == "bootstrap":
-        # within a group the values keep their row order, as _bootstrap_g's resampling expects
-        glo, ghi = _bootstrap_g(np.concatenate([c[0] * M + j for j, c in enumerate(cols)]),
-                                np.concatenate([c[1] for c in cols]), np.concatenate([c[2] for c in cols]),
-                                G, need, int(n_boot), seed)
+        # within a group the values keep their row order, as bootstrap_g's resampling expects
+        glo, ghi = bootstrap_g(np.concatenate([c[0] * M + j for j, c in enumerate(cols)]),
+                               np.concatenate([c[1] for c in cols]), np.concatenate([c[2] for c in cols]),
+                               G, need, int(n_boot), seed)
         method = f"bootstrap percentile ({int(n_boot)} resamples, seed {seed})"
-    del cols
+    return {"n_a": n_a, "mean_a": mean_a, "var_a": var_a, "n_b": n_b, "mean_b": mean_b, "var_b": var_b,
+            "t": t, "df": df, "p": p, "g": g, "glo": glo, "ghi": ghi, "mw_u": mw_u, "mw_p": mw_p,
+            "method": method, "suppressed": suppressed, "present": present}
 
+
+def _changes_table(st: Mapping[str, Any], key_arr: np.ndarray, measures: Sequence[str]) -> pd.DataFrame:
+    """The unpaired rows (groups present in either round), suppressed statistics blanked, BH per
+    (level, measure), sorted by level, measure, rater and target."""
+    K, M = len(key_arr), len(measures)
+    n_a, n_b, mean_a, mean_b = st["n_a"], st["n_b"], st["mean_a"], st["mean_b"]
     out = pd.DataFrame({
         "level": np.repeat(key_arr[:, 0], M), "rater_unit": np.repeat(key_arr[:, 1], M),
         "target_unit": np.repeat(key_arr[:, 2], M), "measure": np.tile(np.array(measures, dtype=object), K),
         "n_a": n_a.astype(int), "n_b": n_b.astype(int), "mean_a": mean_a, "mean_b": mean_b,
-        "diff": mean_b - mean_a, "hedges_g": g, "g_ci_low": glo, "g_ci_high": ghi,
-        "statistic": t, "p": p, "p_fdr": np.nan, "test": "welch_t",
-        "block": np.repeat(key_arr[:, 3], M), "df": df, "sd_a": np.sqrt(var_a), "sd_b": np.sqrt(var_b),
-        "mw_statistic": mw_u, "mw_p": mw_p, "wilcoxon_statistic": np.nan, "wilcoxon_p": np.nan,
-        "g_ci_method": method, "suppressed": suppressed,
+        "diff": mean_b - mean_a, "hedges_g": st["g"], "g_ci_low": st["glo"], "g_ci_high": st["ghi"],
+        "statistic": st["t"], "p": st["p"], "p_fdr": np.nan, "test": "welch_t",
+        "block": np.repeat(key_arr[:, 3], M), "df": st["df"], "sd_a": np.sqrt(st["var_a"]),
+        "sd_b": np.sqrt(st["var_b"]), "mw_statistic": st["mw_u"], "mw_p": st["mw_p"],
+        "wilcoxon_statistic": np.nan, "wilcoxon_p": np.nan,
+        "g_ci_method": st["method"], "suppressed": st["suppressed"],
     })
-    out = out[present].reset_index(drop=True)
+    out = out[st["present"]].reset_index(drop=True)
     stat_cols = ["mean_a", "mean_b", "diff", "hedges_g", "g_ci_low", "g_ci_high", "statistic", "p",
                  "df", "sd_a", "sd_b", "mw_statistic", "mw_p"]
     out.loc[out["suppressed"], stat_cols] = np.nan
-    out["p_fdr"] = _bh_by_family(out, ["level", "measure"])
+    out["p_fdr"] = bh_by_family(out, ["level", "measure"])
     lvl_order = {lv: i for i, lv in enumerate(LEVELS)}
     m_order = {m: i for i, m in enumerate(measures)}
     out = out.sort_values(["level", "measure", "rater_unit", "target_unit"],
@@ -643,43 +363,15 @@ def _panel_keys(resp: pd.DataFrame, key: str) -> tuple[pd.Series, int]:
     """respondent_id -> key, dropping blank keys and keys used twice in a round."""
     k = resp[["respondent_id", key]].copy()
     k["respondent_id"] = k["respondent_id"].astype(str)
-    k = k[~k[key].map(_blank)]
+    k = k[~k[key].map(is_blank)]
     k[key] = k[key].astype(str).str.strip()
     dup = k[key].duplicated(keep=False)
     return k[~dup].set_index("respondent_id")[key], int(dup.sum())
 
 
-def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float]:
-    """``scipy.stats.wilcoxon(d)`` (two-sided, zeros dropped, method 'auto'):
-    ``(statistic, p)``; NaN when every difference is zero.
-
-    For n ≤ 13 with ties or zeros scipy's 'auto' runs an exact permutation
-    test through ``permutation_test`` (~0.2 s a call); the same exact
-    sign-flip distribution is enumerated here directly (2^k subset sums of
-    the ranks), giving scipy's p-value in microseconds."""
-    d = np.asarray(d, float)
-    nz = d[d != 0]
-    if len(nz) == 0:
-        return np.nan, np.nan
-    r = stats.rankdata(np.abs(nz))
-    r_plus = float(r[nz > 0].sum())
-    r_minus = float(r[nz < 0].sum())
-    ties = len(np.unique(np.abs(nz))) < len(nz)
-    if len(d) > 13 or not (ties or len(nz) < len(d)):
-        res = stats.wilcoxon(d)
-        return float(res.statistic), float(res.pvalue)
-    null = np.zeros(1)
-    for ri in r:
-        null = np.concatenate([null, null + ri])
-    gamma = abs(np.finfo(float).eps * 100 * r_plus)
-    less = np.mean(null <= r_plus + gamma)
-    greater = np.mean(null >= r_plus - gamma)
-    return min(r_plus, r_minus), float(min(1.0, 2.0 * min(less, greater)))
-
-
 def paired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame | None,
                    resp_b: pd.DataFrame | None, units: pd.DataFrame, key: str | None = "panel_key",
-                   measures: Sequence[str] | None = None, min_group_size: int = 5) -> pd.DataFrame:
+                   measures: Sequence[str] | None = None, *, min_group_size: int) -> pd.DataFrame:
     """Paired before/after for respondents linked by a pseudonymous ``key``
     column present in both rounds' respondents.
 
@@ -696,6 +388,36 @@ def paired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame 
             or key not in resp_b.columns):
         return _empty_changes()
     measures = _resolve_measures(measures, rt_a, rt_b)
+    pr = _linked_pairs(rt_a, rt_b, resp_a, resp_b, units, key, measures)
+    if len(pr) == 0:
+        return _empty_changes()
+    gcols = ["level", "rater_unit", "target_unit", "measure"]
+    gid, keys = pd.factorize(pd.MultiIndex.from_frame(pr[gcols]), sort=True)
+    G = len(keys)
+    n = np.bincount(gid, minlength=G).astype(float)
+    suppressed = n < min_group_size
+    st = paired_tests(gid, pr["a"].to_numpy(float), pr["b"].to_numpy(float), G, ~suppressed)
+    key_arr = np.array(list(keys), dtype=object).reshape(-1, 4)
+    out = pd.DataFrame({
+        "level": key_arr[:, 0], "rater_unit": key_arr[:, 1], "target_unit": key_arr[:, 2],
+        "measure": key_arr[:, 3], "n_a": st["n"].astype(int), "n_b": st["n"].astype(int),
+        "mean_a": st["mean_a"], "mean_b": st["mean_b"], "diff": st["mean_b"] - st["mean_a"], "hedges_g": st["g"],
+        "g_ci_low": st["g_ci_low"], "g_ci_high": st["g_ci_high"], "statistic": st["t"], "p": st["p"],
+        "p_fdr": np.nan, "test": "paired_t", "block": "", "df": st["df"], "sd_a": np.sqrt(st["var_a"]),
+        "sd_b": np.sqrt(st["var_b"]), "mw_statistic": np.nan, "mw_p": np.nan,
+        "wilcoxon_statistic": st["wilcoxon_statistic"], "wilcoxon_p": st["wilcoxon_p"], "g_ci_method": G_CI_PAIRED,
+        "suppressed": suppressed})
+    stat_cols = ["mean_a", "mean_b", "diff", "hedges_g", "g_ci_low", "g_ci_high", "statistic", "p",
+                 "df", "sd_a", "sd_b", "wilcoxon_statistic", "wilcoxon_p"]
+    out.loc[out["suppressed"], stat_cols] = np.nan
+    out["p_fdr"] = bh_by_family(out, ["level", "measure"])
+    return out[CHANGE_COLUMNS + EXTRA_CHANGE_COLUMNS]
+
+
+def _linked_pairs(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame, resp_b: pd.DataFrame,
+                  units: pd.DataFrame, key: str, measures: Sequence[str]) -> pd.DataFrame:
+    """``level, _key, rater_unit, target_unit, measure, a, b``: each linked respondent's value in
+    round A and round B (organisation: their mean over ties; tie: the same rater unit and target)."""
     parts = []
     for rt, resp in ((rt_a, resp_a), (rt_b, resp_b)):
         rt2, _ = _prepare_round(rt, resp, units, measures)
@@ -709,274 +431,12 @@ def paired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame 
     on = ["level", "_key", "rater_unit", "target_unit"]
     pa = parts[0].melt(id_vars=on, value_vars=measures, var_name="measure", value_name="a")
     pb = parts[1].melt(id_vars=on, value_vars=measures, var_name="measure", value_name="b")
-    pr = pa.merge(pb, on=on + ["measure"], how="inner").dropna(subset=["a", "b"])
-    if len(pr) == 0:
-        return _empty_changes()
-    gcols = ["level", "rater_unit", "target_unit", "measure"]
-    gid, keys = pd.factorize(pd.MultiIndex.from_frame(pr[gcols]), sort=True)
-    G = len(keys)
-    a, b = pr["a"].to_numpy(float), pr["b"].to_numpy(float)
-    d = b - a
-    n, mean_a, var_a = _moments(gid, a, G)
-    _, mean_b, var_b = _moments(gid, b, G)
-    _, mean_d, var_d = _moments(gid, d, G)
-    suppressed = n < min_group_size
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd_d = np.sqrt(var_d)
-        t = mean_d / (sd_d / np.sqrt(n))
-        df = n - 1
-        p = 2.0 * stats.t.sf(np.abs(t), df)
-        dz = mean_d / sd_d
-        g = (1.0 - 3.0 / (4.0 * (n - 1) - 1.0)) * dz
-        se_g = np.sqrt(1.0 / n + g ** 2 / (2.0 * n))
-    bad = ~(sd_d > 0)
-    t, p, g = np.where(bad, np.nan, t), np.where(bad, np.nan, p), np.where(bad, np.nan, g)
-    w_stat, w_p = np.full(G, np.nan), np.full(G, np.nan)
-    order = np.argsort(gid, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(gid, minlength=G))])
-    ds = d[order]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for k in np.flatnonzero(~suppressed):
-            w_stat[k], w_p[k] = wilcoxon_signed_rank(ds[bounds[k]:bounds[k + 1]])
-    key_arr = np.array(list(keys), dtype=object).reshape(-1, 4)
-    out = pd.DataFrame({
-        "level": key_arr[:, 0], "rater_unit": key_arr[:, 1], "target_unit": key_arr[:, 2],
-        "measure": key_arr[:, 3], "n_a": n.astype(int), "n_b": n.astype(int),
-        "mean_a": mean_a, "mean_b": mean_b, "diff": mean_b - mean_a, "hedges_g": g,
-        "g_ci_low": g - _Z975 * se_g, "g_ci_high": g + _Z975 * se_g, "statistic": t, "p": p,
-        "p_fdr": np.nan, "test": "paired_t", "block": "", "df": df, "sd_a": np.sqrt(var_a),
-        "sd_b": np.sqrt(var_b), "mw_statistic": np.nan, "mw_p": np.nan,
-        "wilcoxon_statistic": w_stat, "wilcoxon_p": w_p, "g_ci_method": G_CI_PAIRED,
-        "suppressed": suppressed})
-    stat_cols = ["mean_a", "mean_b", "diff", "hedges_g", "g_ci_low", "g_ci_high", "statistic", "p",
-                 "df", "sd_a", "sd_b", "wilcoxon_statistic", "wilcoxon_p"]
-    out.loc[out["suppressed"], stat_cols] = np.nan
-    out["p_fdr"] = _bh_by_family(out, ["level", "measure"])
-    return out[CHANGE_COLUMNS + EXTRA_CHANGE_COLUMNS]
+    return pa.merge(pb, on=on + ["measure"], how="inner").dropna(subset=["a", "b"])
 
 
 # ---------------------------------------------------------------------------
 # mixed models
 # ---------------------------------------------------------------------------
-
-@dataclass
-class REMLFit:
-    """Result of :func:`fit_crossed_reml`."""
-    terms: list[str]
-    beta: np.ndarray
-    cov_beta: np.ndarray
-    sigma2: float
-    varcomp: dict[str, float]
-    reml_deviance: float
-    theta: np.ndarray
-    n_obs: int
-    n_levels: dict[str, int]
-    converged: bool
-    message: str = ""
-    engine: str = "profiled REML (lme4 formulation, cross-products)"
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.cov_beta))
-
-
-def fit_crossed_reml(y: np.ndarray, X: np.ndarray, factors: Mapping[str, np.ndarray],
-                     terms: Sequence[str] | None = None) -> REMLFit:
-    """REML fit of ``y = X β + Σ_k Z_k u_k + e`` with independent random
-    intercepts ``u_k ~ N(0, σ_k² I)`` for crossed (or nested) factors.
-
-    This is lme4's profiled REML deviance (θ_k = σ_k / σ, optimised over θ ≥ 0
-    with L-BFGS-B) evaluated from the cross-products [Z X y]'[Z X y], so the
-    cost after one pass over the data does not depend on the number of rows.
-    The factor with most levels (e.g. respondents) is eliminated through its
-    diagonal block (Schur complement), so it may have many thousands of levels.
-    Fixed-effect covariance is σ² (R_X'R_X)⁻¹, as lme4's ``vcov``."""
-    y = np.asarray(y, float)
-    X = np.asarray(X, float)
-    n, p = X.shape
-    terms = list(terms) if terms is not None else [f"x{j}" for j in range(p)]
-    names = list(factors)
-    codes = []
-    q = []
-    for nm in names:
-        f = factors[nm]
-        # a Categorical (categories in sorted order) is factorised by its codes
-        c, u = pd.factorize(f if isinstance(f, pd.Categorical) else np.asarray(f), sort=True)
-        if (c < 0).any():
-            raise ValueError(f"missing values in factor {nm}")
-        codes.append(c.astype(np.int64))
-        q.append(len(u))
-    k = len(names)
-    if k == 0:
-        raise ValueError("at least one random factor is needed")
-    if np.linalg.matrix_rank(X) < p:
-        raise ValueError("the fixed-effect design is rank deficient (a term is confounded with others)")
-    big = int(np.argmax(q))
-    small = [j for j in range(k) if j != big]
-    cD, qD = codes[big], q[big]
-    qs = [q[j] for j in small]
-    offs = np.concatenate([[0], np.cumsum(qs)]).astype(int)
-    qS = int(offs[-1])
-    m = qS + p
-    # cross-products --------------------------------------------------------
-    nD = np.bincount(cD, minlength=qD).astype(float)
-    CD = np.zeros((qD, m))
-    for i, j in enumerate(small):
-        CD[:, offs[i]:offs[i + 1]] = np.bincount(cD * qs[i] + codes[j], minlength=qD * qs[i]).reshape(qD, qs[i])
-    for c in range(p):
-        CD[:, qS + c] = np.bincount(cD, weights=X[:, c], minlength=qD)
-    yD = np.bincount(cD, weights=y, minlength=qD)
-    R = np.zeros((m, m))
-    for i, j in enumerate(small):
-        for i2, j2 in enumerate(small):
-            if i2 < i:
-                continue
-            if i == i2:
-                R[offs[i]:offs[i + 1], offs[i]:offs[i + 1]] = np.diag(np.bincount(codes[j], minlength=qs[i]))
-            else:
-                blk = np.bincount(codes[j] * qs[i2] + codes[j2], minlength=qs[i] * qs[i2]).reshape(qs[i], qs[i2])
-                R[offs[i]:offs[i + 1], offs[i2]:offs[i2 + 1]] = blk
-                R[offs[i2]:offs[i2 + 1], offs[i]:offs[i + 1]] = blk.T
-        for c in range(p):
-            v = np.bincount(codes[j], weights=X[:, c], minlength=qs[i])
-            R[offs[i]:offs[i + 1], qS + c] = v
-            R[qS + c, offs[i]:offs[i + 1]] = v
-    R[qS:, qS:] = X.T @ X
-    yr = np.zeros(m)
-    for i, j in enumerate(small):
-        yr[offs[i]:offs[i + 1]] = np.bincount(codes[j], weights=y, minlength=qs[i])
-    yr[qS:] = X.T @ y
-    yty = float(y @ y)
-    nmp = n - p
-
-    # The big factor's block of ΛZ'ZΛ + I is diagonal with entries θ_D² n_d + 1,
-    # so its elimination depends on level d only through n_d: group the levels
-    # by n_d once, and each evaluation costs O(#distinct n_d · m²), whatever
-    # the number of levels (respondents) or rows.
-    nvals, inv = np.unique(nD, return_inverse=True)
-    V = len(nvals)
-    S = np.zeros((V, m, m))
-    h = np.zeros((V, m))
-    e = np.zeros(V)
-    cnt = np.bincount(inv, minlength=V).astype(float)
-    for v in range(V):
-        sel = inv == v
-        Cv = CD[sel]
-        S[v] = Cv.T @ Cv
-        h[v] = Cv.T @ yD[sel]
-        e[v] = float(yD[sel] @ yD[sel])
-    del CD
-    diag_S = np.arange(qS)
-
-    def pieces(theta: np.ndarray):
-        tD2 = theta[big] ** 2
-        ts = np.concatenate([np.full(qs[i], theta[j]) for i, j in enumerate(small)]) if small else np.zeros(0)
-        s = np.concatenate([ts, np.ones(p)])
-        w = tD2 / (tD2 * nvals + 1.0)
-        Ms = (R - np.tensordot(w, S, axes=1)) * s[:, None] * s[None, :]
-        Ms[diag_S, diag_S] += 1.0
-        ct = (yr - w @ h) * s
-        quad_D = float(w @ e)
-        logdet_D = float(cnt @ np.log(tD2 * nvals + 1.0))
-        return logdet_D, quad_D, Ms, ct
-
-    def deviance(theta: np.ndarray) -> float:
-        logdet_D, quad_D, Ms, ct = pieces(theta)
-        try:
-            L = linalg.cho_factor(Ms, lower=True, check_finite=False)
-        except linalg.LinAlgError:
-            return np.inf
-        sol = linalg.cho_solve(L, ct, check_finite=False)
-        r2 = yty - quad_D - float(ct @ sol)
-        if not r2 > 0:
-            return np.inf
-        logdet = logdet_D + 2.0 * float(np.sum(np.log(np.diag(L[0]))))
-        return logdet + nmp * (1.0 + np.log(2.0 * np.pi * r2 / nmp))
-
-    best = None
-    for start in (np.ones(k), np.full(k, 0.25)):
-        res = optimize.minimize(deviance, start, method="L-BFGS-B", bounds=[(0.0, None)] * k,
-                                options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 1000})
-        if best is None or res.fun < best.fun - 1e-9:
-            best = res
-        if res.success and k <= 2:
-            break
-    converged, message = bool(best.success), str(best.message)
-    if not best.success:
-        # L-BFGS-B's line search can stall on finite-difference gradients near
-        # the optimum: confirm / polish derivative-free (as lme4 does throughout)
-        nm = optimize.minimize(deviance, best.x, method="Nelder-Mead", bounds=[(0.0, None)] * k,
-                               options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 5000})
-        if nm.fun <= best.fun:
-            best = nm
-        converged, message = bool(nm.success), f"L-BFGS-B: {message}; Nelder-Mead: {nm.message}"
-    theta = np.maximum(np.asarray(best.x, float), 0.0)
-    _, quad_D, Ms, ct = pieces(theta)
-    L = linalg.cho_factor(Ms, lower=True)
-    sol = linalg.cho_solve(L, ct)
-    r2 = yty - quad_D - float(ct @ sol)
-    sigma2 = r2 / nmp
-    Minv = linalg.cho_solve(L, np.eye(Ms.shape[0]))
-    beta = sol[qS:]
-    cov = sigma2 * Minv[qS:, qS:]
-    varcomp = {nm_: float(theta[j] ** 2 * sigma2) for j, nm_ in enumerate(names)}
-    return REMLFit(terms=terms, beta=beta, cov_beta=cov, sigma2=float(sigma2), varcomp=varcomp,
-                   reml_deviance=float(best.fun), theta=theta, n_obs=n,
-                   n_levels={nm_: q[j] for j, nm_ in enumerate(names)},
-                   converged=converged, message=message)
-
-
-def _fit_statsmodels(df: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str]) -> REMLFit:
-    """statsmodels MixedLM, REML, crossed random intercepts as variance
-    components of one all-encompassing group."""
-    import statsmodels.formula.api as smf
-
-    formula = "rc ~ " + " + ".join(rhs) if rhs else "rc ~ 1"
-    vcf = {f: f"0 + C({f})" for f in factors}
-    d = df.assign(_one=1)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = smf.mixedlm(formula, d, groups="_one", re_formula="0", vc_formula=vcf)
-        res = model.fit(reml=True, method=["lbfgs", "bfgs"])
-    msgs = sorted({str(w.message).split("\n")[0] for w in caught
-                   if "Convergence" in type(w.category).__name__ or "converge" in str(w.message).lower()
-                   or "boundary" in str(w.message).lower()})
-    fe = res.fe_params
-    terms = [_sm_term(t) for t in fe.index]
-    cov = np.asarray(res.cov_params().loc[fe.index, fe.index], float)
-    vnames = list(model.exog_vc.names)
-    varcomp = {nm: float(v) for nm, v in zip(vnames, np.asarray(res.vcomp, float))}
-    return REMLFit(terms=terms, beta=np.asarray(fe, float), cov_beta=cov, sigma2=float(res.scale),
-                   varcomp=varcomp, reml_deviance=float(-2 * res.llf), theta=np.sqrt(np.asarray(res.vcomp) / res.scale),
-                   n_obs=int(res.nobs), n_levels={f: int(df[f].nunique()) for f in factors},
-                   converged=bool(res.converged), message="; ".join(msgs),
-                   engine="statsmodels MixedLM (REML, variance components in one group)")
-
-
-def _sm_term(t: str) -> str:
-    return "intercept" if t == "Intercept" else t
-
-
-# which engine fits which model
-_SM_MAX_ROWS = 20_000
-
-
-def _fit(df: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str], engine: str) -> REMLFit:
-    use_sm = engine == "statsmodels" or (engine == "auto" and len(df) <= _SM_MAX_ROWS and len(factors) <= 2)
-    if use_sm:
-        return _fit_statsmodels(df, rhs, factors)
-    cols, terms = [np.ones(len(df))], ["intercept"]
-    for t in rhs:
-        if t.count("*") or t.count(":"):
-            parts = t.replace("*", ":").split(":")
-            cols.append(np.prod([df[x].to_numpy(float) for x in parts], axis=0))
-        else:
-            cols.append(df[t].to_numpy(float))
-        terms.append(t)
-    X = np.column_stack(cols)
-    return fit_crossed_reml(df["rc"].to_numpy(float), X, {f: df[f].values for f in factors}, terms)
-
 
 def _model_rows(name: str, fit: REMLFit | None, df: pd.DataFrame, factors: Sequence[str],
                 note: str) -> list[dict]:
@@ -997,7 +457,7 @@ def _model_rows(name: str, fit: REMLFit | None, df: pd.DataFrame, factors: Seque
     for t, b, s in zip(fit.terms, fit.beta, fit.se):
         z = b / s if s > 0 else np.nan
         rows.append({**base, "term": t, "estimate": float(b), "se": float(s),
-                     "ci_low": float(b - _Z975 * s), "ci_high": float(b + _Z975 * s),
+                     "ci_low": float(b - Z975 * s), "ci_high": float(b + Z975 * s),
                      "p": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan, "note": txt})
     for f in factors:
         rows.append({**base, "term": f"var({f})", "estimate": fit.varcomp.get(f, np.nan), "se": np.nan,
@@ -1024,6 +484,115 @@ def _model_data(rt: pd.DataFrame, resp: pd.DataFrame | None, units: pd.DataFrame
         linked = d["respondent_id"].map(keys)
         d["respondent"] = np.where(linked.notna(), "key:" + linked.astype(str), d["respondent"])
     return d
+
+
+def _check_model_options(engine: str, share_rule: str) -> None:
+    if engine not in ("auto", "statsmodels", "reml"):
+        raise RelcoordError(f"engine must be auto, statsmodels or reml (got {engine!r})")
+    if share_rule not in ("follow_up", "joined"):
+        raise RelcoordError(f"share_rule must be 'follow_up' or 'joined' (got {share_rule!r})")
+
+
+def _base_rater_ties(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame, round_a: str, round_b: str,
+                     resp_a: pd.DataFrame | None, resp_b: pd.DataFrame | None,
+                     panel_key: str | None) -> tuple[pd.DataFrame, set[str], set[str]]:
+    """Both rounds' respondent-ties of base-unit raters (``round`` 0 / 1, ``rater_kind``,
+    ``target_kind``, ``respondent`` as a Categorical), and the rater and target units present
+    in both rounds."""
+    da = _model_data(rt_a, resp_a, units, round_a, panel_key).assign(round=0)
+    db = _model_data(rt_b, resp_b, units, round_b, panel_key).assign(round=1)
+    d = pd.concat([da, db], ignore_index=True)
+    # one category per respondent (categories sorted as the strings): the
+    # models' subsets count and factorise its integer codes, not the strings
+    d["respondent"] = pd.Categorical(d["respondent"])
+    kinds = unit_kinds(units)
+    d["rater_kind"] = d["rater_unit"].map(kinds)
+    d["target_kind"] = d["target_unit"].map(kinds)
+    d = d[d["rater_kind"].fillna("base") == "base"]
+    both_raters = set(da["rater_unit"]) & set(db["rater_unit"])
+    both_targets = set(da["target_unit"]) & set(db["target_unit"])
+    return d, both_raters, both_targets
+
+
+def _shares_network(d: pd.DataFrame, memberships: pd.DataFrame, units: pd.DataFrame, round_a: str,
+                    round_b: str, round_order: Sequence[str], share_rule: str) -> tuple[pd.DataFrame, str]:
+    """Base → other base unit ties with ``shares_network`` (rater and target in a common network
+    in ``round_b``; ``share_rule="joined"``: pairs already sharing one in ``round_a`` left out),
+    and the note saying so."""
+    other = d["target_unit"] != d["rater_unit"]
+    pairs_b = shared_network_pairs(memberships, round_b, round_order, units)
+    pairs_a = shared_network_pairs(memberships, round_a, round_order, units)
+    bb = d[other & (d["target_kind"] == "base")].copy()
+    pair_idx = pd.MultiIndex.from_arrays([bb["rater_unit"], bb["target_unit"]])
+    in_b = pair_idx.isin(list(pairs_b)) if pairs_b else np.zeros(len(bb), bool)
+    in_a = pair_idx.isin(list(pairs_a)) if pairs_a else np.zeros(len(bb), bool)
+    note = "shares_network: rater and target base units in a common network in round " + round_b
+    if share_rule == "joined":
+        n_drop = int((in_a & in_b).sum())
+        keep = ~in_a
+        bb, in_b = bb[keep], (in_b & ~in_a)[keep]
+        note = (f"shares_network: base-unit pairs in a common network in round {round_b} but not in "
+                f"{round_a}; {n_drop} rows of pairs already sharing one in {round_a} left out")
+    bb["shares_network"] = np.asarray(in_b, dtype=float)
+    return bb, note
+
+
+def _model_specs(d: pd.DataFrame, bb: pd.DataFrame, both_raters: set[str], both_targets: set[str],
+                 share_note: str, respondent_note: str | None) -> list[tuple]:
+    """``(model, data, fixed terms, random factors, note)`` for every model of :func:`mixed_models`;
+    the respondent models only with a ``respondent_note``."""
+    other = d["target_unit"] != d["rater_unit"]
+    bn = d[other & d["target_kind"].isin(["base", "network"])].copy()
+    bn["to_network"] = (bn["target_kind"] == "network").astype(float)
+
+    def restrict(x: pd.DataFrame) -> pd.DataFrame:
+        return x[x["rater_unit"].isin(both_raters) & x["target_unit"].isin(both_targets)]
+
+    dropped = sorted((set(d["rater_unit"]) - both_raters) | (set(d["target_unit"]) - both_targets))
+    sens_note = ("units present in both rounds only" + (f"; left out: {', '.join(dropped)}" if dropped
+                                                         else "; no unit left out"))
+    rc_f = ["rater_unit", "target_unit"]
+    did = ["round", "shares_network", "round:shares_network"]
+    clus = ("no respondent term: ties of one respondent are treated as independent, so the SE of round "
+            "(a between-respondent contrast in anonymous rounds) is too small; read round_respondent")
+    if respondent_note is None:
+        clus = clus.replace("; read round_respondent", "")
+    specs = [
+        ("round", d, ["round"], rc_f, clus),
+        ("network_did", bb, did, rc_f, share_note),
+        ("block_base_network", bn, ["round", "to_network", "round:to_network"], rc_f,
+         "base-unit raters' ties to other units; to_network = target is a network"),
+        ("sensitivity_round", restrict(d), ["round"], rc_f, sens_note + "; " + clus),
+        ("sensitivity_network_did", restrict(bb), did, rc_f, share_note + "; " + sens_note),
+    ]
+    if respondent_note is not None:
+        specs += [
+            ("round_respondent", d, ["round"], rc_f + ["respondent"], respondent_note),
+            ("network_did_respondent", bb, did, rc_f + ["respondent"], share_note + "; " + respondent_note),
+        ]
+    return specs
+
+
+def _respondent_note(panel_key: str | None, resp_a: pd.DataFrame | None, resp_b: pd.DataFrame | None) -> str:
+    if (panel_key and resp_a is not None and resp_b is not None
+            and panel_key in resp_a.columns and panel_key in resp_b.columns):
+        return "respondent intercept; respondents linked across rounds by " + panel_key
+    return "respondent intercept; respondents nested in rounds (anonymous rounds)"
+
+
+def _fit_rows(name: str, data: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str], note: str,
+              engine: str) -> list[dict]:
+    """The model's rows: its fit, or one row saying why it is not estimable."""
+    data = data[["rc", *factors, *{c for t in rhs for c in t.split(":")}]]
+    why = _not_estimable(data, rhs, factors)
+    if not why:
+        try:
+            fit = fit_mixed(data, rhs, factors, engine)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            why = str(exc)
+        else:
+            return _model_rows(name, fit, data, factors, note)
+    return _model_rows(name, None, data, factors, "; ".join(x for x in ("not estimable: " + why, note) if x))
 
 
 def mixed_models(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame,
@@ -1054,12 +623,13 @@ def mixed_models(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame,
       linked by ``panel_key``. A respondent rates ~every target, so their ties
       are correlated: without this term the SE of ``round`` (a
       between-respondent contrast in anonymous rounds) is too small. In
-      :func:`calibration` (200 simulated null study pairs, 450 respondents)
+      :func:`relcoord.calibration.calibration` (200 simulated null study pairs, 450 respondents)
       ``round`` rejected at p < .05 in 44 % of them, ``round_respondent`` in
       5 %; the DiD CIs covered the planted effect in 94 % (``network_did``)
       and 96.5 % (``network_did_respondent``).
 
-    Engine (``note`` says which): ``"reml"`` (default) :func:`fit_crossed_reml`,
+    Engine (``note`` says which; :mod:`relcoord.reml`): ``"reml"`` (default)
+    :func:`relcoord.reml.fit_crossed_reml`,
     exact REML from cross-products, the same answer at every data size and
     fast at scale (≈ 500k rows in seconds); ``"statsmodels"`` MixedLM with the
     crossed intercepts as variance components of one group (slow: ≈ 20 s per
@@ -1069,93 +639,18 @@ def mixed_models(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame,
     Rows per fixed term (Wald z CI and p) plus ``var(<factor>)`` and
     ``var(residual)`` rows; ``note`` names the engine, the unit-register
     mapping and the data restrictions."""
-    if engine not in ("auto", "statsmodels", "reml"):
-        raise RelcoordError(f"engine must be auto, statsmodels or reml (got {engine!r})")
-    if share_rule not in ("follow_up", "joined"):
-        raise RelcoordError(f"share_rule must be 'follow_up' or 'joined' (got {share_rule!r})")
+    _check_model_options(engine, share_rule)
     round_a, round_b = str(round_a), str(round_b)
     round_order = [str(r) for r in (round_order or [round_a, round_b])]
-    da = _model_data(rt_a, resp_a, units, round_a, panel_key).assign(round=0)
-    db = _model_data(rt_b, resp_b, units, round_b, panel_key).assign(round=1)
-    d = pd.concat([da, db], ignore_index=True)
-    # one category per respondent (categories sorted as the strings): the
-    # models' subsets count and factorise its integer codes, not the strings
-    d["respondent"] = pd.Categorical(d["respondent"])
-    kinds = _kinds(units)
-    reg_note = _successor_note(units, [rt_a, rt_b], ["rater_unit", "target_unit"])
-    d["rater_kind"] = d["rater_unit"].map(kinds)
-    d["target_kind"] = d["target_unit"].map(kinds)
-    d = d[d["rater_kind"].fillna("base") == "base"]
-    other = d["target_unit"] != d["rater_unit"]
-
-    pairs_b = shared_network_pairs(memberships, round_b, round_order, units)
-    pairs_a = shared_network_pairs(memberships, round_a, round_order, units)
-    bb = d[other & (d["target_kind"] == "base")].copy()
-    pair_idx = pd.MultiIndex.from_arrays([bb["rater_unit"], bb["target_unit"]])
-    in_b = pair_idx.isin(list(pairs_b)) if pairs_b else np.zeros(len(bb), bool)
-    in_a = pair_idx.isin(list(pairs_a)) if pairs_a else np.zeros(len(bb), bool)
-    share_note = "shares_network: rater and target base units in a common network in round " + round_b
-    if share_rule == "joined":
-        n_drop = int((in_a & in_b).sum())
-        keep = ~in_a
-        bb, in_b = bb[keep], (in_b & ~in_a)[keep]
-        share_note = (f"shares_network: base-unit pairs in a common network in round {round_b} but not in "
-                      f"{round_a}; {n_drop} rows of pairs already sharing one in {round_a} left out")
-    bb["shares_network"] = np.asarray(in_b, dtype=float)
-    bn = d[other & d["target_kind"].isin(["base", "network"])].copy()
-    bn["to_network"] = (bn["target_kind"] == "network").astype(float)
-
-    both_raters = set(da["rater_unit"]) & set(db["rater_unit"])
-    both_targets = set(da["target_unit"]) & set(db["target_unit"])
-
-    def restrict(x: pd.DataFrame) -> pd.DataFrame:
-        return x[x["rater_unit"].isin(both_raters) & x["target_unit"].isin(both_targets)]
-
-    dropped = sorted((set(d["rater_unit"]) - both_raters) | (set(d["target_unit"]) - both_targets))
-    sens_note = ("units present in both rounds only" + (f"; left out: {', '.join(dropped)}" if dropped
-                                                         else "; no unit left out"))
-    rc_f = ["rater_unit", "target_unit"]
-    clus = ("no respondent term: ties of one respondent are treated as independent, so the SE of round "
-            "(a between-respondent contrast in anonymous rounds) is too small; read round_respondent")
-    if not respondent_effects:
-        clus = clus.replace("; read round_respondent", "")
-    specs = [
-        ("round", d, ["round"], rc_f, clus),
-        ("network_did", bb, ["round", "shares_network", "round:shares_network"], rc_f, share_note),
-        ("block_base_network", bn, ["round", "to_network", "round:to_network"], rc_f,
-         "base-unit raters' ties to other units; to_network = target is a network"),
-        ("sensitivity_round", restrict(d), ["round"], rc_f, sens_note + "; " + clus),
-        ("sensitivity_network_did", restrict(bb), ["round", "shares_network", "round:shares_network"], rc_f,
-         share_note + "; " + sens_note),
-    ]
-    if respondent_effects:
-        rnote = ("respondent intercept; respondents linked across rounds by " + panel_key
-                 if panel_key and resp_a is not None and resp_b is not None
-                 and panel_key in resp_a.columns and panel_key in resp_b.columns
-                 else "respondent intercept; respondents nested in rounds (anonymous rounds)")
-        specs += [
-            ("round_respondent", d, ["round"], rc_f + ["respondent"], rnote),
-            ("network_did_respondent", bb, ["round", "shares_network", "round:shares_network"],
-             rc_f + ["respondent"], share_note + "; " + rnote),
-        ]
+    d, both_raters, both_targets = _base_rater_ties(rt_a, rt_b, units, round_a, round_b, resp_a, resp_b,
+                                                    panel_key)
+    bb, share_note = _shares_network(d, memberships, units, round_a, round_b, round_order, share_rule)
+    rnote = _respondent_note(panel_key, resp_a, resp_b) if respondent_effects else None
+    reg_note = successor_note(units, [rt_a, rt_b], ["rater_unit", "target_unit"])
     rows: list[dict] = []
-    for name, data, rhs, factors, note in specs:
-        data = data[["rc", *factors, *{c for t in rhs for c in t.split(":")}]]
-        full_note = "; ".join(x for x in (note, reg_note) if x)
-        why = _not_estimable(data, rhs, factors)
-        if why:
-            why_note = "; ".join(x for x in ("not estimable: " + why, full_note) if x)
-            rows += _model_rows(name, None, data, factors, why_note)
-            continue
-        try:
-            fit = _fit(data, rhs, factors, engine)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            rows += _model_rows(name, None, data, factors,
-                                "; ".join(x for x in (f"not estimable: {exc}", full_note) if x))
-            continue
-        rows += _model_rows(name, fit, data, factors, full_note)
-    out = pd.DataFrame(rows)
-    return out[MODEL_COLUMNS]
+    for name, data, rhs, factors, note in _model_specs(d, bb, both_raters, both_targets, share_note, rnote):
+        rows += _fit_rows(name, data, rhs, factors, "; ".join(x for x in (note, reg_note) if x), engine)
+    return pd.DataFrame(rows)[MODEL_COLUMNS]
 
 
 def _not_estimable(data: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str]) -> str:
@@ -1189,137 +684,40 @@ def _table(tables: Mapping[str, pd.DataFrame], *names: str) -> pd.DataFrame | No
 
 
 def compare_rounds(round_a_tables: Mapping[str, Any], round_b_tables: Mapping[str, Any],
-                   units: pd.DataFrame, memberships: pd.DataFrame,
-                   config: Mapping[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+                   units: pd.DataFrame, memberships: pd.DataFrame, *, round_a: str, round_b: str,
+                   round_order: Sequence[str], k: int, seed: int, panel_key: str | None = None,
+                   measures: Sequence[str] | None = None, g_ci: str = "analytic", n_boot: int = 1000,
+                   share_rule: str = "follow_up", engine: str = "reml",
+                   respondent_effects: bool = True) -> dict[str, pd.DataFrame]:
     """Compare two rounds: ``{"changes": unpaired + paired rows, "model": mixed models}``.
 
-    ``round_*_tables``: ``{"respondent_ties": DataFrame, "respondents": DataFrame,
-    "round": "2024"}`` (``"rt"`` is accepted for ``respondent_ties``).
-    ``config`` keys (all optional): ``round_a``, ``round_b`` (default: the
-    tables' ``round``), ``round_order`` (default [round_a, round_b]),
-    ``min_group_size`` (else ``privacy.min_group_size``, else 5), ``seed`` (0),
-    ``measures``, ``g_ci`` ("analytic" | "bootstrap"), ``n_boot`` (1000),
-    ``panel_key`` (None: no paired analysis), ``share_rule`` ("follow_up" |
-    "joined"), ``engine`` ("reml" | "statsmodels" | "auto"),
-    ``respondent_effects`` (True). A nested ``compare:`` section is merged in.
+    ``round_*_tables``: ``{"respondent_ties": DataFrame, "respondents": DataFrame}``
+    (``"rt"`` is accepted for ``respondent_ties``). ``round_a``/``round_b``:
+    the baseline and follow-up round ids; ``round_order``: every round id by
+    date; ``k``: privacy.min_group_size; ``seed``: the config's seed;
+    ``panel_key``: the comparison's panel_key (None: no paired analysis).
+    Method options: ``measures``, ``g_ci`` ("analytic" | "bootstrap"),
+    ``n_boot``, ``share_rule`` ("follow_up" | "joined"), ``engine`` ("reml" |
+    "statsmodels" | "auto"), ``respondent_effects``.
     """
-    cfg = dict(config or {})
-    cfg.update(cfg.pop("compare", {}) or {})
     rt_a = _table(round_a_tables, "respondent_ties", "rt")
     rt_b = _table(round_b_tables, "respondent_ties", "rt")
     if rt_a is None or rt_b is None:
         raise RelcoordError("each round needs its respondent-tie table ('respondent_ties')")
     resp_a = _table(round_a_tables, "respondents")
     resp_b = _table(round_b_tables, "respondents")
-    ra = str(cfg.get("round_a", round_a_tables.get("round", "A")))
-    rb = str(cfg.get("round_b", round_b_tables.get("round", "B")))
-    order = [str(r) for r in cfg.get("round_order") or [ra, rb]]
-    mgs = cfg.get("min_group_size") or (cfg.get("privacy") or {}).get("min_group_size") or 5
-    seed = int(cfg.get("seed", 0) or 0)
-    measures = cfg.get("measures")
-    unpaired = unpaired_changes(rt_a, rt_b, resp_a, resp_b, units, measures, min_group_size=mgs, seed=seed,
-                                g_ci=cfg.get("g_ci", "analytic"), n_boot=int(cfg.get("n_boot", 1000)))
-    paired = paired_changes(rt_a, rt_b, resp_a, resp_b, units, key=cfg.get("panel_key"),
+    ra, rb = str(round_a), str(round_b)
+    order = [str(r) for r in round_order]
+    mgs = _check_min_group(k)
+    unpaired = unpaired_changes(rt_a, rt_b, resp_a, resp_b, units, measures, min_group_size=mgs, seed=int(seed),
+                                g_ci=g_ci, n_boot=int(n_boot))
+    paired = paired_changes(rt_a, rt_b, resp_a, resp_b, units, key=panel_key,
                             measures=measures, min_group_size=mgs)
     changes = pd.concat([x for x in (unpaired, paired) if len(x)], ignore_index=True) if len(paired) else unpaired
     model = mixed_models(rt_a, rt_b, units, memberships, ra, rb, order, resp_a=resp_a, resp_b=resp_b,
-                         panel_key=cfg.get("panel_key"), engine=cfg.get("engine", "reml"),
-                         share_rule=cfg.get("share_rule", "follow_up"),
-                         respondent_effects=bool(cfg.get("respondent_effects", True)))
-    note = _successor_note(units, [rt_a, rt_b], ["rater_unit", "target_unit"])
+                         panel_key=panel_key, engine=engine, share_rule=share_rule,
+                         respondent_effects=bool(respondent_effects))
+    note = successor_note(units, [rt_a, rt_b], ["rater_unit", "target_unit"])
     changes = changes.copy()
     changes["note"] = note
     return {"changes": changes, "model": model}
-
-
-# ---------------------------------------------------------------------------
-# simulation and calibration
-# ---------------------------------------------------------------------------
-
-def _study(seed: int, **kw) -> SimpleNamespace:
-    """A simulated study (relcoord.simulate) with its rounds as
-    (respondent_ties, respondents), scored by relcoord.scores."""
-    from .instrument import default_instrument
-    from .scores import respondent_ties
-    from .simulate import simulate_study
-
-    st = simulate_study(seed, **kw)
-    inst = default_instrument()
-    rounds = {str(rid): (respondent_ties(responses, inst), respondents)
-              for rid, (responses, respondents) in st.rounds.items()}
-    return SimpleNamespace(units=st.units, memberships=st.memberships, rounds=rounds, truth=st.truth,
-                           round_order=list(rounds))
-
-
-def calibration(n_reps: int = 100, seed: int = 0, n_respondents: int = 450, network_effect: float = 0.30,
-                min_group_size: int = 5, engine: str = "reml") -> dict:
-    """Null and coverage calibration over ``n_reps`` simulated study pairs.
-
-    Studies come from :func:`relcoord.simulate.simulate_study` (scored by
-    :func:`relcoord.scores.respondent_ties`).
-
-    Null (network_effect = 0, drift = 0): among unsuppressed tie rows (measure
-    rc), the fraction with p_fdr < .05 and the fraction of replicates with
-    any, for all ties and for base → base ties between different units. Only
-    the latter are a true null: network memberships still change between the
-    simulated rounds, which changes who rates *as* a network and who rates
-    their *own* network (own_network_bonus), so some network ties really do
-    change. Also the rejection rate (p < .05) of ``round`` and
-    ``round_respondent``. Effect (``network_effect``, drift 0.05): coverage of
-    the planted ``truth["network_effect_rc"]`` by the 95 % CI of
-    ``network_did`` and ``network_did_respondent``, and their mean estimate."""
-    ss = np.random.SeedSequence(seed)
-    seeds = [int(s.generate_state(1)[0]) for s in ss.spawn(n_reps)]
-    frac_sig, any_sig, frac_bb, any_bb, rej_round, rej_round_resp = [], [], [], [], [], []
-    cover, cover_resp, est, est_resp, truths = [], [], [], [], []
-    t0 = time.perf_counter()
-    for s in seeds:
-        st = _study(s, n_respondents=n_respondents, network_effect=0.0, drift=0.0)
-        ra, rb = st.round_order[0], st.round_order[-1]
-        (rt_a, resp_a), (rt_b, resp_b) = st.rounds[ra], st.rounds[rb]
-        ch = unpaired_changes(rt_a, rt_b, resp_a, resp_b, st.units, ["rc"], min_group_size, levels=["tie"])
-        kinds = _kinds(st.units)
-        ok = ~ch["suppressed"].to_numpy(bool)
-        sig = (ch["p_fdr"] < 0.05).to_numpy()
-        bb = ok & (ch["rater_unit"].map(kinds) == "base").to_numpy() & (
-            ch["target_unit"].map(kinds) == "base").to_numpy() & (ch["rater_unit"] != ch["target_unit"]).to_numpy()
-        frac_sig.append(float(sig[ok].mean()) if ok.any() else np.nan)
-        any_sig.append(bool(sig[ok].any()))
-        frac_bb.append(float(sig[bb].mean()) if bb.any() else np.nan)
-        any_bb.append(bool(sig[bb].any()))
-        mm = mixed_models(rt_a, rt_b, st.units, st.memberships, ra, rb, st.round_order, engine=engine)
-        rej_round.append(_term(mm, "round", "round")["p"] < 0.05)
-        rej_round_resp.append(_term(mm, "round_respondent", "round")["p"] < 0.05)
-
-        st = _study(s + 1, n_respondents=n_respondents, network_effect=network_effect, drift=0.05)
-        ra, rb = st.round_order[0], st.round_order[-1]
-        (rt_a, resp_a), (rt_b, resp_b) = st.rounds[ra], st.rounds[rb]
-        truth = float(st.truth["network_effect_rc"])
-        mm = mixed_models(rt_a, rt_b, st.units, st.memberships, ra, rb, st.round_order, engine=engine)
-        for mod, cv, es in (("network_did", cover, est), ("network_did_respondent", cover_resp, est_resp)):
-            r = _term(mm, mod, "round:shares_network")
-            cv.append(bool(r["ci_low"] <= truth <= r["ci_high"]))
-            es.append(float(r["estimate"]))
-        truths.append(truth)
-    return {
-        "n_reps": n_reps, "seed": seed, "n_respondents": n_respondents,
-        "null_tie_fraction_p_fdr_lt_05": float(np.nanmean(frac_sig)),
-        "null_any_tie_p_fdr_lt_05": float(np.mean(any_sig)),
-        "null_base_tie_fraction_p_fdr_lt_05": float(np.nanmean(frac_bb)),
-        "null_any_base_tie_p_fdr_lt_05": float(np.mean(any_bb)),
-        "null_round_rejection_rate": float(np.mean(rej_round)),
-        "null_round_respondent_rejection_rate": float(np.mean(rej_round_resp)),
-        "network_effect": float(np.mean(truths)),
-        "network_did_coverage": float(np.mean(cover)),
-        "network_did_mean_estimate": float(np.mean(est)),
-        "network_did_respondent_coverage": float(np.mean(cover_resp)),
-        "network_did_respondent_mean_estimate": float(np.mean(est_resp)),
-        "seconds": time.perf_counter() - t0,
-    }
-
-
-def _term(mm: pd.DataFrame, model: str, term: str) -> pd.Series:
-    r = mm[(mm["model"] == model) & (mm["term"] == term)]
-    if len(r) == 0:
-        return pd.Series({"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan})
-    return r.iloc[0]

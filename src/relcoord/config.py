@@ -1,13 +1,25 @@
 """The workflow configuration (config/config.yaml): loading, validation
-against workflow/schemas/config.schema.yaml, and cross-checks a JSON schema
-cannot express (comparisons naming configured rounds, distinct dates)."""
+against relcoord/schemas/config.schema.yaml, cross-checks a JSON schema
+cannot express (comparisons naming configured rounds, distinct dates), and
+the decoding into typed, frozen :class:`Settings`.
+
+Settings in, values down: the config is decoded here once; every default is
+the schema's ``default:`` (filled in by the schema validation), none is
+restated in Python. The library below takes explicit values, never a config
+mapping: this module is the only one that reads one.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from .errors import RelcoordError
-from .schema import read_yaml, validate
+from .schema import _Validator, describe_error, load_schema, read_yaml, validate
 
 
 def normalise_keys(cfg: dict) -> dict:
@@ -38,13 +50,18 @@ def check_config(cfg: dict, source: str = "config/config.yaml") -> dict:
             problems.append(f"comparisons/{i}: baseline and followup are the same round {c['baseline']!r}")
         elif c["baseline"] in rounds and c["followup"] in rounds and \
                 rounds[c["baseline"]]["date"] >= rounds[c["followup"]]["date"]:
-            problems.append(f"comparisons/{i}: baseline {c['baseline']!r} is not dated before followup {c['followup']!r}")
+            problems.append(
+                f"comparisons/{i}: baseline {c['baseline']!r} is not dated before followup {c['followup']!r}"
+            )
     dates = [r["date"] for r in rounds.values()]
     if len(set(dates)) != len(dates):
         problems.append("two rounds share a date; dates order the rounds and must differ")
     if problems:
-        raise RelcoordError("invalid configuration:\n  - " + "\n  - ".join(problems), file=source,
-                            hint="name only configured round ids in comparisons (see config/README.md)")
+        raise RelcoordError(
+            "invalid configuration:\n  - " + "\n  - ".join(problems),
+            file=source,
+            hint="name only configured round ids in comparisons (see config/README.md)",
+        )
     return cfg
 
 
@@ -81,7 +98,230 @@ def check_round_files(cfg: dict, base: str | Path = ".", source: str = "config/c
         if not (base / r["codebook"]).is_file():
             problems.append(f"rounds/{rid}/codebook: {r['codebook']!r} does not exist (or is not a file)")
     if problems:
-        raise RelcoordError("a file named in the configuration is missing:\n  - " + "\n  - ".join(problems),
-                            file=source, hint="put the file where the config says (paths are relative to the "
-                                              "project folder) or correct the path; nothing was run, and the "
-                                              "results of the last run are unchanged")
+        raise RelcoordError(
+            "a file named in the configuration is missing:\n  - " + "\n  - ".join(problems),
+            file=source,
+            hint="put the file where the config says (paths are relative to the "
+            "project folder) or correct the path; nothing was run, and the "
+            "results of the last run are unchanged",
+        )
+
+
+# --------------------------------------------------------------------------- typed settings
+
+
+@dataclass(frozen=True)
+class Bands(Mapping):
+    """RC bands (``scoring.bands``): weak < weak_below <= moderate <= strong_above < strong.
+    Also a read-only mapping (``bands["weak_below"]``), so it can be passed where the
+    figures and report take ``bands``."""
+
+    weak_below: float
+    strong_above: float
+
+    def __post_init__(self) -> None:
+        if not self.weak_below <= self.strong_above:
+            raise RelcoordError(
+                f"scoring.bands: weak_below ({self.weak_below}) is above strong_above ({self.strong_above})",
+                hint="weak_below must be <= strong_above",
+            )
+
+    def __getitem__(self, key: str) -> float:
+        if key not in ("weak_below", "strong_above"):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("weak_below", "strong_above"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """``scoring``: how respondent answers become RC scores and their intervals."""
+
+    min_items: int
+    min_communication: int
+    min_relationship: int
+    networks_as_raters: bool
+    bands: Bands
+    ci: str
+    bootstrap_reps: int
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Scoring:
+        """From :meth:`as_values` output (a rule's params): every key given, none defaulted."""
+        return cls(**{**values, "bands": Bands(**values["bands"])})
+
+    def as_values(self) -> dict[str, Any]:
+        """Plain values (for a rule's params; :meth:`from_values` is the inverse)."""
+        return {f.name: (dict(self.bands) if f.name == "bands" else getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """``privacy``: the smallest group shown (k) and where the pseudonymisation key lives."""
+
+    min_group_size: int
+    secret_env: str
+    secret_file: str
+
+
+@dataclass(frozen=True)
+class Validation:
+    """``validation``: when a respondent is flagged and when a round stops."""
+
+    max_quarantined_fraction: float
+    straightlining_min_answers: int
+    min_targets_fraction: float
+    accept_missing_units: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """``report``: the readers' language and the reports' title."""
+
+    language: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Round:
+    """One entry of ``rounds``. ``label`` is the round id when the config gives none."""
+
+    id: str
+    date: str
+    label: str
+    format: str
+    export: str
+    codebook: str
+    reader: Mapping[str, Any]
+    invited: int | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One entry of ``comparisons``; ``id`` is ``<baseline>_vs_<followup>`` (its result folder)."""
+
+    baseline: str
+    followup: str
+    panel_key: str | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.baseline}_vs_{self.followup}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration, decoded once (:func:`settings_from_config`)."""
+
+    units: str
+    memberships: str
+    instrument: str
+    rounds: Mapping[str, Round]
+    round_order: tuple[str, ...]
+    comparisons: tuple[Comparison, ...]
+    privacy: Privacy
+    scoring: Scoring
+    validation: Validation
+    report: Report
+    seed: int
+
+
+def _privacy(p: Mapping[str, Any]) -> Privacy:
+    return Privacy(
+        min_group_size=int(p["min_group_size"]), secret_env=str(p["secret_env"]), secret_file=str(p["secret_file"])
+    )
+
+
+def _scoring(s: Mapping[str, Any]) -> Scoring:
+    b = s["bands"]
+    return Scoring(
+        min_items=int(s["min_items"]),
+        min_communication=int(s["min_communication"]),
+        min_relationship=int(s["min_relationship"]),
+        networks_as_raters=bool(s["networks_as_raters"]),
+        bands=Bands(weak_below=b["weak_below"], strong_above=b["strong_above"]),
+        ci=str(s["ci"]),
+        bootstrap_reps=int(s["bootstrap_reps"]),
+    )
+
+
+def _validation(v: Mapping[str, Any]) -> Validation:
+    return Validation(
+        max_quarantined_fraction=v["max_quarantined_fraction"],
+        straightlining_min_answers=int(v["straightlining_min_answers"]),
+        min_targets_fraction=v["min_targets_fraction"],
+        accept_missing_units=tuple(str(u) for u in v["accept_missing_units"]),
+    )
+
+
+def _report(r: Mapping[str, Any]) -> Report:
+    return Report(language=str(r["language"]), title=str(r["title"]))
+
+
+_SECTIONS = {"privacy": _privacy, "scoring": _scoring, "validation": _validation, "report": _report}
+
+
+def settings_from_config(cfg: Mapping[str, Any], source: str = "config/config.yaml") -> Settings:
+    """Decode a config (as read from config.yaml) into :class:`Settings`: keys
+    normalised, validated against the schema (which fills every default),
+    cross-checked (:func:`check_config`). ``cfg`` itself is not changed.
+    Raises RelcoordError naming each problem."""
+    cfg = check_config(validate(normalise_keys(copy.deepcopy(dict(cfg))), "config.schema.yaml", source), source)
+    rounds = {
+        rid: Round(
+            id=rid,
+            date=r["date"],
+            label=str(r.get("label", rid)),
+            format=r["format"],
+            export=r["export"],
+            codebook=r["codebook"],
+            reader=MappingProxyType(dict(r["reader"])),
+            invited=r.get("invited"),
+        )
+        for rid, r in cfg["rounds"].items()
+    }
+    return Settings(
+        units=cfg["units"],
+        memberships=cfg["memberships"],
+        instrument=cfg["instrument"],
+        rounds=MappingProxyType(rounds),
+        round_order=tuple(round_order(cfg)),
+        comparisons=tuple(
+            Comparison(baseline=c["baseline"], followup=c["followup"], panel_key=c.get("panel_key"))
+            for c in cfg["comparisons"]
+        ),
+        privacy=_privacy(cfg["privacy"]),
+        scoring=_scoring(cfg["scoring"]),
+        validation=_validation(cfg["validation"]),
+        report=_report(cfg["report"]),
+        seed=int(cfg["seed"]),
+    )
+
+
+def load_settings(path: str | Path) -> Settings:
+    """:class:`Settings` from a config file."""
+    return settings_from_config(read_yaml(path) or {}, str(path))
+
+
+def section(name: str, values: Mapping[str, Any] | None = None) -> Privacy | Scoring | Validation | Report:
+    """One settings section (``privacy``, ``scoring``, ``validation``, ``report``)
+    from its config mapping, the schema's defaults filled in for what it leaves
+    out: e.g. ``section("scoring", {"ci": "bootstrap"})`` (for callers without a
+    whole config: tests, benchmarks, simulations)."""
+    if name not in _SECTIONS:
+        raise KeyError(f"no settings section {name!r} (one of {', '.join(_SECTIONS)})")
+    schema = load_schema("config.schema.yaml")
+    sub = {"type": "object", "properties": {name: schema["properties"][name]}}
+    data = {name: copy.deepcopy(dict(values or {}))}
+    errors = sorted(_Validator(sub).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise RelcoordError(
+            "invalid configuration:\n  - " + "\n  - ".join(describe_error(e) for e in errors),
+            hint="the allowed keys and values are documented in config/README.md",
+        )
+    return _SECTIONS[name](data[name])

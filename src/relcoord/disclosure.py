@@ -7,8 +7,8 @@ targets: a network made of a hidden 4-person unit plus a visible 7-person unit
 gives the hidden unit's mean and count away by subtraction. This module
 checks a round's reader-facing tables exactly, over the atoms of the
 partition, and hides further cells (``complementary``) until nothing hidden is
-derivable (DOMAIN.md §8; statistical disclosure control, Hundepool et al.
-2012: audit of linked tables).
+derivable (statistical disclosure control, Hundepool et al. 2012, Statistical
+Disclosure Control, Wiley: audit of linked tables).
 
 **Atoms.** Respondents fall into classes *c* = (base unit, set of networks).
 For a target *t* the atom (t, c) is the respondents of class c whose RC about
@@ -327,7 +327,7 @@ def _block_of(rater: str, target: str, rk: str, tk: str) -> str:
 
 def audit_round(ties: pd.DataFrame, units: pd.DataFrame | None, blocks: pd.DataFrame | None,
                 organisation: pd.DataFrame | None, respondents: pd.DataFrame, defined: pd.DataFrame,
-                unit_kinds: Mapping[str, str], k: int, *, networks_as_raters: bool = True,
+                unit_kinds: Mapping[str, str], k: int, *, networks_as_raters: bool,
                 summary_hidden: Iterable[str] = (), max_iter: int = 10_000) -> Audit:
     """Audit a round after primary and secondary suppression; return the
     complements to hide.
@@ -368,8 +368,8 @@ def audit_round(ties: pd.DataFrame, units: pd.DataFrame | None, blocks: pd.DataF
                 if f"{part}_n" not in row.index:
                     continue
                 n = pd.to_numeric(pd.Series([row[f"{part}_n"]]), errors="coerce").iloc[0]
-                sup = bool(row.get(f"{part}_suppressed", False) is True or row.get(f"{part}_suppressed", False)
-                           == True) or not (n >= k)  # noqa: E712
+                flag = row.get(f"{part}_suppressed", False)
+                sup = bool(flag is True or flag == True) or not (n >= k)  # noqa: E712 - numpy's True too
                 if part == "within" and (uid, uid) in tie_key:
                     continue                        # the within RC *is* the tie A -> A
                 items[("unit", part, uid)] = {"n": float(n), "visible": not sup, "primary": bool(n < k),
@@ -619,7 +619,7 @@ def _check(prot: list, pub: list):
 
     # cheap first: the basis prefers cheap items, so representations use them
     span = _Span()
-    for key, v, e in live:
+    for _key, v, e in live:
         span.add(enc(v), dict(e))
     probe = ("__protected__",)
     for key, v in prot:

@@ -35,22 +35,51 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from .locales import group, languages, text
+from .present import fmt_int, fmt_num, fmt_pct, fmt_tick, unit_order  # noqa: F401  (re-exported)
+from .present import unit_groups as _groups
+from .present import unit_kinds as _kinds
+from .present import unit_names as _names
 from .privacy import _as_bool, change_visibility, summary_for_readers, visible_rows  # noqa: F401  (re-exported)
 
 __all__ = [
-    "ROUND_FIGURES", "COMPARISON_FIGURES", "FIG_TEXT", "CAPTIONS", "BAND_COLOURS", "BAND_FILLS",
-    "captions", "write_captions", "unit_colours", "unit_order", "fmt_num", "fmt_int", "band_of",
-    "save_figure", "rc_matrix", "rc_map", "dimension_profile", "item_distributions",
-    "response_overview", "forest_changes", "tie_dumbbell", "network_effect", "round_figures",
-    "comparison_figures", "visible_rows", "change_visibility", "did_estimate", "block_label", "measure_label", "group_sizes",
+    "ROUND_FIGURES",
+    "COMPARISON_FIGURES",
+    "FIG_TEXT",
+    "CAPTIONS",
+    "BAND_COLOURS",
+    "BAND_FILLS",
+    "captions",
+    "write_captions",
+    "unit_colours",
+    "unit_order",
+    "fmt_num",
+    "fmt_int",
+    "band_of",
+    "save_figure",
+    "rc_matrix",
+    "rc_map",
+    "dimension_profile",
+    "item_distributions",
+    "response_overview",
+    "forest_changes",
+    "tie_dumbbell",
+    "network_effect",
+    "round_figures",
+    "comparison_figures",
+    "visible_rows",
+    "change_visibility",
+    "did_estimate",
+    "block_label",
+    "measure_label",
+    "group_sizes",
+    "figure_files",
 ]
 
-ROUND_FIGURES: tuple[str, ...] = ("rc_matrix", "rc_map", "dimension_profile", "item_distributions",
-                                  "response_overview")
+ROUND_FIGURES: tuple[str, ...] = ("rc_matrix", "rc_map", "dimension_profile", "item_distributions", "response_overview")
 COMPARISON_FIGURES: tuple[str, ...] = ("forest_changes", "tie_dumbbell", "network_effect")
 
-DEFAULT_BANDS = {"weak_below": 3.5, "strong_above": 4.0}
-DEFAULT_K = 5
 DPI = 150
 
 # --------------------------------------------------------------------------- colours
@@ -74,173 +103,33 @@ CHANGE_COLOURS = {"up": "#0072B2", "down": "#D55E00", "ns": "#6E6E6E"}
 SHARED_COLOUR, OTHER_COLOUR = "#0072B2", "#7A7A7A"
 
 STYLE = {
-    "font.family": "DejaVu Sans", "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
-    "figure.titlesize": 13, "figure.titleweight": "bold", "legend.fontsize": 9,
-    "legend.title_fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9,
-    "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "relcoord",
-    "svg.fonttype": "path", "figure.dpi": 100, "hatch.linewidth": 0.6,
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "figure.titlesize": 13,
+    "figure.titleweight": "bold",
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "relcoord",
+    "svg.fonttype": "path",
+    "figure.dpi": 100,
+    "hatch.linewidth": 0.6,
     "figure.constrained_layout.use": True,
 }
 
 # --------------------------------------------------------------------------- text
 
-FIG_TEXT: dict[str, dict[str, str]] = {
-    "da": {
-        "weak": "svag", "moderate": "moderat", "strong": "stærk",
-        "band_weak": "Svag (< {weak})", "band_moderate": "Moderat ({weak}–{strong})",
-        "band_strong": "Stærk (> {strong})",
-        "hidden": "Skjult: færre end {k} svarpersoner", "no_data": "Ingen data",
-        "matrix_title": "Relationel koordinering mellem grupper", "rater": "Gruppen der svarer (række)",
-        "target": "Gruppen der vurderes (kolonne)", "networks": "Netværk", "base": "Basisenhed",
-        "network": "Netværk", "map_title": "Koordineringskort: hvordan grupperne vurderer hinanden",
-        "map_nodes": "Enheder", "map_ties": "Bånd (pil: fra den der svarer)", "size": "Svarpersoner",
-        "size_hidden": "< {k} (antal skjult)", "profile_title": "De syv dimensioner",
-        "size_protect": "Antal skjult for at beskytte en lille gruppe",
-        "hidden_protect": "Skjult for at beskytte en lille gruppe",
-        "profile_org": "Hele organisationen (95 %-konfidensinterval)", "profile_units":
-        "Hvordan andre vurderer hver enhed", "score": "Gennemsnit (1–5)", "dimension": "Dimension",
-        "receiving": "Enhed der vurderes", "rc_index": "RC-indeks", "communication": "Kommunikation",
-        "relationship": "Relationer", "items_title": "Svarfordeling pr. spørgsmål",
-        "share": "Andel af svar (%)", "dont_know": "Ved ikke", "blank": "Ikke besvaret",
-        "score_n": "Svar {i}", "items_sub": "{n} svarpersoner, {cells} svar om alle grupper",
-        "response_title": "Svar og validering", "respondents": "Svarpersoner",
-        "per_unit": "Svarpersoner pr. basisenhed", "unit": "Basisenhed", "records": "Besvarelser",
-        "records_in": "I eksporten", "valid": "Gyldige", "quarantined": "Sat til side",
-        "warned": "Med advarsel", "answers": "Svar (celler)", "valid_answers": "Gyldige svar",
-        "count": "Antal", "rate": "Svarprocent {pct} ({valid} af {invited} inviterede)",
-        "forest_title": "Ændringer fra {a} til {b}", "effect_g": "Effektstørrelse (Hedges' g, 95 %-KI)",
-        "effect_diff": "Ændring i gennemsnit (95 %-KI)",
-        "sig_up": "Stigning (signifikant efter FDR)", "sig_down": "Fald (signifikant efter FDR)",
-        "not_sig": "Ikke signifikant efter FDR", "small_zone": "Meget lille effekt (|g| < 0,2)",
-        "organisation": "Hele organisationen", "blocks": "Blokke", "unit_between": "Enhedernes vurdering af andre",
-        "unit_received": "Hvordan andre vurderer enheden", "unit_within": "Inden for enheden",
-        "ties_top": "Bånd: de {n} største ændringer", "change_label": "{diff} (n {na}/{nb})",
-        "dumbbell_title": "Bånd mellem basisenheder: {a} → {b}", "tie": "Bånd (den der svarer → den der vurderes)",
-        "shared": "Deler netværk i {b}", "not_shared": "Deler ikke netværk", "baseline": "Før",
-        "followup": "Efter", "sig_marker": "* signifikant efter FDR",
-        "dumbbell_sub": "De {n} bånd med størst ændring af {total}",
-        "did_title": "Bånd mellem basisenheder der deler netværk, og andre bånd",
-        "round": "Måling", "mean_ci": "Gennemsnit af bånd (95 %-KI)",
-        "did": "Forskel-i-forskelle-estimat (blandet model): {est}\n(95 %-KI {lo} til {hi})",
-        "did_missing": "Forskel-i-forskelle-estimat ikke tilgængeligt",
-        "n_ties": "{n} bånd", "rc_axis": "Relationel koordinering (1–5)", "arrow": "→",
-        "no_rows": "Intet at vise (alle rækker skjult eller ingen data)",
-        "map_cap_low": "de {n} svageste af {total} bånd", "map_cap_high": "de {n} stærkeste af {total} bånd",
-    },
-    "en": {
-        "weak": "weak", "moderate": "moderate", "strong": "strong",
-        "band_weak": "Weak (< {weak})", "band_moderate": "Moderate ({weak}–{strong})",
-        "band_strong": "Strong (> {strong})",
-        "hidden": "Hidden: fewer than {k} respondents", "no_data": "No data",
-        "matrix_title": "Relational coordination between groups", "rater": "Group answering (row)",
-        "target": "Group rated (column)", "networks": "Networks", "base": "Base unit",
-        "network": "Network", "map_title": "Coordination map: how the groups rate each other",
-        "map_nodes": "Units", "map_ties": "Ties (arrow: from the group answering)", "size": "Respondents",
-        "size_hidden": "< {k} (count hidden)", "profile_title": "The seven dimensions",
-        "size_protect": "Count hidden to protect a small group",
-        "hidden_protect": "Hidden to protect a small group",
-        "profile_org": "Whole organisation (95 % confidence interval)", "profile_units":
-        "How others rate each unit", "score": "Mean (1–5)", "dimension": "Dimension",
-        "receiving": "Unit rated", "rc_index": "RC index", "communication": "Communication",
-        "relationship": "Relationship", "items_title": "Answers per question",
-        "share": "Share of answers (%)", "dont_know": "Don't know", "blank": "Not answered",
-        "score_n": "Answer {i}", "items_sub": "{n} respondents, {cells} answers about all groups",
-        "response_title": "Responses and validation", "respondents": "Respondents",
-        "per_unit": "Respondents per base unit", "unit": "Base unit", "records": "Records",
-        "records_in": "In the export", "valid": "Valid", "quarantined": "Set aside",
-        "warned": "With a warning", "answers": "Answers (cells)", "valid_answers": "Valid answers",
-        "count": "Count", "rate": "Response rate {pct} ({valid} of {invited} invited)",
-        "forest_title": "Changes from {a} to {b}", "effect_g": "Effect size (Hedges' g, 95 % CI)",
-        "effect_diff": "Change in mean (95 % CI)",
-        "sig_up": "Increase (significant after FDR)", "sig_down": "Decrease (significant after FDR)",
-        "not_sig": "Not significant after FDR", "small_zone": "Very small effect (|g| < 0.2)",
-        "organisation": "Whole organisation", "blocks": "Blocks", "unit_between": "Units rating others",
-        "unit_received": "How others rate the unit", "unit_within": "Within the unit",
-        "ties_top": "Ties: the {n} largest changes", "change_label": "{diff} (n {na}/{nb})",
-        "dumbbell_title": "Ties between base units: {a} → {b}", "tie": "Tie (group answering → group rated)",
-        "shared": "Share a network in {b}", "not_shared": "Do not share a network", "baseline": "Before",
-        "followup": "After", "sig_marker": "* significant after FDR",
-        "dumbbell_sub": "The {n} ties with the largest change of {total}",
-        "did_title": "Ties between base units that share a network, and other ties",
-        "round": "Round", "mean_ci": "Mean of ties (95 % CI)",
-        "did": "Difference-in-differences estimate (mixed model): {est}\n(95 % CI {lo} to {hi})",
-        "did_missing": "Difference-in-differences estimate not available",
-        "n_ties": "{n} ties", "rc_axis": "Relational coordination (1–5)", "arrow": "→",
-        "no_rows": "Nothing to show (all rows hidden or no data)",
-        "map_cap_low": "the {n} weakest of {total} ties", "map_cap_high": "the {n} strongest of {total} ties",
-    },
-}
-
-BLOCK_LABELS: dict[str, dict[str, str]] = {
-    "da": {"within_base": "Inden for egen basisenhed", "base_to_base": "Basisenhed → andre basisenheder",
-           "base_to_network": "Basisenhed → netværk", "network_to_base": "Netværk → basisenheder",
-           "within_network": "Inden for eget netværk", "network_to_network": "Netværk → andre netværk"},
-    "en": {"within_base": "Within own base unit", "base_to_base": "Base unit → other base units",
-           "base_to_network": "Base unit → networks", "network_to_base": "Network → base units",
-           "within_network": "Within own network", "network_to_network": "Network → other networks"},
-}
-
+#: lang -> figure titles, axes and legends; lang -> block names (catalogues: relcoord/locales/<lang>.yaml)
+FIG_TEXT: dict[str, Mapping[str, str]] = group("figures")
+BLOCK_LABELS: dict[str, Mapping[str, str]] = group("blocks")
 #: figure -> caption template per language; fields {k}, {weak}, {strong}
 CAPTIONS: dict[str, dict[str, str]] = {
-    "rc_matrix": {
-        "da": "Gennemsnitlig relationel koordinering (1–5) for hvert bånd: rækken er gruppen der svarer, "
-              "kolonnen gruppen der vurderes; farven viser styrke (svag < {weak}, stærk > {strong}), "
-              "skraverede felter er skjult, fordi færre end {k} har svaret.",
-        "en": "Mean relational coordination (1–5) of every tie: the row is the group answering, the column "
-              "the group rated; colour shows strength (weak < {weak}, strong > {strong}), hatched cells are "
-              "hidden because fewer than {k} answered.",
-    },
-    "rc_map": {
-        "da": "Koordineringskort: hver pil går fra gruppen der svarer til gruppen den vurderer og er farvet "
-              "efter styrke; begge retninger vises som hver sin bue, cirkler er basisenheder, firkanter "
-              "netværk, og bånd med færre end {k} svarpersoner er udeladt.",
-        "en": "Coordination map: each arrow goes from the group answering to the group it rates and is "
-              "coloured by strength; both directions are drawn as separate arcs, circles are base units, "
-              "squares networks, and ties with fewer than {k} respondents are left out.",
-    },
-    "dimension_profile": {
-        "da": "De syv dimensioner: til venstre hele organisationens gennemsnit med 95 %-konfidensinterval, "
-              "til højre hvordan andre grupper i gennemsnit vurderer hver enhed (synlige bånd vægtet med "
-              "antal svarpersoner; skraveret = skjult).",
-        "en": "The seven dimensions: left, the whole organisation's mean with a 95 % confidence interval; "
-              "right, how other groups rate each unit on average (visible ties weighted by respondents; "
-              "hatched = hidden).",
-    },
-    "item_distributions": {
-        "da": "Fordeling af alle svar pr. spørgsmål i hele organisationen, fra laveste (1) til højeste (5) "
-              "score, samt \"ved ikke\" og ikke besvaret; svarmulighederne står under hver søjle.",
-        "en": "Distribution of all answers per question across the organisation, from the lowest (1) to "
-              "the highest (5) score, plus \"don't know\" and not answered; the answer options are listed "
-              "under each bar.",
-    },
-    "response_overview": {
-        "da": "Svarpersoner pr. basisenhed (enheder med færre end {k} vises som \"< {k}\") og hvor mange "
-              "besvarelser der blev sat til side ved valideringen.",
-        "en": "Respondents per base unit (units with fewer than {k} are shown as \"< {k}\") and how many "
-              "records were set aside during validation.",
-    },
-    "forest_changes": {
-        "da": "Ændringer fra før til efter som effektstørrelse (Hedges' g) med 95 %-konfidensinterval; "
-              "udfyldte punkter er signifikante efter korrektion for mange test (Benjamini–Hochberg), "
-              "det grå felt markerer meget små effekter.",
-        "en": "Changes from before to after as an effect size (Hedges' g) with a 95 % confidence interval; "
-              "filled points are significant after correction for many tests (Benjamini–Hochberg), the "
-              "grey zone marks very small effects.",
-    },
-    "tie_dumbbell": {
-        "da": "Bånd mellem forskellige basisenheder, der er synlige i begge målinger: hul cirkel = før, "
-              "fyldt cirkel = efter; blå bånd forbinder enheder, der deler et netværk.",
-        "en": "Ties between different base units visible in both rounds: hollow circle = before, filled "
-              "circle = after; blue ties connect units that share a network.",
-    },
-    "network_effect": {
-        "da": "Gennemsnit af båndene mellem basisenheder, der deler et netværk, og alle andre bånd mellem "
-              "basisenheder, i begge målinger (95 %-konfidensinterval over bånd), med "
-              "forskel-i-forskelle-estimatet fra den blandede model.",
-        "en": "Mean of the ties between base units that share a network and of all other ties between base "
-              "units, in both rounds (95 % confidence interval over ties), with the difference-in-differences "
-              "estimate from the mixed model.",
-    },
+    stem: {lang: group("captions")[lang][stem] for lang in languages()} for stem in group("captions")[languages()[0]]
 }
 
 
@@ -250,19 +139,21 @@ def _text(lang: str) -> dict[str, str]:
     return FIG_TEXT[lang]
 
 
-def captions(lang: str = "da", min_group_size: int = DEFAULT_K,
-             bands: Mapping[str, float] | None = None) -> dict[str, str]:
+def captions(lang: str, min_group_size: int, bands: Mapping[str, float]) -> dict[str, str]:
     """Figure stem -> one-line caption in ``lang`` (da | en), thresholds filled in."""
     _text(lang)
-    b = {**DEFAULT_BANDS, **dict(bands or {})}
-    fields = {"k": int(min_group_size), "weak": fmt_num(b["weak_below"], lang, 1),
-              "strong": fmt_num(b["strong_above"], lang, 1)}
-    return {name: tpl[lang].format(**fields) for name, tpl in CAPTIONS.items()}
+    b = bands
+    fields = {
+        "k": int(min_group_size),
+        "weak": fmt_num(b["weak_below"], lang, 1),
+        "strong": fmt_num(b["strong_above"], lang, 1),
+    }
+    return {name: tpl.format(**fields) for name, tpl in text(lang)["captions"].items()}
 
 
-def write_captions(out_dir: str | Path, lang: str = "da", min_group_size: int = DEFAULT_K,
-                   bands: Mapping[str, float] | None = None,
-                   names: Iterable[str] | None = None) -> dict[str, Path]:
+def write_captions(
+    out_dir: str | Path, lang: str, min_group_size: int, bands: Mapping[str, float], names: Iterable[str] | None = None
+) -> dict[str, Path]:
     """Write ``<out_dir>/<stem>.rst`` caption files (for Snakemake ``report(caption=...)``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -278,93 +169,11 @@ def write_captions(out_dir: str | Path, lang: str = "da", min_group_size: int = 
 # --------------------------------------------------------------------------- formatting
 
 
-def fmt_num(x: Any, lang: str = "da", digits: int = 2, sign: bool = False, missing: str = "–") -> str:
-    """A number for readers: decimal comma in Danish, a true minus sign, "–" for missing."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return missing
-    if not math.isfinite(v):
-        return missing
-    s = f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
-    if s.lstrip("+-").strip("0.") == "" and s[0] in "+-":      # -0.00 -> 0.00
-        s = s[1:] if not sign else "±" + s[1:]
-    if lang == "da":
-        s = s.replace(".", ",")
-    return s.replace("-", "−")
-
-
-def fmt_int(x: Any, lang: str = "da", missing: str = "–") -> str:
-    """A count with a thousands separator (Danish 44.100, English 44,100)."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return missing
-    if not math.isfinite(v):
-        return missing
-    s = f"{int(round(v)):,}"
-    return s.replace(",", ".") if lang == "da" else s
-
-
-def fmt_pct(x: Any, lang: str = "da", digits: int = 0) -> str:
-    s = fmt_num(100 * float(x), lang, digits) if x is not None else "–"
-    return s + (" %" if lang == "da" else "%") if s != "–" else s
-
-
-def _tick(v: float, lang: str, digits: int) -> str:
-    """Tick label with at least ``digits`` decimals and as many more (up to 2) as the value needs."""
-    for d in range(digits, 3):
-        if abs(round(v, d) - v) < 1e-9:
-            return fmt_num(v, lang, d)
-    return fmt_num(v, lang, 2)
-
-
 def _formatter(lang: str, digits: int = 1) -> FuncFormatter:
-    return FuncFormatter(lambda v, _pos: _tick(v, lang, digits))
+    return FuncFormatter(lambda v, _pos: fmt_tick(v, lang, digits))
 
 
 # --------------------------------------------------------------------------- units and bands
-
-
-def _units_frame(units: pd.DataFrame | Sequence[str] | None) -> pd.DataFrame:
-    if units is None:
-        return pd.DataFrame(columns=["unit_id", "name", "kind", "area"])
-    if not isinstance(units, pd.DataFrame):
-        ids = [str(u) for u in units]
-        return pd.DataFrame({"unit_id": ids, "name": ids, "kind": "base", "area": ""})
-    u = units.copy()
-    u["unit_id"] = u["unit_id"].astype(str)
-    for c, d in (("name", None), ("kind", "base"), ("area", "")):
-        if c not in u.columns:
-            u[c] = u["unit_id"] if d is None else d
-    u["name"] = u["name"].where(u["name"].notna() & (u["name"].astype(str) != ""), u["unit_id"]).astype(str)
-    u["area"] = u["area"].fillna("").astype(str)
-    u["kind"] = u["kind"].fillna("base").astype(str)
-    return u.drop_duplicates("unit_id").reset_index(drop=True)
-
-
-def _groups(units: pd.DataFrame | Sequence[str] | None) -> list[tuple[str, str, list[str]]]:
-    """[(kind, group label, [unit ids])]: base units by area (register order of
-    first appearance, units in register order), then networks."""
-    u = _units_frame(units)
-    out: list[tuple[str, str, list[str]]] = []
-    base = u[u["kind"] != "network"]
-    for area in dict.fromkeys(base["area"].tolist()):
-        out.append(("base", area, base.loc[base["area"] == area, "unit_id"].tolist()))
-    nets = u.loc[u["kind"] == "network", "unit_id"].tolist()
-    if nets:
-        out.append(("network", "", nets))
-    return out
-
-
-def unit_order(units: pd.DataFrame | Sequence[str] | None, present: Iterable[str] | None = None) -> list[str]:
-    """Unit ids: base units grouped by area, then networks; ids in ``present``
-    but not in the register are appended (sorted)."""
-    order = [uid for _, _, ids in _groups(units) for uid in ids]
-    if present is not None:
-        pres = {str(p) for p in present}
-        order = [o for o in order if o in pres] + sorted(pres - set(order))
-    return order
 
 
 def _mix(colour: str, other: str, t: float) -> str:
@@ -403,7 +212,7 @@ def unit_colours(units: pd.DataFrame | Sequence[str]) -> dict[str, str]:
             hue = NETWORK_HUE
         else:
             hue = AREA_HUES[area_i % len(AREA_HUES)]
-            if area_i >= len(AREA_HUES):             # more areas than hues: shift lightness
+            if area_i >= len(AREA_HUES):  # more areas than hues: shift lightness
                 hue = _mix(hue, "#FFFFFF", 0.25)
             area_i += 1
         for uid, c in zip(ids, _shades(hue, len(ids))):
@@ -411,11 +220,12 @@ def unit_colours(units: pd.DataFrame | Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _bands(bands: Mapping[str, float] | None) -> dict[str, float]:
-    return {**DEFAULT_BANDS, **dict(bands or {})}
+def _bands(bands: Mapping[str, float]) -> dict[str, float]:
+    """``scoring.bands`` (required: its defaults live in the config schema only)."""
+    return {"weak_below": bands["weak_below"], "strong_above": bands["strong_above"]}
 
 
-def band_of(value: float, bands: Mapping[str, float] | None = None) -> str | None:
+def band_of(value: float, bands: Mapping[str, float]) -> str | None:
     """weak < weak_below <= moderate <= strong_above < strong (as relcoord.scores)."""
     b = _bands(bands)
     try:
@@ -427,8 +237,13 @@ def band_of(value: float, bands: Mapping[str, float] | None = None) -> str | Non
     return "weak" if v < b["weak_below"] else ("strong" if v > b["strong_above"] else "moderate")
 
 
-def group_sizes(units: pd.DataFrame | None = None, summary: Mapping[str, Any] | None = None,
-                unit_table: pd.DataFrame | None = None, min_group_size: int = DEFAULT_K) -> dict[str, int | None]:
+def group_sizes(
+    units: pd.DataFrame | None = None,
+    summary: Mapping[str, Any] | None = None,
+    unit_table: pd.DataFrame | None = None,
+    *,
+    min_group_size: int,
+) -> dict[str, int | None]:
     """Respondents per unit for display: base units from the validation summary
     (``respondents_per_unit``), networks from the reader-facing units table
     (``between_n``: members who rated from the network). ``None`` = fewer than k,
@@ -441,8 +256,9 @@ def group_sizes(units: pd.DataFrame | None = None, summary: Mapping[str, Any] | 
     for uid, n in per.items():
         out[str(uid)] = int(n) if n is not None and n >= min_group_size else None
     if unit_table is not None and "unit_id" in unit_table.columns:
-        kinds = dict(zip(unit_table["unit_id"].astype(str), unit_table.get("kind", pd.Series("base",
-                                                                         index=unit_table.index))))
+        kinds = dict(
+            zip(unit_table["unit_id"].astype(str), unit_table.get("kind", pd.Series("base", index=unit_table.index)))
+        )
         for col in ("between_n", "within_n"):
             if col not in unit_table.columns:
                 continue
@@ -452,19 +268,21 @@ def group_sizes(units: pd.DataFrame | None = None, summary: Mapping[str, Any] | 
     return out
 
 
-def hidden_count_reasons(summary: Mapping[str, Any] | None, min_group_size: int = DEFAULT_K) -> dict[str, str]:
+def hidden_count_reasons(summary: Mapping[str, Any] | None, min_group_size: int) -> dict[str, str]:
     """Unit -> why ``summary.json`` hides its respondent count: ``primary``
     (fewer than k) or ``secondary`` (hidden to protect a small unit; not small
     itself). :func:`relcoord.privacy.summary_for_readers`."""
-    return {str(u): str(r) for u, r in
-            summary_for_readers(summary or {}, min_group_size)["respondents_per_unit_hidden"].items()}
+    return {
+        str(u): str(r)
+        for u, r in summary_for_readers(summary or {}, min_group_size)["respondents_per_unit_hidden"].items()
+    }
 
 
-def block_label(block: str, lang: str = "da") -> str:
+def block_label(block: str, lang: str) -> str:
     return BLOCK_LABELS[lang].get(str(block), str(block))
 
 
-def measure_label(measure: str, lang: str = "da", instrument: Any = None) -> str:
+def measure_label(measure: str, lang: str, instrument: Any = None) -> str:
     t = _text(lang)
     if measure == "rc":
         return t["rc_index"]
@@ -476,16 +294,6 @@ def measure_label(measure: str, lang: str = "da", instrument: Any = None) -> str
         except KeyError:
             pass
     return str(measure).replace("_", " ").capitalize()
-
-
-def _names(units: pd.DataFrame | Sequence[str] | None) -> dict[str, str]:
-    u = _units_frame(units)
-    return dict(zip(u["unit_id"], u["name"]))
-
-
-def _kinds(units: pd.DataFrame | Sequence[str] | None) -> dict[str, str]:
-    u = _units_frame(units)
-    return dict(zip(u["unit_id"], u["kind"]))
 
 
 def _short(s: str, width: int = 30) -> str:
@@ -501,9 +309,11 @@ def _wrap(s: str, width: int) -> str:
 
 def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
     """Draw under the package style (fonts, hash salt, constrained layout)."""
+
     def wrapper(*args, **kwargs):
         with mpl.rc_context(STYLE):
             return fn(*args, **kwargs)
+
     wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = fn.__name__, fn.__doc__, fn
     return wrapper
 
@@ -516,7 +326,7 @@ def save_figure(fig: Figure, stem: str | Path, dpi: int = DPI) -> tuple[Path, Pa
     png, svg = stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")
     with mpl.rc_context({"svg.hashsalt": "relcoord", "svg.fonttype": "path", "path.simplify": True}):
         fig.savefig(png, dpi=dpi, format="png", metadata={"Software": None})
-        if fig.get_layout_engine() is not None:     # layout is done: keep it, don't solve it again for the SVG
+        if fig.get_layout_engine() is not None:  # layout is done: keep it, don't solve it again for the SVG
             fig.set_layout_engine("none")
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     return png, svg
@@ -532,8 +342,7 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
 
 
 def _empty(ax, lang: str) -> None:
-    ax.text(0.5, 0.5, _text(lang)["no_rows"], ha="center", va="center", transform=ax.transAxes,
-            color="#555555")
+    ax.text(0.5, 0.5, _text(lang)["no_rows"], ha="center", va="center", transform=ax.transAxes, color="#555555")
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -545,8 +354,7 @@ def _title(fig: Figure, title: str, subtitle: str | None = None, ax=None) -> Non
         ax.set_title(subtitle, loc="left", fontsize=9, color="#333333")
 
 
-def _band_handles(lang: str, bands: Mapping[str, float], k: int, fills: bool = True,
-                  hidden: bool = True) -> list:
+def _band_handles(lang: str, bands: Mapping[str, float], k: int, fills: bool = True, hidden: bool = True) -> list:
     t = _text(lang)
     b = {"weak": fmt_num(bands["weak_below"], lang, 1), "strong": fmt_num(bands["strong_above"], lang, 1)}
     hs = []
@@ -557,8 +365,16 @@ def _band_handles(lang: str, bands: Mapping[str, float], k: int, fills: bool = T
         else:
             hs.append(Line2D([], [], color=BAND_COLOURS[band], lw=_BAND_LW[band], label=lab))
     if hidden:
-        hs.append(Patch(facecolor=HIDDEN_FILL, hatch="////", hatchcolor=HIDDEN_HATCH, edgecolor="#666666",
-                        linewidth=0.5, label=t["hidden"].format(k=k)))
+        hs.append(
+            Patch(
+                facecolor=HIDDEN_FILL,
+                hatch="////",
+                hatchcolor=HIDDEN_HATCH,
+                edgecolor="#666666",
+                linewidth=0.5,
+                label=t["hidden"].format(k=k),
+            )
+        )
     return hs
 
 
@@ -585,19 +401,49 @@ def _cell_grid(ax, n_rows: int, n_cols: int) -> None:
     ax.tick_params(length=0)
 
 
-def _draw_cell(ax, r: int, c: int, value: float | None, visible: bool, present: bool, bands, lang: str,
-               fontsize: float, gid: str, protect: bool = False) -> None:
+def _draw_cell(
+    ax,
+    r: int,
+    c: int,
+    value: float | None,
+    visible: bool,
+    present: bool,
+    bands,
+    lang: str,
+    fontsize: float,
+    gid: str,
+    protect: bool = False,
+) -> None:
     if not present:
         ax.add_patch(Rectangle((c, r), 1, 1, facecolor="#FFFFFF", edgecolor="#DDDDDD", linewidth=0.5))
         return
     if not visible:
-        ax.add_patch(Rectangle((c, r), 1, 1, facecolor=HIDDEN_FILL, hatch=PROTECT_HATCH if protect else "////",
-                               hatchcolor=HIDDEN_HATCH, edgecolor="#FFFFFF", linewidth=1.0, gid=f"hidden:{gid}"))
+        ax.add_patch(
+            Rectangle(
+                (c, r),
+                1,
+                1,
+                facecolor=HIDDEN_FILL,
+                hatch=PROTECT_HATCH if protect else "////",
+                hatchcolor=HIDDEN_HATCH,
+                edgecolor="#FFFFFF",
+                linewidth=1.0,
+                gid=f"hidden:{gid}",
+            )
+        )
         return
     band = band_of(value, bands)
     ax.add_patch(Rectangle((c, r), 1, 1, facecolor=BAND_FILLS[band], edgecolor="#FFFFFF", linewidth=1.0))
-    ax.text(c + 0.5, r + 0.5, fmt_num(value, lang, 2), ha="center", va="center", fontsize=fontsize,
-            color="#111111", gid=f"value:{gid}")
+    ax.text(
+        c + 0.5,
+        r + 0.5,
+        fmt_num(value, lang, 2),
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        color="#111111",
+        gid=f"value:{gid}",
+    )
 
 
 def _group_spans(order: Sequence[str], units) -> list[tuple[str, str, int, int]]:
@@ -617,13 +463,30 @@ def _group_spans(order: Sequence[str], units) -> list[tuple[str, str, int, int]]
 
 
 def _chip(ax, x: float, y: float, colour: str, gid: str, network: bool) -> None:
-    ax.add_patch(Rectangle((x + 0.2, y + 0.2), 0.6, 0.6, facecolor=colour, edgecolor="#333333",
-                           linewidth=0.8 if network else 0.4, gid=gid, clip_on=False))
+    ax.add_patch(
+        Rectangle(
+            (x + 0.2, y + 0.2),
+            0.6,
+            0.6,
+            facecolor=colour,
+            edgecolor="#333333",
+            linewidth=0.8 if network else 0.4,
+            gid=gid,
+            clip_on=False,
+        )
+    )
 
 
 @_styled
-def rc_matrix(ties: pd.DataFrame, units: pd.DataFrame, *, lang: str = "da", min_group_size: int = DEFAULT_K,
-              bands: Mapping[str, float] | None = None, round_label: str | None = None) -> Figure:
+def rc_matrix(
+    ties: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    lang: str,
+    min_group_size: int,
+    bands: Mapping[str, float],
+    round_label: str | None = None,
+) -> Figure:
     """Directed RC matrix: rows = rater group, columns = target, ``rc_mean``
     annotated (2 decimals) on a band-coloured cell; suppressed ties hatched and
     empty; units ordered base by area, then networks, with area separators and
@@ -639,8 +502,7 @@ def rc_matrix(ties: pd.DataFrame, units: pd.DataFrame, *, lang: str = "da", min_
     fig = _new_figure(figsize=(3.9 + cell * len(cols), 3.0 + cell * len(rows)))
     ax = fig.add_subplot()
     _cell_grid(ax, len(rows), len(cols))
-    lookup = {(r, c): (v, vis) for r, c, v, vis in zip(t["rater_unit"], t["target_unit"], t["rc_mean"],
-                                                       t["visible"])}
+    lookup = {(r, c): (v, vis) for r, c, v, vis in zip(t["rater_unit"], t["target_unit"], t["rc_mean"], t["visible"])}
     why = t["suppression"].fillna("").astype(str) if "suppression" in t.columns else pd.Series("", index=t.index)
     protect = {(r, c) for r, c, w in zip(t["rater_unit"], t["target_unit"], why) if w in _PROTECT_REASONS}
     fs = 7.5
@@ -676,18 +538,53 @@ def rc_matrix(ties: pd.DataFrame, units: pd.DataFrame, *, lang: str = "da", min_
             if along == "x":
                 y0 = len(rows) + 0.25
                 ax.plot([a + 0.1, z - 0.1], [y0, y0], color="#444444", lw=1, clip_on=False)
-                ax.text((a + z) / 2, y0 + 0.2, _wrap(text, width_chars), ha="center", va="top", fontsize=7.5,
-                        clip_on=False, linespacing=1.0)
+                ax.text(
+                    (a + z) / 2,
+                    y0 + 0.2,
+                    _wrap(text, width_chars),
+                    ha="center",
+                    va="top",
+                    fontsize=7.5,
+                    clip_on=False,
+                    linespacing=1.0,
+                )
             else:
                 x0 = len(cols) + 0.25
                 ax.plot([x0, x0], [a + 0.1, z - 0.1], color="#444444", lw=1, clip_on=False)
-                ax.text(x0 + 0.2, (a + z) / 2, _wrap(text, width_chars), ha="left", va="center", fontsize=7.5,
-                        rotation=270, rotation_mode="anchor", clip_on=False, linespacing=1.0)
-    extra = [Patch(facecolor=HIDDEN_FILL, hatch=PROTECT_HATCH, hatchcolor=HIDDEN_HATCH, edgecolor="#666666",
-                   linewidth=0.5, label=t_["hidden_protect"])] if protect else []
-    fig.legend(handles=_band_handles(lang, b, k) + extra + [Patch(facecolor="#FFFFFF", edgecolor="#DDDDDD",
-                                                                  label=t_["no_data"])],
-               loc="outside lower center", ncol=3, frameon=False)
+                ax.text(
+                    x0 + 0.2,
+                    (a + z) / 2,
+                    _wrap(text, width_chars),
+                    ha="left",
+                    va="center",
+                    fontsize=7.5,
+                    rotation=270,
+                    rotation_mode="anchor",
+                    clip_on=False,
+                    linespacing=1.0,
+                )
+    extra = (
+        [
+            Patch(
+                facecolor=HIDDEN_FILL,
+                hatch=PROTECT_HATCH,
+                hatchcolor=HIDDEN_HATCH,
+                edgecolor="#666666",
+                linewidth=0.5,
+                label=t_["hidden_protect"],
+            )
+        ]
+        if protect
+        else []
+    )
+    fig.legend(
+        handles=_band_handles(lang, b, k)
+        + extra
+        + [Patch(facecolor="#FFFFFF", edgecolor="#DDDDDD", label=t_["no_data"])],
+        loc="outside lower center",
+        ncol=3,
+        frameon=False,
+    )
     _title(fig, t_["matrix_title"] + (f" – {round_label}" if round_label else ""))
     return fig
 
@@ -721,8 +618,21 @@ def _node_radius(n: int | None, n_max: float) -> float:
     return 7.0 + 11.0 * math.sqrt(n / n_max)
 
 
-def _draw_map_panel(ax, fig: Figure, edges, order: Sequence[str], pos, radius, square, colours,
-                    curvature: float, big: bool, lim: float, title: str, protect: set | frozenset = frozenset()) -> None:
+def _draw_map_panel(
+    ax,
+    fig: Figure,
+    edges,
+    order: Sequence[str],
+    pos,
+    radius,
+    square,
+    colours,
+    curvature: float,
+    big: bool,
+    lim: float,
+    title: str,
+    protect: set | frozenset = frozenset(),
+) -> None:
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_xlim(-lim, lim)
@@ -734,12 +644,22 @@ def _draw_map_panel(ax, fig: Figure, edges, order: Sequence[str], pos, radius, s
             if d["band"] != band_name:
                 continue
             (x1, y1, _), (x2, y2, _) = pos[r], pos[c]
-            ax.add_patch(FancyArrowPatch(
-                (x1, y1), (x2, y2), connectionstyle=f"arc3,rad={curvature}", arrowstyle="-|>",
-                mutation_scale=6 if big else 7.5, shrinkA=radius[r] * (1.2 if square[r] else 1.0) + 1.0,
-                shrinkB=radius[c] * (1.2 if square[c] else 1.0) + 1.5, color=BAND_COLOURS[band_name],
-                lw=_BAND_LW[band_name] * (0.8 if big else 1.0), alpha=alpha[band_name],
-                zorder=1 if band_name == "moderate" else 2, gid=f"tie:{r}->{c}"))
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x1, y1),
+                    (x2, y2),
+                    connectionstyle=f"arc3,rad={curvature}",
+                    arrowstyle="-|>",
+                    mutation_scale=6 if big else 7.5,
+                    shrinkA=radius[r] * (1.2 if square[r] else 1.0) + 1.0,
+                    shrinkB=radius[c] * (1.2 if square[c] else 1.0) + 1.5,
+                    color=BAND_COLOURS[band_name],
+                    lw=_BAND_LW[band_name] * (0.8 if big else 1.0),
+                    alpha=alpha[band_name],
+                    zorder=1 if band_name == "moderate" else 2,
+                    gid=f"tie:{r}->{c}",
+                )
+            )
     # axes width in inches -> data units per point, for label offsets
     w_in = ax.get_position().width * fig.get_figwidth()
     per_pt = (2 * lim) / (w_in * 72) if w_in > 0 else 0.004
@@ -747,14 +667,33 @@ def _draw_map_panel(ax, fig: Figure, edges, order: Sequence[str], pos, radius, s
         x, y, ang = pos[u]
         r_pt = radius[u]
         side = 2 * r_pt * (0.9 if square[u] else 1.0)
-        ax.scatter([x], [y], s=side ** 2, marker="s" if square[u] else "o", c=[colours.get(u, UNKNOWN_COLOUR)],
-                   edgecolors="#222222", linewidths=1.6 if square[u] else 0.8, zorder=5, gid=f"unit-node:{u}",
-                   linestyles="--" if u in protect else "solid")
+        ax.scatter(
+            [x],
+            [y],
+            s=side**2,
+            marker="s" if square[u] else "o",
+            c=[colours.get(u, UNKNOWN_COLOUR)],
+            edgecolors="#222222",
+            linewidths=1.6 if square[u] else 0.8,
+            zorder=5,
+            gid=f"unit-node:{u}",
+            linestyles="--" if u in protect else "solid",
+        )
         right = -90 <= ang <= 90
         off = 1.0 + (r_pt * (1.25 if square[u] else 1.0) + 4) * per_pt
-        ax.text(x * off, y * off, u, rotation=ang if right else ang + 180, rotation_mode="anchor",
-                ha="left" if right else "right", va="center", fontsize=7 if big else 8, fontweight="bold",
-                zorder=6, gid=f"label:{u}")
+        ax.text(
+            x * off,
+            y * off,
+            u,
+            rotation=ang if right else ang + 180,
+            rotation_mode="anchor",
+            ha="left" if right else "right",
+            va="center",
+            fontsize=7 if big else 8,
+            fontweight="bold",
+            zorder=6,
+            gid=f"label:{u}",
+        )
 
 
 def _size_key(ax, fig: Figure, entries: Sequence[tuple[float, str]], title: str, top: float) -> None:
@@ -767,18 +706,37 @@ def _size_key(ax, fig: Figure, entries: Sequence[tuple[float, str]], title: str,
     for r, label in entries:
         y += r
         tr = ax.transAxes + ScaledTranslation((r_max + 2) / 72, -y / 72, fig.dpi_scale_trans)
-        ax.scatter([0.0], [top], s=(2 * r) ** 2, marker="o", facecolor="#FFFFFF", edgecolor="#222222",
-                   linewidths=0.8, transform=tr, clip_on=False)
+        ax.scatter(
+            [0.0],
+            [top],
+            s=(2 * r) ** 2,
+            marker="o",
+            facecolor="#FFFFFF",
+            edgecolor="#222222",
+            linewidths=0.8,
+            transform=tr,
+            clip_on=False,
+        )
         tt = ax.transAxes + ScaledTranslation((2 * r_max + 10) / 72, -y / 72, fig.dpi_scale_trans)
         ax.text(0.0, top, label, transform=tt, va="center", ha="left", fontsize=8)
         y += r + 6
 
 
 @_styled
-def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int | None] | None = None,
-           lang: str = "da", min_group_size: int = DEFAULT_K, bands: Mapping[str, float] | None = None,
-           round_label: str | None = None, curvature: float = 0.14, split: bool = True,
-           max_ties: int | None = 120, hidden: Mapping[str, str] | None = None) -> Figure:
+def rc_map(
+    ties: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    sizes: Mapping[str, int | None] | None = None,
+    lang: str,
+    min_group_size: int,
+    bands: Mapping[str, float],
+    round_label: str | None = None,
+    curvature: float = 0.14,
+    split: bool = True,
+    max_ties: int | None = 120,
+    hidden: Mapping[str, str] | None = None,
+) -> Figure:
     """Directed RC map: units on a circle grouped by area (networks together),
     base units as circles and networks as squares (each in its unit colour,
     networks in purple shades), sized by respondents (``sizes``: unit ->
@@ -818,8 +776,10 @@ def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int |
     if split:
         fig = _new_figure(figsize=(13.0, 7.4) if big else (12.0, 6.6))
         gs = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.0, 0.72])
-        panels = [(("weak",), t_["band_weak"].format(**bw)),
-                  (("moderate", "strong"), t_["band_moderate"].format(**bw) + " · " + t_["band_strong"].format(**bw))]
+        panels = [
+            (("weak",), t_["band_weak"].format(**bw)),
+            (("moderate", "strong"), t_["band_moderate"].format(**bw) + " · " + t_["band_strong"].format(**bw)),
+        ]
     else:
         fig = _new_figure(figsize=(11.5, 8.6) if big else (10.5, 7.6))
         gs = fig.add_gridspec(1, 2, width_ratios=[1.0, 0.45])
@@ -838,30 +798,79 @@ def rc_map(ties: pd.DataFrame, units: pd.DataFrame, *, sizes: Mapping[str, int |
         elif split:
             title += "\n" + t_["n_ties"].format(n=len(edges))
         _draw_map_panel(ax, fig, edges, order, pos, radius, square, colours, curvature, big, lim, title, protect)
-    unit_handles = [Line2D([], [], marker="s" if square[u] else "o", linestyle="", markersize=7,
-                           markerfacecolor=colours.get(u, UNKNOWN_COLOUR), markeredgecolor="#222222",
-                           label=f"{u}  {_short(names.get(u, u), 24)}") for u in order]
-    leg1 = kax.legend(handles=unit_handles, title=t_["map_nodes"], loc="upper left", frameon=False,
-                      fontsize=7 if big else 8, handletextpad=0.4, borderaxespad=0, alignment="left")
+    unit_handles = [
+        Line2D(
+            [],
+            [],
+            marker="s" if square[u] else "o",
+            linestyle="",
+            markersize=7,
+            markerfacecolor=colours.get(u, UNKNOWN_COLOUR),
+            markeredgecolor="#222222",
+            label=f"{u}  {_short(names.get(u, u), 24)}",
+        )
+        for u in order
+    ]
+    leg1 = kax.legend(
+        handles=unit_handles,
+        title=t_["map_nodes"],
+        loc="upper left",
+        frameon=False,
+        fontsize=7 if big else 8,
+        handletextpad=0.4,
+        borderaxespad=0,
+        alignment="left",
+    )
     kax.add_artist(leg1)
     shown_n = sorted({n for n in sizes.values() if n}, reverse=True)
     ref: list[int | None] = list(dict.fromkeys([shown_n[0], shown_n[len(shown_n) // 2]])) if shown_n else []
     if any(sizes.get(u, 0) is None and u not in protect for u in order) or not protect:
         ref.append(None)
     if sizes:
-        entries = [(_node_radius(n, n_max) * scale, fmt_int(n, lang) if n else t_["size_hidden"].format(k=k))
-                   for n in ref]
+        entries = [
+            (_node_radius(n, n_max) * scale, fmt_int(n, lang) if n else t_["size_hidden"].format(k=k)) for n in ref
+        ]
         if protect:
             entries.append((_node_radius(None, n_max) * scale, t_["size_protect"]))
         _size_key(kax, fig, entries, t_["size"], top=0.30)
-    kind_handles = [Line2D([], [], marker="o", linestyle="", markersize=8, markerfacecolor=AREA_HUES[0],
-                           markeredgecolor="#222222", label=t_["base"]),
-                    Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor=NETWORK_HUE,
-                           markeredgecolor="#222222", markeredgewidth=1.6, label=t_["network"])]
-    kax.legend(handles=kind_handles, loc="lower left", bbox_to_anchor=(0.0, 0.34), frameon=False, borderaxespad=0,
-               alignment="left")
-    fig.legend(handles=_band_handles(lang, b, k, fills=False, hidden=False), title=t_["map_ties"],
-               loc="outside lower center", ncol=3, frameon=False)
+    kind_handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=8,
+            markerfacecolor=AREA_HUES[0],
+            markeredgecolor="#222222",
+            label=t_["base"],
+        ),
+        Line2D(
+            [],
+            [],
+            marker="s",
+            linestyle="",
+            markersize=8,
+            markerfacecolor=NETWORK_HUE,
+            markeredgecolor="#222222",
+            markeredgewidth=1.6,
+            label=t_["network"],
+        ),
+    ]
+    kax.legend(
+        handles=kind_handles,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 0.34),
+        frameon=False,
+        borderaxespad=0,
+        alignment="left",
+    )
+    fig.legend(
+        handles=_band_handles(lang, b, k, fills=False, hidden=False),
+        title=t_["map_ties"],
+        loc="outside lower center",
+        ncol=3,
+        frameon=False,
+    )
     _title(fig, t_["map_title"] + (f" – {round_label}" if round_label else ""))
     return fig
 
@@ -891,9 +900,17 @@ def _received_items(ties: pd.DataFrame, items: Sequence[str], order: Sequence[st
 
 
 @_styled
-def dimension_profile(organisation: pd.DataFrame, ties: pd.DataFrame, units: pd.DataFrame, instrument: Any, *,
-                      lang: str = "da", min_group_size: int = DEFAULT_K, bands: Mapping[str, float] | None = None,
-                      round_label: str | None = None) -> Figure:
+def dimension_profile(
+    organisation: pd.DataFrame,
+    ties: pd.DataFrame,
+    units: pd.DataFrame,
+    instrument: Any,
+    *,
+    lang: str,
+    min_group_size: int,
+    bands: Mapping[str, float],
+    round_label: str | None = None,
+) -> Figure:
     """Left: the organisation profile (RC index, the two subscales and the seven
     items, mean and 95 % CI from organisation.csv). Right: per unit, how the
     *other* base units rate it on each item (n-weighted mean of the visible
@@ -936,14 +953,28 @@ def dimension_profile(organisation: pd.DataFrame, ties: pd.DataFrame, units: pd.
         colour = BAND_COLOURS[band_of(means[i], b)]
         if np.isfinite(lo[i]) and np.isfinite(hi[i]):
             ax.plot([lo[i], hi[i]], [i, i], color="#333333", lw=2.2 if heavy else 1.4, solid_capstyle="butt")
-        ax.plot([means[i]], [i], marker="D" if heavy else "o", markersize=8 if heavy else 6.5, color=colour,
-                markeredgecolor="#222222", linestyle="")
+        ax.plot(
+            [means[i]],
+            [i],
+            marker="D" if heavy else "o",
+            markersize=8 if heavy else 6.5,
+            color=colour,
+            markeredgecolor="#222222",
+            linestyle="",
+        )
         ci = f"  [{fmt_num(lo[i], lang, 2)}–{fmt_num(hi[i], lang, 2)}]" if np.isfinite(lo[i]) else ""
-        ax.text(hi[i] + 0.04 if np.isfinite(hi[i]) else means[i] + 0.06, i, fmt_num(means[i], lang, 2) + ci,
-                va="center", ha="left", fontsize=8)
+        ax.text(
+            hi[i] + 0.04 if np.isfinite(hi[i]) else means[i] + 0.06,
+            i,
+            fmt_num(means[i], lang, 2) + ci,
+            va="center",
+            ha="left",
+            fontsize=8,
+        )
     labels = [measure_label(m, lang, instrument) for m in rows]
-    ax.set_yticks(y, [lab if m in ("rc", "communication", "relationship") else "   " + lab
-                      for m, lab in zip(rows, labels)])
+    ax.set_yticks(
+        y, [lab if m in ("rc", "communication", "relationship") else "   " + lab for m, lab in zip(rows, labels)]
+    )
     for tick, m in zip(ax.get_yticklabels(), rows):
         if m in ("rc", "communication", "relationship"):
             tick.set_fontweight("bold")
@@ -968,8 +999,14 @@ def dimension_profile(organisation: pd.DataFrame, ties: pd.DataFrame, units: pd.
             v = rec.at[u, it] if u in rec.index else np.nan
             _draw_cell(hx, i, j, v, bool(np.isfinite(v)), True, b, lang, 7.5, f"{u}:{it}")
     hx.set_yticks(np.arange(len(order)) + 0.5, [f"{_short(names.get(u, u), 26)} ({u})" for u in order])
-    hx.set_xticks(np.arange(len(items)) + 0.5, [_short(measure_label(i, lang, instrument), 30) for i in items],
-                  rotation=40, ha="left", rotation_mode="anchor", fontsize=8)
+    hx.set_xticks(
+        np.arange(len(items)) + 0.5,
+        [_short(measure_label(i, lang, instrument), 30) for i in items],
+        rotation=40,
+        ha="left",
+        rotation_mode="anchor",
+        fontsize=8,
+    )
     hx.xaxis.tick_top()
     hx.set_xlabel(t_["dimension"])
     hx.set_ylabel(t_["receiving"])
@@ -985,13 +1022,15 @@ def dimension_profile(organisation: pd.DataFrame, ties: pd.DataFrame, units: pd.
 def _answer_kind(responses: pd.DataFrame) -> pd.Series:
     if "answer" in responses.columns:
         return responses["answer"].astype(str)
-    return pd.Series(np.where(pd.to_numeric(responses["value"], errors="coerce").notna(), "valid", "blank"),
-                     index=responses.index)
+    return pd.Series(
+        np.where(pd.to_numeric(responses["value"], errors="coerce").notna(), "valid", "blank"), index=responses.index
+    )
 
 
 @_styled
-def item_distributions(responses: pd.DataFrame, instrument: Any, *, lang: str = "da",
-                       min_group_size: int = DEFAULT_K, round_label: str | None = None) -> Figure:
+def item_distributions(
+    responses: pd.DataFrame, instrument: Any, *, lang: str, min_group_size: int, round_label: str | None = None
+) -> Figure:
     """Stacked bars per item: shares of scores 1..5 among all answers
     organisation-wide, then "don't know" and blank (``answer`` column of
     validated/responses.parquet: valid | dont_know | blank; without it every
@@ -1016,8 +1055,11 @@ def item_distributions(responses: pd.DataFrame, instrument: Any, *, lang: str = 
         _empty(ax, lang)
         _title(fig, t_["items_title"])
         return fig
-    colours = list(LIKERT_COLOURS) if len(scores) == 5 else [mpl.colormaps["RdBu"](x) for x in
-                                                              np.linspace(0.1, 0.9, len(scores))]
+    colours = (
+        list(LIKERT_COLOURS)
+        if len(scores) == 5
+        else [mpl.colormaps["RdBu"](x) for x in np.linspace(0.1, 0.9, len(scores))]
+    )
     colours += [DONT_KNOW_COLOUR, "#FFFFFF"]
     for i, it in enumerate(items):
         left = 0.0
@@ -1025,31 +1067,57 @@ def item_distributions(responses: pd.DataFrame, instrument: Any, *, lang: str = 
             w = float(shares.at[it, c]) if np.isfinite(shares.at[it, c]) else 0.0
             if w <= 0:
                 continue
-            ax.barh(i, w * 100, left=left * 100, height=0.5, color=colours[j], edgecolor="#FFFFFF" if c != "blank"
-                    else "#999999", linewidth=0.6, hatch="////" if c == "blank" else None,
-                    hatchcolor="#BBBBBB" if c == "blank" else None)
+            ax.barh(
+                i,
+                w * 100,
+                left=left * 100,
+                height=0.5,
+                color=colours[j],
+                edgecolor="#FFFFFF" if c != "blank" else "#999999",
+                linewidth=0.6,
+                hatch="////" if c == "blank" else None,
+                hatchcolor="#BBBBBB" if c == "blank" else None,
+            )
             if w >= 0.06:
                 dark = j in (0, len(scores) - 1) or c == "dont_know"
-                ax.text((left + w / 2) * 100, i, fmt_num(w * 100, lang, 0), ha="center", va="center", fontsize=8.5,
-                        color="#FFFFFF" if dark else "#111111")
+                ax.text(
+                    (left + w / 2) * 100,
+                    i,
+                    fmt_num(w * 100, lang, 0),
+                    ha="center",
+                    va="center",
+                    fontsize=8.5,
+                    color="#FFFFFF" if dark else "#111111",
+                )
             left += w
         try:
             opts = instrument.item(it).options.get(lang) or instrument.item(it).options.get("en") or []
         except (KeyError, AttributeError):
             opts = []
         if opts:
-            ax.text(0, i + 0.45, "   ".join(f"{s} = {o}" for s, o in zip(scores, opts)), ha="left", va="center",
-                    fontsize=8.5, color="#333333")
+            ax.text(
+                0,
+                i + 0.45,
+                "   ".join(f"{s} = {o}" for s, o in zip(scores, opts)),
+                ha="left",
+                va="center",
+                fontsize=8.5,
+                color="#333333",
+            )
     ax.set_yticks(np.arange(len(items)), [measure_label(i, lang, instrument) for i in items])
     ax.set_ylim(len(items) - 0.35, -0.5)
     ax.set_xlim(0, 100)
     ax.xaxis.set_major_formatter(_formatter(lang, 0))
     ax.set_xlabel(t_["share"])
     ax.set_ylabel(t_["dimension"])
-    handles = [Patch(facecolor=colours[j], edgecolor="#999999", linewidth=0.5, label=t_["score_n"].format(i=s))
-               for j, s in enumerate(scores)]
-    handles += [Patch(facecolor=DONT_KNOW_COLOUR, label=t_["dont_know"]),
-                Patch(facecolor="#FFFFFF", edgecolor="#999999", hatch="////", hatchcolor="#BBBBBB", label=t_["blank"])]
+    handles = [
+        Patch(facecolor=colours[j], edgecolor="#999999", linewidth=0.5, label=t_["score_n"].format(i=s))
+        for j, s in enumerate(scores)
+    ]
+    handles += [
+        Patch(facecolor=DONT_KNOW_COLOUR, label=t_["dont_know"]),
+        Patch(facecolor="#FFFFFF", edgecolor="#999999", hatch="////", hatchcolor="#BBBBBB", label=t_["blank"]),
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
     sub = t_["items_sub"].format(n=fmt_int(n_resp, lang), cells=fmt_int(int(tab.to_numpy().sum()), lang))
     _title(fig, t_["items_title"] + (f" – {round_label}" if round_label else ""), sub, ax)
@@ -1060,9 +1128,15 @@ def item_distributions(responses: pd.DataFrame, instrument: Any, *, lang: str = 
 
 
 @_styled
-def response_overview(summary: Mapping[str, Any], units: pd.DataFrame, *, lang: str = "da",
-                      min_group_size: int = DEFAULT_K, invited: int | None = None,
-                      round_label: str | None = None) -> Figure:
+def response_overview(
+    summary: Mapping[str, Any],
+    units: pd.DataFrame,
+    *,
+    lang: str,
+    min_group_size: int,
+    invited: int | None = None,
+    round_label: str | None = None,
+) -> Figure:
     """Left: respondents per base unit (validation summary; a unit with fewer
     than k shows "< k" and no bar, a count hidden by secondary suppression
     "–" and no bar). Right: records in the export, valid, set aside and
@@ -1075,8 +1149,11 @@ def response_overview(summary: Mapping[str, Any], units: pd.DataFrame, *, lang: 
     per = {str(u): (-1 if n is None else int(n)) for u, n in readers["respondents_per_unit"].items()}
     kinds = _kinds(units)
     in_round = set(per) | {str(x) for x in summary.get("targets") or []}
-    order = [u for u in unit_order(units, per) if kinds.get(u, "base") != "network"
-             and (u in in_round or not summary.get("targets"))]
+    order = [
+        u
+        for u in unit_order(units, per)
+        if kinds.get(u, "base") != "network" and (u in in_round or not summary.get("targets"))
+    ]
     names, colours = _names(units), unit_colours(units)
     fig = _new_figure(figsize=(12.0, max(4.6, 1.8 + 0.32 * len(order))))
     gs = fig.add_gridspec(2, 2, width_ratios=[1.35, 1.0])
@@ -1085,8 +1162,15 @@ def response_overview(summary: Mapping[str, Any], units: pd.DataFrame, *, lang: 
     top = max([c for c in counts if c >= k] or [k])
     for i, (u, n) in enumerate(zip(order, counts)):
         if n >= k:
-            ax.barh(i, n, color=colours.get(u, UNKNOWN_COLOUR), edgecolor="#333333", linewidth=0.5, height=0.7,
-                    gid=f"unit-bar:{u}")
+            ax.barh(
+                i,
+                n,
+                color=colours.get(u, UNKNOWN_COLOUR),
+                edgecolor="#333333",
+                linewidth=0.5,
+                height=0.7,
+                gid=f"unit-bar:{u}",
+            )
             ax.text(n + top * 0.01, i, fmt_int(n, lang), va="center", fontsize=8)
         else:
             label = f"< {k}" if n >= 0 or why.get(u) == "primary" else "–"
@@ -1103,9 +1187,13 @@ def response_overview(summary: Mapping[str, Any], units: pd.DataFrame, *, lang: 
     rx = fig.add_subplot(gs[0, 1])
     rec_in, valid = int(summary.get("records_in", 0)), int(summary.get("valid", 0))
     quar, warn = int(summary.get("quarantined", 0)), int(summary.get("warned", 0))
-    bars = [(t_["records_in"], rec_in, "#7F7F7F"), (t_["valid"], valid, "#0072B2"),
-            (t_["quarantined"], quar, "#D55E00"), (t_["warned"], warn, "#E69F00")]
-    for i, (lab, n, c) in enumerate(bars):
+    bars = [
+        (t_["records_in"], rec_in, "#7F7F7F"),
+        (t_["valid"], valid, "#0072B2"),
+        (t_["quarantined"], quar, "#D55E00"),
+        (t_["warned"], warn, "#E69F00"),
+    ]
+    for i, (_lab, n, c) in enumerate(bars):
         rx.barh(i, n, color=c, height=0.6)
         share = f" ({fmt_pct(n / rec_in, lang, 1)})" if rec_in and i > 0 else ""
         rx.text(n + max(rec_in, 1) * 0.01, i, fmt_int(n, lang) + share, va="center", fontsize=8)
@@ -1115,22 +1203,25 @@ def response_overview(summary: Mapping[str, Any], units: pd.DataFrame, *, lang: 
     rx.set_xlabel(t_["count"])
     title = t_["records"]
     if invited:
-        title += "\n" + t_["rate"].format(pct=fmt_pct(valid / invited, lang, 0), valid=fmt_int(valid, lang),
-                                          invited=fmt_int(invited, lang))
+        title += "\n" + t_["rate"].format(
+            pct=fmt_pct(valid / invited, lang, 0), valid=fmt_int(valid, lang), invited=fmt_int(invited, lang)
+        )
     rx.set_title(title, loc="left")
     rx.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v, lang)))
     # right bottom: answer cells
     ax2 = fig.add_subplot(gs[1, 1])
     a = summary.get("answers") or {}
     cells = int(a.get("cells", 0)) or 1
-    parts = [(t_["valid_answers"], int(a.get("valid", 0)), "#0072B2", None),
-             (t_["dont_know"], int(a.get("dont_know", 0)), DONT_KNOW_COLOUR, None),
-             (t_["blank"], int(a.get("blank", 0)), "#FFFFFF", "////")]
-    for i, (lab, n, c, h) in enumerate(parts):
-        ax2.barh(i, n / cells * 100, color=c, edgecolor="#999999", linewidth=0.5, hatch=h, hatchcolor="#BBBBBB",
-                 height=0.6)
-        ax2.text(n / cells * 100 + 1, i, f"{fmt_pct(n / cells, lang, 1)} ({fmt_int(n, lang)})", va="center",
-                 fontsize=8)
+    parts = [
+        (t_["valid_answers"], int(a.get("valid", 0)), "#0072B2", None),
+        (t_["dont_know"], int(a.get("dont_know", 0)), DONT_KNOW_COLOUR, None),
+        (t_["blank"], int(a.get("blank", 0)), "#FFFFFF", "////"),
+    ]
+    for i, (_lab, n, c, h) in enumerate(parts):
+        ax2.barh(
+            i, n / cells * 100, color=c, edgecolor="#999999", linewidth=0.5, hatch=h, hatchcolor="#BBBBBB", height=0.6
+        )
+        ax2.text(n / cells * 100 + 1, i, f"{fmt_pct(n / cells, lang, 1)} ({fmt_int(n, lang)})", va="center", fontsize=8)
     ax2.set_yticks(range(len(parts)), [p_[0] for p_ in parts])
     ax2.set_ylim(len(parts) - 0.5, -0.5)
     ax2.set_xlim(0, 135)
@@ -1170,12 +1261,21 @@ def _row_label(row: Mapping[str, Any], lang: str, names: Mapping[str, str], inst
 
 
 @_styled
-def forest_changes(changes: pd.DataFrame, units: pd.DataFrame, instrument: Any = None, *, lang: str = "da",
-                   min_group_size: int = DEFAULT_K, measure: str = "rc", top_ties: int = 15,
-                   levels: Sequence[str] = ("organisation", "block", "unit_between", "unit_received", "tie"),
-                   public_a: Mapping[str, pd.DataFrame] | None = None,
-                   public_b: Mapping[str, pd.DataFrame] | None = None,
-                   label_a: str = "A", label_b: str = "B") -> Figure:
+def forest_changes(
+    changes: pd.DataFrame,
+    units: pd.DataFrame,
+    instrument: Any = None,
+    *,
+    lang: str,
+    min_group_size: int,
+    measure: str = "rc",
+    top_ties: int = 15,
+    levels: Sequence[str] = ("organisation", "block", "unit_between", "unit_received", "tie"),
+    public_a: Mapping[str, pd.DataFrame] | None = None,
+    public_b: Mapping[str, pd.DataFrame] | None = None,
+    label_a: str = "A",
+    label_b: str = "B",
+) -> Figure:
     """Forest plot of Hedges' g (follow-up − baseline) with 95 % CI per level:
     the organisation (every measure), blocks, units (between and received RC)
     and the ``top_ties`` ties with the largest |g| (``measure``); filled =
@@ -1197,18 +1297,23 @@ def forest_changes(changes: pd.DataFrame, units: pd.DataFrame, instrument: Any =
             d = d.reindex(d["hedges_g"].abs().sort_values(ascending=False, kind="mergesort").index).head(top_ties)
             title = t_["ties_top"].format(n=len(d))
         elif lvl == "organisation":
-            order = ["rc", "communication", "relationship"] + [m for m in d["measure"] if
-                                                                m not in ("rc", "communication", "relationship")]
-            d = d.set_index("measure").reindex([m for m in dict.fromkeys(order) if m in set(d["measure"])]
-                                               ).reset_index()
+            order = ["rc", "communication", "relationship"] + [
+                m for m in d["measure"] if m not in ("rc", "communication", "relationship")
+            ]
+            d = (
+                d.set_index("measure")
+                .reindex([m for m in dict.fromkeys(order) if m in set(d["measure"])])
+                .reset_index()
+            )
             title = t_["organisation"]
         elif lvl == "block":
             title = t_["blocks"]
         else:
             title = t_.get(lvl, lvl)
             ordr = {u: i for i, u in enumerate(unit_order(units, set(d["rater_unit"]) | set(d["target_unit"])))}
-            d = d.iloc[np.argsort([ordr.get(u or v, 0) for u, v in zip(d["rater_unit"], d["target_unit"])],
-                                  kind="stable")]
+            d = d.iloc[
+                np.argsort([ordr.get(u or v, 0) for u, v in zip(d["rater_unit"], d["target_unit"])], kind="stable")
+            ]
         if len(d):
             panels.append((title, d.reset_index(drop=True)))
     heights = [max(len(d), 1) + 1.2 for _, d in panels] or [3]
@@ -1231,11 +1336,30 @@ def forest_changes(changes: pd.DataFrame, units: pd.DataFrame, instrument: Any =
             s = _sig(row)
             col = CHANGE_COLOURS[s]
             ax.plot([row["g_ci_low"], row["g_ci_high"]], [i, i], color=col, lw=1.4, zorder=2)
-            ax.plot([row["hedges_g"]], [i], marker="o", markersize=6.5, zorder=3, color=col,
-                    markerfacecolor=col if s != "ns" else "#FFFFFF", markeredgewidth=1.3, linestyle="")
-            ax.text(1.01, i, t_["change_label"].format(diff=fmt_num(row["diff"], lang, 2, sign=True),
-                                                       na=fmt_int(row["n_a"], lang), nb=fmt_int(row["n_b"], lang)),
-                    transform=ax.get_yaxis_transform(), va="center", fontsize=7.5, clip_on=False)
+            ax.plot(
+                [row["hedges_g"]],
+                [i],
+                marker="o",
+                markersize=6.5,
+                zorder=3,
+                color=col,
+                markerfacecolor=col if s != "ns" else "#FFFFFF",
+                markeredgewidth=1.3,
+                linestyle="",
+            )
+            ax.text(
+                1.01,
+                i,
+                t_["change_label"].format(
+                    diff=fmt_num(row["diff"], lang, 2, sign=True),
+                    na=fmt_int(row["n_a"], lang),
+                    nb=fmt_int(row["n_b"], lang),
+                ),
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                fontsize=7.5,
+                clip_on=False,
+            )
         ax.set_yticks(range(len(d)), [_row_label(r, lang, names, instrument) for r in d.to_dict("records")])
         ax.set_ylim(len(d) - 0.5, -0.7)
         ax.set_title(title, loc="left", fontsize=9, fontweight="bold")
@@ -1247,11 +1371,20 @@ def forest_changes(changes: pd.DataFrame, units: pd.DataFrame, instrument: Any =
     first.xaxis.set_major_formatter(_formatter(lang, 1))
     ax.set_xlabel(t_["effect_g"])
     fig.supylabel("")
-    handles = [Line2D([], [], marker="o", color=CHANGE_COLOURS["up"], label=t_["sig_up"], linestyle="-"),
-               Line2D([], [], marker="o", color=CHANGE_COLOURS["down"], label=t_["sig_down"], linestyle="-"),
-               Line2D([], [], marker="o", color=CHANGE_COLOURS["ns"], markerfacecolor="#FFFFFF", label=t_["not_sig"],
-                      linestyle="-"),
-               Patch(facecolor="#EEEEEE", label=t_["small_zone"])]
+    handles = [
+        Line2D([], [], marker="o", color=CHANGE_COLOURS["up"], label=t_["sig_up"], linestyle="-"),
+        Line2D([], [], marker="o", color=CHANGE_COLOURS["down"], label=t_["sig_down"], linestyle="-"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            color=CHANGE_COLOURS["ns"],
+            markerfacecolor="#FFFFFF",
+            label=t_["not_sig"],
+            linestyle="-",
+        ),
+        Patch(facecolor="#EEEEEE", label=t_["small_zone"]),
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
     _title(fig, t_["forest_title"].format(a=label_a, b=label_b))
     return fig
@@ -1261,8 +1394,9 @@ def _pair_set(pairs: Iterable[Sequence[str]] | None) -> set[tuple[str, str]]:
     return {(str(p[0]), str(p[1])) for p in (pairs or [])}
 
 
-def _base_ties(changes: pd.DataFrame, units: pd.DataFrame, k: int, public_a=None, public_b=None,
-               measure: str = "rc") -> pd.DataFrame:
+def _base_ties(
+    changes: pd.DataFrame, units: pd.DataFrame, k: int, public_a=None, public_b=None, measure: str = "rc"
+) -> pd.DataFrame:
     kinds = _kinds(units)
     c = _changes(changes, k, public_a, public_b)
     c = c[(c["level"] == "tie") & (c["measure"] == measure) & (c["rater_unit"] != c["target_unit"])]
@@ -1270,11 +1404,20 @@ def _base_ties(changes: pd.DataFrame, units: pd.DataFrame, k: int, public_a=None
 
 
 @_styled
-def tie_dumbbell(changes: pd.DataFrame, units: pd.DataFrame, *, shared_pairs: Iterable[Sequence[str]] | None = None,
-                 public_a: Mapping[str, pd.DataFrame] | None = None,
-                 public_b: Mapping[str, pd.DataFrame] | None = None, lang: str = "da",
-                 min_group_size: int = DEFAULT_K, bands: Mapping[str, float] | None = None, max_ties: int = 30,
-                 label_a: str = "A", label_b: str = "B") -> Figure:
+def tie_dumbbell(
+    changes: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    shared_pairs: Iterable[Sequence[str]] | None = None,
+    public_a: Mapping[str, pd.DataFrame] | None = None,
+    public_b: Mapping[str, pd.DataFrame] | None = None,
+    lang: str,
+    min_group_size: int,
+    bands: Mapping[str, float],
+    max_ties: int = 30,
+    label_a: str = "A",
+    label_b: str = "B",
+) -> Figure:
     """Dumbbell chart of base → base ties between different units visible in
     both rounds (``mean_a`` hollow → ``mean_b`` filled; ``public_a``/``public_b``
     as in :func:`forest_changes`), the ``max_ties`` with
@@ -1302,15 +1445,35 @@ def tie_dumbbell(changes: pd.DataFrame, units: pd.DataFrame, *, shared_pairs: It
     labels = []
     for i, row in enumerate(d.to_dict("records")):
         col = SHARED_COLOUR if (row["rater_unit"], row["target_unit"]) in shared else OTHER_COLOUR
-        ax.annotate("", xy=(row["mean_b"], i), xytext=(row["mean_a"], i),
-                    arrowprops=dict(arrowstyle="-", color=col, lw=2.0, shrinkA=0, shrinkB=0), zorder=1)
-        ax.plot([row["mean_a"]], [i], marker="o", markersize=6.5, markerfacecolor="#FFFFFF", markeredgecolor=col,
-                markeredgewidth=1.5, linestyle="", zorder=2)
+        ax.annotate(
+            "",
+            xy=(row["mean_b"], i),
+            xytext=(row["mean_a"], i),
+            arrowprops=dict(arrowstyle="-", color=col, lw=2.0, shrinkA=0, shrinkB=0),
+            zorder=1,
+        )
+        ax.plot(
+            [row["mean_a"]],
+            [i],
+            marker="o",
+            markersize=6.5,
+            markerfacecolor="#FFFFFF",
+            markeredgecolor=col,
+            markeredgewidth=1.5,
+            linestyle="",
+            zorder=2,
+        )
         ax.plot([row["mean_b"]], [i], marker="o", markersize=6.5, color=col, linestyle="", zorder=3)
         star = " *" if _sig(row) != "ns" else ""
         labels.append(f"{row['rater_unit']} → {row['target_unit']}{star}")
-        ax.text(1.01, i, fmt_num(row["diff"], lang, 2, sign=True), transform=ax.get_yaxis_transform(),
-                va="center", fontsize=7.5)
+        ax.text(
+            1.01,
+            i,
+            fmt_num(row["diff"], lang, 2, sign=True),
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=7.5,
+        )
     ax.set_yticks(range(len(d)), labels)
     ax.set_ylim(len(d) - 0.5, -0.6)
     ax.set_xlim(xlo, xhi)
@@ -1319,21 +1482,36 @@ def tie_dumbbell(changes: pd.DataFrame, units: pd.DataFrame, *, shared_pairs: It
     ax.set_ylabel(t_["tie"])
     ax.grid(axis="x", color="#E6E6E6", lw=0.6)
     ax.set_axisbelow(True)
-    handles = [Line2D([], [], marker="o", markerfacecolor="#FFFFFF", markeredgecolor="#444444", linestyle="",
-                      label=f"{t_['baseline']} ({label_a})"),
-               Line2D([], [], marker="o", color="#444444", linestyle="", label=f"{t_['followup']} ({label_b})"),
-               Line2D([], [], color=SHARED_COLOUR, lw=2, label=t_["shared"].format(b=label_b)),
-               Line2D([], [], color=OTHER_COLOUR, lw=2, label=t_["not_shared"]),
-               Line2D([], [], linestyle="", label=t_["sig_marker"])]
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            markerfacecolor="#FFFFFF",
+            markeredgecolor="#444444",
+            linestyle="",
+            label=f"{t_['baseline']} ({label_a})",
+        ),
+        Line2D([], [], marker="o", color="#444444", linestyle="", label=f"{t_['followup']} ({label_b})"),
+        Line2D([], [], color=SHARED_COLOUR, lw=2, label=t_["shared"].format(b=label_b)),
+        Line2D([], [], color=OTHER_COLOUR, lw=2, label=t_["not_shared"]),
+        Line2D([], [], linestyle="", label=t_["sig_marker"]),
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
-    _title(fig, t_["dumbbell_title"].format(a=label_a, b=label_b),
-           t_["dumbbell_sub"].format(n=len(d), total=total) if total > len(d) else None, ax)
+    _title(
+        fig,
+        t_["dumbbell_title"].format(a=label_a, b=label_b),
+        t_["dumbbell_sub"].format(n=len(d), total=total) if total > len(d) else None,
+        ax,
+    )
     return fig
 
 
-def did_estimate(model: pd.DataFrame | None,
-                 models: Sequence[str] = ("network_did_respondent", "network_did"),
-                 term: str = "round:shares_network") -> dict[str, Any] | None:
+def did_estimate(
+    model: pd.DataFrame | None,
+    models: Sequence[str] = ("network_did_respondent", "network_did"),
+    term: str = "round:shares_network",
+) -> dict[str, Any] | None:
     """The network difference-in-differences row of model.csv (first model in
     ``models`` that has a finite estimate), as a dict, or None."""
     if model is None or not len(model):
@@ -1363,13 +1541,20 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
 
 
 @_styled
-def network_effect(changes: pd.DataFrame, model: pd.DataFrame | None, units: pd.DataFrame,
-                   shared_pairs: Iterable[Sequence[str]] | None, *,
-                   public_a: Mapping[str, pd.DataFrame] | None = None,
-                   public_b: Mapping[str, pd.DataFrame] | None = None, lang: str = "da",
-                   min_group_size: int = DEFAULT_K,
-                   label_a: str = "A", label_b: str = "B",
-                   did_models: Sequence[str] = ("network_did_respondent", "network_did")) -> Figure:
+def network_effect(
+    changes: pd.DataFrame,
+    model: pd.DataFrame | None,
+    units: pd.DataFrame,
+    shared_pairs: Iterable[Sequence[str]] | None,
+    *,
+    public_a: Mapping[str, pd.DataFrame] | None = None,
+    public_b: Mapping[str, pd.DataFrame] | None = None,
+    lang: str,
+    min_group_size: int,
+    label_a: str = "A",
+    label_b: str = "B",
+    did_models: Sequence[str] = ("network_did_respondent", "network_did"),
+) -> Figure:
     """Shared-network ties vs other ties between base units, both rounds: each
     visible tie a faint dot (from changes.csv ``mean_a``/``mean_b``), the mean
     of the ties with a 95 % t interval over ties, joined across rounds; the
@@ -1387,8 +1572,9 @@ def network_effect(changes: pd.DataFrame, model: pd.DataFrame | None, units: pd.
         _title(fig, t_["did_title"])
         return fig
     handles = []
-    for gi, (flag, colour, lab) in enumerate(((True, SHARED_COLOUR, t_["shared"].format(b=label_b)),
-                                              (False, OTHER_COLOUR, t_["not_shared"]))):
+    for _gi, (flag, colour, lab) in enumerate(
+        ((True, SHARED_COLOUR, t_["shared"].format(b=label_b)), (False, OTHER_COLOUR, t_["not_shared"]))
+    ):
         g = d[d["shared"] == flag]
         if not len(g):
             continue
@@ -1396,18 +1582,38 @@ def network_effect(changes: pd.DataFrame, model: pd.DataFrame | None, units: pd.
         pts = []
         for ri, col in enumerate(("mean_a", "mean_b")):
             x = g[col].to_numpy(dtype=float)
-            jitter = ((np.arange(len(x)) * 0.618034) % 1.0 - 0.5) * 0.12       # deterministic spread
+            jitter = ((np.arange(len(x)) * 0.618034) % 1.0 - 0.5) * 0.12  # deterministic spread
             ax.scatter(ri + off * 3.2 + jitter, x, s=11, color=colour, alpha=0.3, lw=0, zorder=1)
             m, lo, hi = _mean_ci(x)
             pts.append(m)
-            ax.errorbar([ri + off], [m], yerr=[[m - lo], [hi - m]] if np.isfinite(lo) else None, fmt="o",
-                        color=colour, markersize=8, capsize=4, lw=1.8, zorder=3, markeredgecolor="#222222")
-            ax.text(ri + off, (hi if np.isfinite(hi) else m) + 0.02, fmt_num(m, lang, 2), ha="center", va="bottom",
-                    fontsize=8.5, fontweight="bold", color=colour, zorder=4,
-                    bbox=dict(boxstyle="round,pad=0.15", facecolor="#FFFFFF", edgecolor="none", alpha=0.85))
+            ax.errorbar(
+                [ri + off],
+                [m],
+                yerr=[[m - lo], [hi - m]] if np.isfinite(lo) else None,
+                fmt="o",
+                color=colour,
+                markersize=8,
+                capsize=4,
+                lw=1.8,
+                zorder=3,
+                markeredgecolor="#222222",
+            )
+            ax.text(
+                ri + off,
+                (hi if np.isfinite(hi) else m) + 0.02,
+                fmt_num(m, lang, 2),
+                ha="center",
+                va="bottom",
+                fontsize=8.5,
+                fontweight="bold",
+                color=colour,
+                zorder=4,
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="#FFFFFF", edgecolor="none", alpha=0.85),
+            )
         ax.plot([0 + off, 1 + off], pts, color=colour, lw=1.6, zorder=2)
-        handles.append(Line2D([], [], color=colour, marker="o", lw=1.6,
-                              label=f"{lab} ({t_['n_ties'].format(n=len(g))})"))
+        handles.append(
+            Line2D([], [], color=colour, marker="o", lw=1.6, label=f"{lab} ({t_['n_ties'].format(n=len(g))})")
+        )
     ax.set_xticks([0, 1], [f"{t_['baseline']}\n{label_a}", f"{t_['followup']}\n{label_b}"])
     ax.set_xlim(-0.6, 1.6)
     ax.yaxis.set_major_formatter(_formatter(lang, 1))
@@ -1417,12 +1623,24 @@ def network_effect(changes: pd.DataFrame, model: pd.DataFrame | None, units: pd.
     ax.set_axisbelow(True)
     est = did_estimate(model, did_models)
     if est is not None:
-        txt = t_["did"].format(est=fmt_num(est["estimate"], lang, 2, sign=True), lo=fmt_num(est["ci_low"], lang, 2),
-                               hi=fmt_num(est["ci_high"], lang, 2))
+        txt = t_["did"].format(
+            est=fmt_num(est["estimate"], lang, 2, sign=True),
+            lo=fmt_num(est["ci_low"], lang, 2),
+            hi=fmt_num(est["ci_high"], lang, 2),
+        )
     else:
         txt = t_["did_missing"]
-    ax.text(0.02, 0.98, txt, transform=ax.transAxes, va="top", ha="left", fontsize=8.5,
-            bbox=dict(boxstyle="round,pad=0.4", facecolor="#FFFFFF", edgecolor="#888888"), zorder=5)
+    ax.text(
+        0.02,
+        0.98,
+        txt,
+        transform=ax.transAxes,
+        va="top",
+        ha="left",
+        fontsize=8.5,
+        bbox=dict(boxstyle="round,pad=0.4", facecolor="#FFFFFF", edgecolor="#888888"),
+        zorder=5,
+    )
     fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
     _title(fig, t_["did_title"], t_["mean_ci"], ax)
     return fig
@@ -1431,71 +1649,147 @@ def network_effect(changes: pd.DataFrame, model: pd.DataFrame | None, units: pd.
 # --------------------------------------------------------------------------- whole sets
 
 
-def _cfg(cfg: Mapping[str, Any] | None) -> tuple[str, int, dict[str, float]]:
-    cfg = cfg or {}
-    lang = str((cfg.get("report") or {}).get("language", "da"))
-    k = int((cfg.get("privacy") or {}).get("min_group_size", DEFAULT_K))
-    return lang, k, _bands((cfg.get("scoring") or {}).get("bands"))
+def figure_files(outputs: Iterable[str | Path], stems: Sequence[str]) -> dict[str, Path]:
+    """Stem -> output path without suffix, from a rule's figure outputs (each
+    stem as ``.png`` and ``.svg``); a stem missing either stops with a message."""
+    files = [Path(p) for p in outputs]
+    out = {}
+    for stem in stems:
+        got = {p.suffix: p for p in files if p.stem == stem}
+        if set(got) != {".png", ".svg"}:
+            raise ValueError(f"figure {stem!r} needs a .png and an .svg output, got {sorted(map(str, got.values()))}")
+        out[stem] = got[".png"].with_suffix("")
+    return out
 
 
-def round_figures(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any], responses: pd.DataFrame,
-                  units: pd.DataFrame, instrument: Any, cfg: Mapping[str, Any], out_dir: str | Path, *,
-                  round_label: str | None = None, invited: int | None = None,
-                  lang: str | None = None) -> dict[str, Path]:
-    """Draw and save every round figure to ``out_dir/<stem>.png|.svg``.
+def round_figures(
+    tables: Mapping[str, pd.DataFrame],
+    summary: Mapping[str, Any],
+    responses: pd.DataFrame,
+    units: pd.DataFrame,
+    instrument: Any,
+    outputs: Iterable[str | Path],
+    *,
+    lang: str,
+    k: int,
+    bands: Mapping[str, float],
+    round_label: str | None = None,
+    invited: int | None = None,
+) -> dict[str, Path]:
+    """Draw and save every round figure to ``outputs`` (the rule's figure files:
+    ``<stem>.png`` and ``<stem>.svg`` for each stem of :data:`ROUND_FIGURES`).
 
     ``tables``: reader-facing ``ties, units, organisation`` (scores/*.csv);
-    ``summary``: validation/summary.json; ``responses``: validated/responses.parquet.
-    Returns stem -> PNG path (stems: :data:`ROUND_FIGURES`)."""
-    lang_c, k, b = _cfg(cfg)
-    lang = lang or lang_c
-    out = Path(out_dir)
-    sizes = group_sizes(units, summary, tables.get("units"), k)
+    ``summary``: validation/summary.json; ``responses``: validated/responses.parquet;
+    ``lang``: report.language; ``k``: privacy.min_group_size; ``bands``: scoring.bands.
+    Returns stem -> PNG path."""
+    files = figure_files(outputs, ROUND_FIGURES)
+    b = _bands(bands)
+    sizes = group_sizes(units, summary, tables.get("units"), min_group_size=k)
     makers = {
-        "rc_matrix": lambda: rc_matrix(tables["ties"], units, lang=lang, min_group_size=k, bands=b,
-                                       round_label=round_label),
-        "rc_map": lambda: rc_map(tables["ties"], units, sizes=sizes, lang=lang, min_group_size=k, bands=b,
-                                 round_label=round_label, hidden=hidden_count_reasons(summary, k)),
-        "dimension_profile": lambda: dimension_profile(tables["organisation"], tables["ties"], units, instrument,
-                                                       lang=lang, min_group_size=k, bands=b, round_label=round_label),
-        "item_distributions": lambda: item_distributions(responses, instrument, lang=lang, min_group_size=k,
-                                                         round_label=round_label),
-        "response_overview": lambda: response_overview(summary, units, lang=lang, min_group_size=k, invited=invited,
-                                                       round_label=round_label),
+        "rc_matrix": lambda: rc_matrix(
+            tables["ties"], units, lang=lang, min_group_size=k, bands=b, round_label=round_label
+        ),
+        "rc_map": lambda: rc_map(
+            tables["ties"],
+            units,
+            sizes=sizes,
+            lang=lang,
+            min_group_size=k,
+            bands=b,
+            round_label=round_label,
+            hidden=hidden_count_reasons(summary, k),
+        ),
+        "dimension_profile": lambda: dimension_profile(
+            tables["organisation"],
+            tables["ties"],
+            units,
+            instrument,
+            lang=lang,
+            min_group_size=k,
+            bands=b,
+            round_label=round_label,
+        ),
+        "item_distributions": lambda: item_distributions(
+            responses, instrument, lang=lang, min_group_size=k, round_label=round_label
+        ),
+        "response_overview": lambda: response_overview(
+            summary, units, lang=lang, min_group_size=k, invited=invited, round_label=round_label
+        ),
     }
     paths = {}
     for name, make in makers.items():
-        png, _ = save_figure(make(), out / name)
+        png, _ = save_figure(make(), files[name])
         paths[name] = png
     return paths
 
 
-def comparison_figures(changes: pd.DataFrame, model: pd.DataFrame | None, units: pd.DataFrame, instrument: Any,
-                       cfg: Mapping[str, Any], out_dir: str | Path, *,
-                       shared_pairs: Iterable[Sequence[str]] | None = None,
-                       public_a: Mapping[str, pd.DataFrame] | None = None,
-                       public_b: Mapping[str, pd.DataFrame] | None = None, label_a: str = "A", label_b: str = "B",
-                       lang: str | None = None) -> dict[str, Path]:
-    """Draw and save every comparison figure (stems: :data:`COMPARISON_FIGURES`).
+def comparison_figures(
+    changes: pd.DataFrame,
+    model: pd.DataFrame | None,
+    units: pd.DataFrame,
+    instrument: Any,
+    outputs: Iterable[str | Path],
+    *,
+    lang: str,
+    k: int,
+    bands: Mapping[str, float],
+    shared_pairs: Iterable[Sequence[str]] | None = None,
+    public_a: Mapping[str, pd.DataFrame] | None = None,
+    public_b: Mapping[str, pd.DataFrame] | None = None,
+    label_a: str = "A",
+    label_b: str = "B",
+) -> dict[str, Path]:
+    """Draw and save every comparison figure to ``outputs`` (``<stem>.png`` and
+    ``<stem>.svg`` for each stem of :data:`COMPARISON_FIGURES`); returns stem -> PNG path.
+    ``lang``: report.language; ``k``: privacy.min_group_size; ``bands``: scoring.bands.
 
     ``shared_pairs``: ordered base-unit pairs sharing a network in the follow-up
     (``relcoord.compare.shared_network_pairs(memberships, round_b, order, units)``);
     ``public_a``/``public_b``: the rounds' reader-facing tables (dicts with
     ``ties, units, blocks, organisation`` as in scores/*.csv): a cell hidden in
     either round is then never drawn (:func:`change_visibility`)."""
-    lang_c, k, b = _cfg(cfg)
-    lang = lang or lang_c
-    out = Path(out_dir)
+    files = figure_files(outputs, COMPARISON_FIGURES)
+    b = _bands(bands)
     makers = {
-        "forest_changes": lambda: forest_changes(changes, units, instrument, lang=lang, min_group_size=k,
-                                                 public_a=public_a, public_b=public_b, label_a=label_a, label_b=label_b),
-        "tie_dumbbell": lambda: tie_dumbbell(changes, units, shared_pairs=shared_pairs, public_a=public_a, public_b=public_b,
-                                             lang=lang, min_group_size=k, bands=b, label_a=label_a, label_b=label_b),
-        "network_effect": lambda: network_effect(changes, model, units, shared_pairs, public_a=public_a, public_b=public_b,
-                                                 lang=lang, min_group_size=k, label_a=label_a, label_b=label_b),
+        "forest_changes": lambda: forest_changes(
+            changes,
+            units,
+            instrument,
+            lang=lang,
+            min_group_size=k,
+            public_a=public_a,
+            public_b=public_b,
+            label_a=label_a,
+            label_b=label_b,
+        ),
+        "tie_dumbbell": lambda: tie_dumbbell(
+            changes,
+            units,
+            shared_pairs=shared_pairs,
+            public_a=public_a,
+            public_b=public_b,
+            lang=lang,
+            min_group_size=k,
+            bands=b,
+            label_a=label_a,
+            label_b=label_b,
+        ),
+        "network_effect": lambda: network_effect(
+            changes,
+            model,
+            units,
+            shared_pairs,
+            public_a=public_a,
+            public_b=public_b,
+            lang=lang,
+            min_group_size=k,
+            label_a=label_a,
+            label_b=label_b,
+        ),
     }
     paths = {}
     for name, make in makers.items():
-        png, _ = save_figure(make(), out / name)
+        png, _ = save_figure(make(), files[name])
         paths[name] = png
     return paths

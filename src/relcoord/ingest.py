@@ -5,12 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from .codebook import load_codebook, resolve
-from .config import round_order
+from .config import Settings
 from .errors import RelcoordError
 from .instrument import load_instrument
-from .privacy import DEFAULT_MIN_GROUP_SIZE
 from .pseudonymise import resolve_secret
 from .readers import RawExport
+from .readers.canonical import read_canonical
+from .readers.generic import read_generic
+from .readers.limesurvey import read_limesurvey
+from .readers.qualtrics import read_qualtrics
+from .readers.spss import read_spss
+from .readers.surveyxact import read_surveyxact
 from .registry import load_memberships, load_units, memberships_in_round, units_in_round
 from .validation import (IngestResult, check_missing_units, check_quarantine_ceiling, failures_schema,
                          respondents_schema, responses_schema, validate_export)
@@ -42,49 +47,42 @@ def read_export(fmt: str, path: str | Path, options: dict | None = None) -> RawE
                                                  "from the round's `reader:` settings")
     opt = {k: options.get(k, _DEFAULTS[k]) for k in READERS[fmt]}
     if fmt == "surveyxact":
-        from .readers.surveyxact import read_surveyxact
         return read_surveyxact(path, **opt)
     if fmt == "qualtrics":
-        from .readers.qualtrics import read_qualtrics
         return read_qualtrics(path, **opt)
     if fmt == "limesurvey":
-        from .readers.limesurvey import read_limesurvey
         return read_limesurvey(path, **opt)
     if fmt == "spss":
-        from .readers.spss import read_spss
         return read_spss(path, **opt)
     if fmt == "generic":
-        from .readers.generic import read_generic
         return read_generic(path, **opt)
-    from .readers.canonical import read_canonical
     return read_canonical(path, **opt)
 
 
-def ingest_round(cfg: dict, round_id: str, base: str | Path = ".", export_path: str | Path | None = None,
+def ingest_round(settings: Settings, round_id: str, base: str | Path = ".", export_path: str | Path | None = None,
                  key: bytes | None = None, *, stop_on_missing_units: bool = True) -> tuple[IngestResult, str]:
-    """Read, map and validate one round configured in ``cfg`` (the decoded
-    config.yaml; used by ``relcoord check``). Returns the result and a note on
-    where the pseudonymisation key came from."""
+    """Read, map and validate one round of ``settings`` (the decoded
+    config.yaml, :func:`relcoord.config.settings_from_config`; used by
+    ``relcoord check``). Returns the result and a note on where the
+    pseudonymisation key came from."""
     base = Path(base)
-    rnd = cfg["rounds"][round_id]
-    v, p = cfg["validation"], cfg["privacy"]
+    rnd, v, p = settings.rounds[round_id], settings.validation, settings.privacy
     return ingest_export(
-        export_path or base / rnd["export"], fmt=rnd["format"], reader=rnd.get("reader"),
-        codebook=base / rnd["codebook"], units=base / cfg["units"], memberships=base / cfg["memberships"],
-        instrument=base / cfg["instrument"], round_id=round_id, round_order=round_order(cfg),
-        secret_env=p["secret_env"], secret_file=p["secret_file"], key=key,
-        straightlining_min_answers=v["straightlining_min_answers"], min_targets_fraction=v["min_targets_fraction"],
-        accept_missing_units=tuple(v.get("accept_missing_units") or ()), stop_on_missing_units=stop_on_missing_units,
-        min_group_size=p.get("min_group_size", DEFAULT_MIN_GROUP_SIZE))
+        export_path or base / rnd.export, fmt=rnd.format, reader=dict(rnd.reader),
+        codebook=base / rnd.codebook, units=base / settings.units, memberships=base / settings.memberships,
+        instrument=base / settings.instrument, round_id=round_id, round_order=list(settings.round_order),
+        secret_env=p.secret_env, secret_file=p.secret_file, key=key,
+        straightlining_min_answers=v.straightlining_min_answers, min_targets_fraction=v.min_targets_fraction,
+        accept_missing_units=v.accept_missing_units, stop_on_missing_units=stop_on_missing_units,
+        min_group_size=p.min_group_size)
 
 
 def ingest_export(export: str | Path, *, fmt: str, reader: dict | None, codebook: str | Path, units: str | Path,
                   memberships: str | Path, instrument: str | Path, round_id: str, round_order: list[str],
                   secret_env: str, secret_file: str, key: bytes | None = None,
                   straightlining_min_answers: int, min_targets_fraction: float,
-                  accept_missing_units: tuple[str, ...] = (),
-                  stop_on_missing_units: bool = True,
-                  min_group_size: int | None = None) -> tuple[IngestResult, str]:
+                  accept_missing_units: tuple[str, ...], min_group_size: int,
+                  stop_on_missing_units: bool = True) -> tuple[IngestResult, str]:
     """Read, map and validate one round's export, every setting given
     explicitly. Returns the result and a note on where the pseudonymisation
     key came from.

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import RelcoordError
+from .labels import alias_problems
 from .schema import read_yaml, validate
 
 RC_ITEMS = ("frequent", "timely", "accurate", "problem_solving",
             "shared_goals", "shared_knowledge", "mutual_respect")
-SUBSCALES = ("communication", "relationship")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Item:
     # other wordings of an option in exports: score (or "missing") -> texts (see relcoord.labels)
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def label(self, lang: str = "en") -> str:
+    def label(self, lang: str) -> str:
         return self.labels.get(lang) or self.labels.get("en") or self.key
 
 
@@ -85,16 +86,13 @@ def instrument_from_dict(data: dict, source: str = "instrument") -> Instrument:
         ))
     keys = [i.key for i in items]
     if len(set(keys)) != len(keys):
-        from .errors import RelcoordError
         dup = sorted({k for k in keys if keys.count(k) > 1})
         raise RelcoordError(f"item key(s) {dup} declared twice", file=source, hint="give every item a unique key")
     scale = data.get("scale", {"min": 1, "max": 5})
     inst = Instrument(items=tuple(items), scale_min=scale.get("min", 1), scale_max=scale.get("max", 5),
                       missing_labels=tuple(data.get("missing_labels", [])), source=str(source))
-    from .labels import alias_problems
     problems = [p for i in inst.items for p in alias_problems(i, inst)]
     if problems:
-        from .errors import RelcoordError
         raise RelcoordError("the instrument's answer texts are ambiguous:\n  - " + "\n  - ".join(problems),
                             file=source, hint="an option, alias or missing label may stand for one answer of an "
                                               "item only; remove or correct the `aliases` (or option) named")

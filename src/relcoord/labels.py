@@ -41,12 +41,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .codes import MISSING, answer_key, plain_code
 from .errors import RelcoordError
 
 __all__ = ["label_key", "item_meanings", "alias_problems", "duplicate_label_problems", "check_export_labels",
            "dont_know_codes", "LabelCheck"]
 
-MISSING = "missing"   # the same value as relcoord.codebook.MISSING (not imported: codebook imports this module)
 
 _APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'", "`": "'"})
 _QUOTES = " \t\"'«»‹›„“”‚"
@@ -66,7 +66,6 @@ def label_key(text) -> str:
 
 
 def _plain_code(value) -> str:
-    from .codebook import plain_code
     s = str(value).strip()
     c = plain_code(s)
     return s if c is None else c
@@ -202,7 +201,6 @@ def _labels_by_var(export, variables) -> dict[str, dict[str, str]]:
 def _configured(code: str, item, answer_map: dict | None, scores: bool):
     """What the instrument and codebook make of an export code (as validation reads it):
     a score (float), MISSING, or None (not a valid code: quarantined)."""
-    from .codebook import answer_key, plain_code
     missing = set() if scores else {str(c) for c in item.missing_codes}
     u = code
     if u in missing:
@@ -304,7 +302,6 @@ def _code_order(kv):
 
 
 def _answer_counts(export, vars_: list[str], code: str, cache: dict) -> int:
-    from .codebook import plain_code
     n = 0
     for v in vars_:
         if v not in cache:
@@ -374,31 +371,47 @@ def check_export_labels(export, items: pd.DataFrame, instrument, answers: dict[s
                 n = _answer_counts(export, lvars, code, cache)
                 result.problems.append(
                     f"item {key}: the export labels code {code} {label!r} ({where}), which means don't know, but "
-                    f"the instrument scores code {code} as {_gives(given, item)}; {_n_answers(n)} code {code} and would silently become don't know: "
-                    f"if code {code} means don't know, move it from the item's `codes` to `missing_codes`")
+                    f"the instrument scores code {code} as {_gives(given, item)}; {_n_answers(n)} code {code} "
+                    "and would silently become don't know: "
+                    f"if code {code} means don't know, move it from the item's `codes` to `missing_codes`"
+                )
                 continue
             result.contradicted.add(key)
             result.problems.append(
                 f"item {key}: the export labels code {code} {label!r} ({where}), which is {_means(meaning)} of "
-                f"the item's options, but the instrument's `codes` give code {code} {_gives(given, item)}")
+                f"the item's options, but the instrument's `codes` give code {code} {_gives(given, item)}"
+            )
         if unknown:
             unknown.sort(key=lambda u: _code_order(u))
-            listed = "; ".join(f"code {c} {lab!r} ({_vars_text(v)}, in {source}), which `codes` scores {_score_text(g)} "
-                               f"({_option_text(item, g)!r})" for c, lab, v, g in unknown)
+            listed = "; ".join(
+                f"code {c} {lab!r} ({_vars_text(v)}, in {source}), which `codes` scores {_score_text(g)} "
+                f"({_option_text(item, g)!r})"
+                for c, lab, v, g in unknown
+            )
             by_score: dict[float, list[str]] = {}
             for _c, lab, _v, g in unknown:
                 by_score.setdefault(g, []).append(lab)
-            line = "aliases: {" + ", ".join(f"{_score_text(g)}: [" + ", ".join(_yaml_str(t) for t in texts) + "]"
-                                            for g, texts in sorted(by_score.items())) + "}"
+            line = (
+                "aliases: {"
+                + ", ".join(
+                    f"{_score_text(g)}: [" + ", ".join(_yaml_str(t) for t in texts) + "]"
+                    for g, texts in sorted(by_score.items())
+                )
+                + "}"
+            )
             other = _other_item(instrument, key, [label_key(lab) for _c, lab, _v, _g in unknown])
             result.problems.append(
                 f"item {key}: the export labels {len(unknown)} scored code{'s' if len(unknown) != 1 else ''} with "
                 f"text{'s' if len(unknown) != 1 else ''} that {'are' if len(unknown) != 1 else 'is'} none of the "
                 f"item's options, aliases or missing labels: {listed}. "
-                + (f"They are the options of item {other}: does the codebook map the right question to item "
-                   f"{key}? " if other else "")
+                + (
+                    f"They are the options of item {other}: does the codebook map the right question to item {key}? "
+                    if other
+                    else ""
+                )
                 + f"If these are the export's wordings of the scores shown, add under item {key} in the "
-                f"instrument: `{line}`; otherwise correct `codes`")
+                f"instrument: `{line}`; otherwise correct `codes`"
+            )
         # SPSS user-missing values covering codes the instrument scores
         um: dict[str, list[str]] = {}
         for var in vars_:
@@ -410,12 +423,14 @@ def check_export_labels(export, items: pd.DataFrame, instrument, answers: dict[s
             n = _answer_counts(export, mvars, code, cache)
             lab = next((by_var.get(v, {}).get(code) for v in mvars if by_var.get(v, {}).get(code)), None)
             result.problems.append(
-                f"item {key}: the SPSS file declares code {code}" + (f" {lab.strip()!r}" if lab else "")
+                f"item {key}: the SPSS file declares code {code}"
+                + (f" {lab.strip()!r}" if lab else "")
                 + f" user-missing ({_vars_text(mvars)}), but the instrument scores code {code} as "
                 f"{_gives(given, item)}; {_n_answers(n)} code {code} and "
                 "would silently become don't know: remove the code from the variable's missing values in SPSS "
                 "(Variable View > Missing) and export again, or, if it means don't know, move it from the item's "
-                "`codes` to `missing_codes`")
+                "`codes` to `missing_codes`"
+            )
         # a codebook answers: map keyed by answer texts (Qualtrics / LimeSurvey choice texts)
         spec = answer_specs.get(key)
         if isinstance(spec, dict):
@@ -427,8 +442,11 @@ def check_export_labels(export, items: pd.DataFrame, instrument, answers: dict[s
                 if isinstance(v, str) and v.strip().lower() == MISSING:
                     given = MISSING
                 else:
-                    given = _configured(str(int(v)), item, None, False) if not scores else \
-                        (float(v) if float(v) in {float(s) for s in item.codes.values()} else None)
+                    given = (
+                        _configured(str(int(v)), item, None, False)
+                        if not scores
+                        else (float(v) if float(v) in {float(s) for s in item.codes.values()} else None)
+                    )
                 checked_codes.add(f"answers:{k}")
                 if meaning == given:
                     continue
@@ -436,7 +454,8 @@ def check_export_labels(export, items: pd.DataFrame, instrument, answers: dict[s
                 result.problems.append(
                     f"item {key}: the codebook's `answers:` maps the answer text {str(k)!r} to {target}, which the "
                     f"instrument reads as {_gives(given, item)}, but {str(k)!r} is {_means(meaning)} of the item's "
-                    "options: correct the codebook's `answers:` (or use `answers: options`)")
+                    "options: correct the codebook's `answers:` (or use `answers: options`)"
+                )
         result.checked[key] = len(checked_codes)
     return result
 

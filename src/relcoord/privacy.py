@@ -1,6 +1,6 @@
 """Small-group suppression for every reader-facing table.
 
-Rule (DESIGN.md "Privacy", DOMAIN.md §6): no statistic computed from fewer
+Rule (the survey platforms' common minimum of 5 respondents, never below 3): no statistic computed from fewer
 than ``privacy.min_group_size`` respondents (default 5, refused below 3) is
 shown to a reader.
 
@@ -48,13 +48,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .disclosure import audit_round
 from .errors import RelcoordError
 
-__all__ = ["DEFAULT_MIN_GROUP_SIZE", "check_min_group_size", "suppress", "secondary_suppress_ties",
+__all__ = ["check_min_group_size", "suppress", "secondary_suppress_ties",
            "secondary_suppress_units", "suppress_counts", "summary_for_readers", "reader_facing",
            "check_background", "mask_personal", "quote_cell", "looks_personal", "merge_small_categories"]
 
-DEFAULT_MIN_GROUP_SIZE = 5
 _HARD_MINIMUM = 3
 
 #: statistic columns per known table (besides item columns, found by exclusion)
@@ -336,7 +336,7 @@ def mask_personal(text: object) -> str:
         return s                                            # the common case: nothing to find
     for placeholder, rx in _PERSONAL:
         ok = _CHECK[placeholder]
-        s = rx.sub(lambda m: placeholder if ok(m) else m.group(0), s)
+        s = rx.sub(lambda m, placeholder=placeholder, ok=ok: placeholder if ok(m) else m.group(0), s)
     return s
 
 
@@ -431,7 +431,8 @@ def _unit_reasons(u: pd.DataFrame, before: pd.DataFrame, ties: pd.DataFrame | No
         if f"{part}_n" not in u.columns:
             continue
         n = pd.to_numeric(u[f"{part}_n"], errors="coerce")
-        flag = u[f"{part}_suppressed"].eq(True) if f"{part}_suppressed" in u.columns else pd.Series(False, index=u.index)
+        col = f"{part}_suppressed"
+        flag = u[col].eq(True) if col in u.columns else pd.Series(False, index=u.index)
         reason = np.where(~(n >= k), "primary", np.where(flag, "secondary", "")).astype(object)
         if part == "within":
             ids = u["unit_id"].astype(str).to_numpy()
@@ -440,11 +441,15 @@ def _unit_reasons(u: pd.DataFrame, before: pd.DataFrame, ties: pd.DataFrame | No
     return u
 
 
-def _run_audit(tables: Mapping[str, pd.DataFrame], ties: pd.DataFrame, units: pd.DataFrame | None,
-               respondents: pd.DataFrame | None, k: int):
+def _run_audit(
+    tables: Mapping[str, pd.DataFrame],
+    ties: pd.DataFrame,
+    units: pd.DataFrame | None,
+    respondents: pd.DataFrame | None,
+    k: int,
+):
     """:func:`relcoord.disclosure.audit_round` on the internal tables (None
     when the respondent-level rows it needs are missing)."""
-    from .disclosure import audit_round
 
     rtg = tables.get("rater_groups")
     rt = tables.get("respondent_ties")
@@ -455,8 +460,13 @@ def _run_audit(tables: Mapping[str, pd.DataFrame], ties: pd.DataFrame, units: pd
     defined = base.loc[base["rc"].notna(), ["respondent_id", "target_unit"]]
     if respondents is None:
         ids = src[["respondent_id", "rater_unit"]].drop_duplicates("respondent_id")
-        nets = (src[src["rater_kind"] == "network"].groupby("respondent_id")["rater_group"]
-                .agg(lambda x: ";".join(sorted(set(map(str, x))))) if rtg is not None else pd.Series(dtype=object))
+        nets = (
+            src[src["rater_kind"] == "network"]
+            .groupby("respondent_id")["rater_group"]
+            .agg(lambda x: ";".join(sorted(set(map(str, x)))))
+            if rtg is not None
+            else pd.Series(dtype=object)
+        )
         respondents = ids.assign(networks=ids["respondent_id"].map(nets).fillna(""))
     kinds = dict(zip(ties["target_unit"].astype(str), ties["target_kind"].astype(str)))
     kinds.update(dict(zip(ties["rater_unit"].astype(str), ties["rater_kind"].astype(str))))
@@ -465,8 +475,18 @@ def _run_audit(tables: Mapping[str, pd.DataFrame], ties: pd.DataFrame, units: pd
     per = respondents.drop_duplicates("respondent_id")["rater_unit"].astype(str).value_counts().to_dict()
     _, summary_hidden = suppress_counts(per, k)
     nar = bool((ties["rater_kind"].astype(str) == "network").any())
-    return audit_round(ties, units, tables.get("blocks"), tables.get("organisation"), respondents, defined, kinds, k,
-                       networks_as_raters=nar, summary_hidden=summary_hidden)
+    return audit_round(
+        ties,
+        units,
+        tables.get("blocks"),
+        tables.get("organisation"),
+        respondents,
+        defined,
+        kinds,
+        k,
+        networks_as_raters=nar,
+        summary_hidden=summary_hidden,
+    )
 
 
 def _apply_audit(res, ties: pd.DataFrame, units: pd.DataFrame | None):
@@ -495,8 +515,9 @@ def _apply_audit(res, ties: pd.DataFrame, units: pd.DataFrame | None):
     return t, u, blocks, ("org",) in res.hidden
 
 
-def reader_facing(tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.DataFrame | None = None, *,
-                  audit: bool = True) -> dict[str, pd.DataFrame]:
+def reader_facing(
+    tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.DataFrame | None = None, *, audit: bool = True
+) -> dict[str, pd.DataFrame]:
     """The tables as a reader may see them: primary + secondary suppression,
     then the disclosure audit (:func:`relcoord.disclosure.audit_round`).
 
@@ -531,7 +552,7 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.Da
     units: ``primary`` (fewer than k), ``secondary`` (set rule),
     ``complementary`` (audit); "" when visible.
     """
-    from .scores import edges as _edges            # late import: scores imports this module
+    from .scores import edges as _edges  # late import: scores imports this module
 
     k = check_min_group_size(k)
     out: dict[str, pd.DataFrame] = {}
@@ -560,8 +581,7 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.Da
                 b["n_ties"] = _as_count(b["n_ties"])
             out[name] = b
         elif name == "organisation":
-            out[name] = suppress(df.assign(suppressed=True) if org_hidden else df, "n", _ORG_STATS, k,
-                                 reason_col=None)
+            out[name] = suppress(df.assign(suppressed=True) if org_hidden else df, "n", _ORG_STATS, k, reason_col=None)
         elif "n" in df.columns:
             out[name] = suppress(df, "n", _generic_stats(df, ["n"]), k, reason_col=None)
         elif any(str(c).startswith("n_") for c in df.columns):
@@ -582,17 +602,25 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.Da
         u = u_sec
         for part in ("within", "between", "received"):
             if f"{part}_n" in u.columns:
-                cols = [c for c in u.columns if c.startswith(f"{part}_") and c not in
-                        (f"{part}_n", f"{part}_suppressed", f"{part}_suppression")]
+                cols = [
+                    c
+                    for c in u.columns
+                    if c.startswith(f"{part}_") and c not in (f"{part}_n", f"{part}_suppressed", f"{part}_suppression")
+                ]
                 u = suppress(u, f"{part}_n", cols, k, flag_col=f"{part}_suppressed", reason_col=None)
         out["units"] = u
     if "ties" in out and "agreement" in out and {"rater_unit", "target_unit"} <= set(out["agreement"].columns):
         # rwg(j) per tie: hidden wherever ties.csv hides the tie (its n would reveal a secondary cell)
-        t_hidden = set(zip(out["ties"].loc[out["ties"]["suppressed"], "rater_unit"].astype(str),
-                           out["ties"].loc[out["ties"]["suppressed"], "target_unit"].astype(str)))
+        t_hidden = set(
+            zip(
+                out["ties"].loc[out["ties"]["suppressed"], "rater_unit"].astype(str),
+                out["ties"].loc[out["ties"]["suppressed"], "target_unit"].astype(str),
+            )
+        )
         a = out["agreement"]
-        flag = np.array([(r, c) in t_hidden for r, c in zip(a["rater_unit"].astype(str),
-                                                            a["target_unit"].astype(str))], dtype=bool)
+        flag = np.array(
+            [(r, c) in t_hidden for r, c in zip(a["rater_unit"].astype(str), a["target_unit"].astype(str))], dtype=bool
+        )
         a = a.assign(suppressed=a["suppressed"].eq(True) | flag if "suppressed" in a.columns else flag)
         out["agreement"] = suppress(a, "n", _generic_stats(a, ["n"]), k, reason_col=None)
     if "ties" in out:
@@ -616,14 +644,20 @@ def reader_facing(tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.Da
 
 # --------------------------------------------------------------------------- visibility for readers
 
+
 def _as_bool(s: pd.Series) -> pd.Series:
     if s.dtype == bool:
         return s
     return s.map(lambda x: str(x).strip().lower() in ("true", "1", "yes")).astype(bool)
 
 
-def visible_rows(df: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE, n_cols: Sequence[str] = ("n",),
-                 flag: str = "suppressed", value_cols: Sequence[str] = ()) -> pd.Series:
+def visible_rows(
+    df: pd.DataFrame,
+    min_group_size: int,
+    n_cols: Sequence[str] = ("n",),
+    flag: str = "suppressed",
+    value_cols: Sequence[str] = (),
+) -> pd.Series:
     """Boolean mask of rows a reader may see: not flagged, every count in
     ``n_cols`` present and >= k, every ``value_cols`` finite. Defensive: also
     hides rows an upstream step forgot to blank."""
@@ -643,8 +677,9 @@ def _hidden_keys(public: Mapping[str, pd.DataFrame] | None, k: int) -> dict[str,
     """What a round's reader-facing tables hide, keyed like changes.csv rows:
     ``tie`` (rater, target), ``unit_within``/``unit_between``/``unit_received``
     unit id, ``block`` block label, ``organisation`` measure."""
-    out: dict[str, set] = {lvl: set() for lvl in ("tie", "unit_within", "unit_between", "unit_received",
-                                                  "block", "organisation")}
+    out: dict[str, set] = {
+        lvl: set() for lvl in ("tie", "unit_within", "unit_between", "unit_received", "block", "organisation")
+    }
     if not public:
         return out
     t = public.get("ties")
@@ -671,9 +706,12 @@ def _hidden_keys(public: Mapping[str, pd.DataFrame] | None, k: int) -> dict[str,
     return out
 
 
-def change_visibility(changes: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-                      public_a: Mapping[str, pd.DataFrame] | None = None,
-                      public_b: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def change_visibility(
+    changes: pd.DataFrame,
+    min_group_size: int,
+    public_a: Mapping[str, pd.DataFrame] | None = None,
+    public_b: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """The unpaired rows of changes.csv with a ``visible`` column a reader may see.
 
     Hidden: ``suppressed``, either n below k, a missing mean; and, when the
@@ -732,8 +770,9 @@ def _published_counts(public: Mapping[str, pd.DataFrame] | None, k: int) -> dict
     return out
 
 
-def _new_aggregates(c: pd.DataFrame, public_a: Mapping[str, pd.DataFrame] | None,
-                    public_b: Mapping[str, pd.DataFrame] | None, k: int) -> np.ndarray:
+def _new_aggregates(
+    c: pd.DataFrame, public_a: Mapping[str, pd.DataFrame] | None, public_b: Mapping[str, pd.DataFrame] | None, k: int
+) -> np.ndarray:
     """Disclosure audit of a comparison, per round side: a tie or unit row of
     changes.csv publishes (n, mean) of a set of that round's respondents. When
     the round's own tables publish the same cell with the same count, the row
@@ -750,23 +789,31 @@ def _new_aggregates(c: pd.DataFrame, public_a: Mapping[str, pd.DataFrame] | None
         pub = _published_counts(public, k)
         bad = set()
         meas = c["measure"] if "measure" in c.columns else pd.Series("rc", index=c.index)
-        for lvl, r, t, m, n in zip(c["level"], c["rater_unit"], c["target_unit"], meas,
-                                   pd.to_numeric(c[n_col], errors="coerce")):
+        for lvl, r, t, m, n in zip(
+            c["level"], c["rater_unit"], c["target_unit"], meas, pd.to_numeric(c[n_col], errors="coerce")
+        ):
             key = ("tie", r, t) if lvl == "tie" else (lvl, r or t) if lvl.startswith("unit_") else None
-            if m != "rc" or key is None or key not in pub or not np.isfinite(n):      # items: own valid n
+            if m != "rc" or key is None or key not in pub or not np.isfinite(n):  # items: own valid n
                 continue
             if pub[key] != float(n):
                 bad.add(key)
         if bad:
-            hide |= np.array([(("tie", r, t) if lvl == "tie" else (lvl, r or t)) in bad
-                              for lvl, r, t in zip(c["level"], c["rater_unit"], c["target_unit"])], dtype=bool)
+            hide |= np.array(
+                [
+                    (("tie", r, t) if lvl == "tie" else (lvl, r or t)) in bad
+                    for lvl, r, t in zip(c["level"], c["rater_unit"], c["target_unit"])
+                ],
+                dtype=bool,
+            )
     return hide
 
 
-
-
-def suppress_changes(changes: pd.DataFrame, k: int, public_a: Mapping[str, pd.DataFrame] | None,
-                     public_b: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
+def suppress_changes(
+    changes: pd.DataFrame,
+    k: int,
+    public_a: Mapping[str, pd.DataFrame] | None,
+    public_b: Mapping[str, pd.DataFrame] | None,
+) -> pd.DataFrame:
     """changes.csv as a reader may see it: a row is hidden (``suppressed``,
     statistics and counts blanked) when either round has fewer than k
     respondents in it, or when its cell is hidden in either round's
@@ -782,8 +829,14 @@ def suppress_changes(changes: pd.DataFrame, k: int, public_a: Mapping[str, pd.Da
     hide = ~visible
     out = c.drop(columns="_row")
     n_cols = [col for col in ("n_a", "n_b") if col in out.columns]
-    stat_cols = [col for col in out.columns if col not in n_cols and col != "suppressed"
-                 and pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col])]
+    stat_cols = [
+        col
+        for col in out.columns
+        if col not in n_cols
+        and col != "suppressed"
+        and pd.api.types.is_numeric_dtype(out[col])
+        and not pd.api.types.is_bool_dtype(out[col])
+    ]
     out.loc[hide, stat_cols] = np.nan
     for col in n_cols:
         out[col] = _as_count(out[col].where(~hide))

@@ -30,7 +30,7 @@ _NEW_KEY_WARNING = ("changing the key changes every pseudonym, so rounds pseudon
                     "longer be linked")
 
 
-def resolve_secret(env: str = "RELCOORD_SECRET", file: str = "~/.config/relcoord/secret") -> tuple[bytes, str]:
+def resolve_secret(env: str, file: str) -> tuple[bytes, str]:
     """Return (key, a plain sentence saying where it came from, for the log).
 
     The key is the environment variable ``env`` when set (at least 16 characters), else the key file:
@@ -48,8 +48,11 @@ def resolve_secret(env: str = "RELCOORD_SECRET", file: str = "~/.config/relcoord
         return value.encode("utf-8"), f"environment variable {env}"
     path = Path(os.path.expanduser(file))
     if "results" in path.resolve().parts:
-        raise RelcoordError("the pseudonymisation key file must not live under results/", file=str(path),
-                            hint="set privacy.secret_file to a path outside the project, e.g. ~/.config/relcoord/secret")
+        raise RelcoordError(
+            "the pseudonymisation key file must not live under results/",
+            file=str(path),
+            hint="set privacy.secret_file to a path outside the project, e.g. ~/.config/relcoord/secret",
+        )
     if not path.exists() and not path.is_symlink():
         return _new_key(path)
     key = _read_key_file(path)
@@ -65,12 +68,16 @@ def _new_key(path: Path) -> tuple[bytes, str]:
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(key + "\n")
     except OSError as exc:
-        raise RelcoordError(f"cannot create the pseudonymisation key file: {exc.strerror or exc}", file=str(path),
-                            hint="set privacy.secret_file to a path you may write, or set the environment variable "
-                                 "named by privacy.secret_env") from None
+        raise RelcoordError(
+            f"cannot create the pseudonymisation key file: {exc.strerror or exc}",
+            file=str(path),
+            hint="set privacy.secret_file to a path you may write, or set the environment variable "
+            "named by privacy.secret_env",
+        ) from None
     return key.encode("ascii"), (
         f"no key was set, so a new random key was generated and saved in {path} (mode 600, readable only by you); "
-        "keep that file as safe as the exports and back it up: later rounds need the same key to be linked")
+        "keep that file as safe as the exports and back it up: later rounds need the same key to be linked"
+    )
 
 
 def _read_key_file(path: Path) -> str:
@@ -78,42 +85,64 @@ def _read_key_file(path: Path) -> str:
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise RelcoordError(f"cannot read the pseudonymisation key file: {exc.strerror or exc}", file=file,
-                            hint="check privacy.secret_file, or delete a broken link there") from None
+        raise RelcoordError(
+            f"cannot read the pseudonymisation key file: {exc.strerror or exc}",
+            file=file,
+            hint="check privacy.secret_file, or delete a broken link there",
+        ) from None
     if not stat.S_ISREG(st.st_mode):
         what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a pipe, device or socket)"
-        raise RelcoordError(f"privacy.secret_file names {what}, not a key file", file=file,
-                            hint="set privacy.secret_file to the key file itself (a one-line text file), e.g. "
-                                 "~/.config/relcoord/secret; a missing file is generated on first use")
+        raise RelcoordError(
+            f"privacy.secret_file names {what}, not a key file",
+            file=file,
+            hint="set privacy.secret_file to the key file itself (a one-line text file), e.g. "
+            "~/.config/relcoord/secret; a missing file is generated on first use",
+        )
     if os.name == "posix" and st.st_mode & 0o077:
         raise RelcoordError(
-            f"the pseudonymisation key file can be read or changed by other users (mode {stat.S_IMODE(st.st_mode):03o}); "
-            "whoever reads the key can link pseudonyms back to ids", file=file,
-            hint=f"make it readable only by you: `chmod 600 {shlex.quote(file)}` (and check who copied it meanwhile)")
+            "the pseudonymisation key file can be read or changed by other users "
+            f"(mode {stat.S_IMODE(st.st_mode):03o}); "
+            "whoever reads the key can link pseudonyms back to ids",
+            file=file,
+            hint=f"make it readable only by you: `chmod 600 {shlex.quote(file)}` (and check who copied it meanwhile)",
+        )
     if st.st_size > MAX_KEY_FILE_BYTES:
-        raise RelcoordError(f"the pseudonymisation key file is {st.st_size:,} bytes; a key file is one line of text",
-                            file=file, hint="check privacy.secret_file: it must name the key file, not another file")
+        raise RelcoordError(
+            f"the pseudonymisation key file is {st.st_size:,} bytes; a key file is one line of text",
+            file=file,
+            hint="check privacy.secret_file: it must name the key file, not another file",
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RelcoordError(f"cannot read the pseudonymisation key file: {exc.strerror or exc}", file=file,
-                            hint="check that you own the file and may read it") from None
+        raise RelcoordError(
+            f"cannot read the pseudonymisation key file: {exc.strerror or exc}",
+            file=file,
+            hint="check that you own the file and may read it",
+        ) from None
     try:
         key = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         key = None
     if key is None or any((ord(c) < 32 and c not in "\t\n\r") or c == "\x7f" for c in key):
-        raise RelcoordError("the pseudonymisation key file is not text (it holds binary data)", file=file,
-                            hint="check privacy.secret_file: it must name the key file (one line of text), not "
-                                 "another file")
+        raise RelcoordError(
+            "the pseudonymisation key file is not text (it holds binary data)",
+            file=file,
+            hint="check privacy.secret_file: it must name the key file (one line of text), not another file",
+        )
     if not key:
-        raise RelcoordError("the pseudonymisation key file is empty", file=file,
-                            hint="restore the key from a backup; or, for a first round only, delete the empty file "
-                                 f"to have a new key generated ({_NEW_KEY_WARNING})")
+        raise RelcoordError(
+            "the pseudonymisation key file is empty",
+            file=file,
+            hint="restore the key from a backup; or, for a first round only, delete the empty file "
+            f"to have a new key generated ({_NEW_KEY_WARNING})",
+        )
     if len(key) < MIN_SECRET_CHARS:
-        raise RelcoordError(f"the pseudonymisation key is shorter than {MIN_SECRET_CHARS} characters", file=file,
-                            hint="put a long random string in the file (or delete it to have one generated; "
-                                 f"{_NEW_KEY_WARNING})")
+        raise RelcoordError(
+            f"the pseudonymisation key is shorter than {MIN_SECRET_CHARS} characters",
+            file=file,
+            hint=f"put a long random string in the file (or delete it to have one generated; {_NEW_KEY_WARNING})",
+        )
     return key
 
 
@@ -121,6 +150,7 @@ def pseudonymise(ids: pd.Series, key: bytes, length: int = 16) -> pd.Series:
     """HMAC-SHA256(key, id) as a hex string of ``length`` characters; "" stays "".
     Computed once per distinct id."""
     uniq, inverse = np.unique(ids.astype(str).to_numpy(), return_inverse=True)
-    mapped = np.array([hmac.new(key, u.encode("utf-8"), hashlib.sha256).hexdigest()[:length] if u else ""
-                       for u in uniq], dtype=object)
+    mapped = np.array(
+        [hmac.new(key, u.encode("utf-8"), hashlib.sha256).hexdigest()[:length] if u else "" for u in uniq], dtype=object
+    )
     return pd.Series(mapped[inverse], index=ids.index, name=ids.name)

@@ -1,7 +1,7 @@
 """Reliability and within-group agreement for relational-coordination scores.
 
 Everything here is a plain, vectorised function (groupby aggregations, no Python
-loop per group). Definitions follow DOMAIN.md §4; every choice that differs
+loop per group). Definitions follow the sources below; every choice that differs
 between software packages is stated in the docstring and checked against R in
 ``tests/test_reliability.py`` (fixture written by ``tests/r/reliability.R``).
 
@@ -11,6 +11,8 @@ Sources
   Psychometrika 16, 297-334.
 - Feldt, L. S. (1965). The approximate sampling distribution of Kuder-Richardson
   reliability coefficient twenty. Psychometrika 30, 357-370.
+- Feldt, L. S., Woodruff, D. J. & Salih, F. A. (1987). Statistical inference for
+  coefficient alpha. Appl. Psychol. Meas. 11, 93-103.
 - Revelle, W. R package ``psych``: ``alpha()`` and ``alpha.ci()`` (2.2.9 checked).
 - James, L. R., Demaree, R. G. & Wolf, G. (1984). Estimating within-group interrater
   reliability with and without response bias. J. Appl. Psychol. 69, 85-98.
@@ -189,7 +191,7 @@ def rwg_j_by_group(df: pd.DataFrame, group_cols: Sequence[str], item_cols: Seque
         every ``rwg_<item>`` column, and ``n`` counts those rows. This is
         ``multilevel`` 2.7 ``rwg.j(x, grpid, ranvar)`` (``na.exclude`` on the items
         and group id) and ``multilevel::rwg`` applied to the same complete rows.
-        multilevel 2.8 changed its missing-data default (DOMAIN.md §4); the 2.8
+        multilevel 2.8 changed its missing-data default (per-item pairwise variances); the 2.8
         behaviour was not checked here.
     complete=False
         Available-case: each item's variance (and ``rwg_<item>``) uses that item's

@@ -8,7 +8,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import RelcoordError
 
@@ -82,11 +82,12 @@ def say(message: str) -> None:
     sys.__stderr__.flush()
 
 
-def config_hash(cfg) -> str:
-    """SHA-256 of a config: of the file's bytes for a path, of its canonical JSON for a dict."""
+def config_hash(source) -> str:
+    """SHA-256 of a config (a fingerprint only; nothing is read from it): of the
+    file's bytes for a path, of its canonical JSON for a mapping."""
     import hashlib
     import json
 
-    if isinstance(cfg, (str, Path)):
-        return hashlib.sha256(Path(cfg).read_bytes()).hexdigest()
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+    if isinstance(source, (str, Path)):
+        return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(source, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()

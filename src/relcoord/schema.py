@@ -1,7 +1,8 @@
 """JSON-schema validation of YAML config, with defaults filled in.
 
-The schemas live in ``workflow/schemas/`` (the same files Snakemake's
-``validate`` reads), so the CLI and the workflow check config identically.
+The schemas ship inside the package (``relcoord/schemas/``, package data), and
+the workflow's Snakemake ``validate`` reads the same files
+(``SCHEMA_DIR``), so the CLI and the workflow check config identically.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import jsonschema
 import yaml
 
 from .errors import RelcoordError
+from .readers._limits import check_regular_file
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
 def _with_defaults(validator_class):
@@ -37,7 +39,7 @@ def load_schema(name: str) -> dict:
     path = SCHEMA_DIR / name
     if not path.exists():
         raise RelcoordError(f"schema {name} not found in {SCHEMA_DIR}",
-                            hint="run relcoord from a checkout of the workflow (pip install -e .)")
+                            hint="the installation is incomplete: reinstall relcoord (pip install .)")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
@@ -65,7 +67,8 @@ def validate(data: Any, schema_name: str, source: str) -> Any:
     if errors:
         lines = "\n  - ".join(describe_error(e) for e in errors)
         raise RelcoordError(f"invalid configuration:\n  - {lines}", file=source,
-                            hint=f"fix the key(s) above; the allowed keys and values are documented in config/README.md and {SCHEMA_DIR / schema_name}")
+                            hint="fix the key(s) above; the allowed keys and values are documented in "
+                                 f"config/README.md and {SCHEMA_DIR / schema_name}")
     return data
 
 
@@ -133,7 +136,6 @@ def read_yaml(path: str | Path) -> Any:
     """Read a YAML file (config, codebook, instrument) safely: a regular file of at most
     ``MAX_YAML_BYTES``, UTF-8, plain data only (``yaml.safe_load``), with aliases bounded
     (``MAX_YAML_ALIAS_NODES``) and nesting bounded by Python's recursion limit."""
-    from .readers._limits import check_regular_file
     path = Path(path)
     if not path.exists():
         raise RelcoordError("file not found", file=str(path), hint="check the path in config/config.yaml")

@@ -2,7 +2,8 @@
 
 Every function is a plain, vectorised function over pandas DataFrames (no
 loop over respondents or ties). The formulas follow Gittell's Relational
-Coordination Survey as summarised in ``/work/shared/DOMAIN.md`` §3:
+Coordination Survey (Gittell et al. 2000, Med Care 38(8), 807-819; directed
+matrix: Nadolski et al. 2006, BMC Med Educ 6:23):
 
 * respondent-tie score RC[r, t] = mean of r's valid index items about t, defined
   only when at least ``min_items`` are valid; subscales likewise;
@@ -15,8 +16,8 @@ One rule holds for every aggregate in this module: **a respondent-tie enters an
 aggregate only if its RC index is defined**; within such ties each dimension
 and item is averaged over its valid values. So every number of a tie, block or
 respondent comes from the same respondent-ties, and ``n`` is their count.
-(With the default ``min_items = 6`` an RC-defined tie always has both
-subscales defined, so this only matters for items and for laxer minimums.)
+(With the schema's default ``scoring.min_items`` (6 of 7) an RC-defined tie always
+has both subscales defined, so this only matters for items and for laxer minimums.)
 
 Privacy: these tables are *internal*. They carry every statistic unsuppressed
 plus ``suppressed`` flags (n < min_group_size); :mod:`relcoord.privacy`
@@ -26,30 +27,19 @@ plus ``suppressed`` flags (n < min_group_size); :mod:`relcoord.privacy`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .config import Scoring
 from .errors import RelcoordError
 from .instrument import Instrument
-from .privacy import DEFAULT_MIN_GROUP_SIZE, check_min_group_size
+from .privacy import check_min_group_size
 
 __all__ = [
-    "DEFAULT_SCORING", "BLOCKS", "scoring_options", "respondent_ties", "rater_groups", "ties",
+    "BLOCKS", "respondent_ties", "rater_groups", "ties",
     "unit_scores", "blocks", "edges", "organisation", "respondent_index", "score_round",
 ]
-
-DEFAULT_SCORING: dict[str, Any] = {
-    "min_items": 6,
-    "min_communication": 3,
-    "min_relationship": 2,
-    "networks_as_raters": True,
-    "bands": {"weak_below": 3.5, "strong_above": 4.0},
-    "ci": "t",
-    "bootstrap_reps": 2000,
-    "seed": 20241,
-}
 
 #: block label -> (rater kind, target kind); diagonal ties (A -> A) form their own blocks.
 BLOCKS: dict[str, tuple[str, str]] = {
@@ -63,39 +53,6 @@ BLOCKS: dict[str, tuple[str, str]] = {
 
 _TIE_KEYS = ["rater_kind", "rater_group", "target_unit"]
 _CONFIDENCE = 0.95
-
-
-# --------------------------------------------------------------------------- options
-
-
-def scoring_options(scoring: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The scoring options with defaults filled in, checked.
-
-    Unknown keys are ignored here (the config schema rejects them upstream).
-    """
-    opts = {**DEFAULT_SCORING, **dict(scoring or {})}
-    opts["bands"] = {**DEFAULT_SCORING["bands"], **dict(opts.get("bands") or {})}
-    for key in ("min_items", "min_communication", "min_relationship", "bootstrap_reps", "seed"):
-        val = opts[key]
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
-            raise RelcoordError(f"scoring.{key} must be a whole number, got {val!r}",
-                                hint=f"set scoring.{key} in config/config.yaml to an integer")
-    for key in ("min_items", "min_communication", "min_relationship"):
-        if opts[key] < 1:
-            raise RelcoordError(f"scoring.{key} must be at least 1, got {opts[key]}",
-                                hint=f"set scoring.{key} to 1 or more")
-    if opts["ci"] not in ("t", "bootstrap"):
-        raise RelcoordError(f"scoring.ci must be 't' or 'bootstrap', got {opts['ci']!r}",
-                            hint="set scoring.ci to t (default) or bootstrap")
-    if opts["bootstrap_reps"] < 100:
-        raise RelcoordError(f"scoring.bootstrap_reps must be at least 100, got {opts['bootstrap_reps']}",
-                            hint="use 2000 (the default) or more")
-    weak, strong = opts["bands"]["weak_below"], opts["bands"]["strong_above"]
-    if not weak <= strong:
-        raise RelcoordError(f"scoring.bands: weak_below ({weak}) is above strong_above ({strong})",
-                            hint="weak_below must be <= strong_above (defaults 3.5 and 4.0)")
-    opts["networks_as_raters"] = bool(opts["networks_as_raters"])
-    return opts
 
 
 # --------------------------------------------------------------------------- helpers
@@ -224,15 +181,15 @@ def _stat_block(g: pd.core.groupby.DataFrameGroupBy, cols: list[str]) -> pd.Data
 # --------------------------------------------------------------------------- 1. respondent ties
 
 
-def respondent_ties(responses: pd.DataFrame, instrument: Instrument, min_items: int = 6,
-                    min_communication: int = 3, min_relationship: int = 2) -> pd.DataFrame:
+def respondent_ties(responses: pd.DataFrame, instrument: Instrument, min_items: int,
+                    min_communication: int, min_relationship: int) -> pd.DataFrame:
     """One row per (respondent, target): the respondent-tie scores.
 
     Columns ``respondent_id, rater_unit, target_unit, rc, communication,
     relationship, n_items`` and one column per instrument item (its score).
 
     RC[r, t] = mean of r's valid index items about t, NaN unless at least
-    ``min_items`` index items are valid (DOMAIN.md §3; Gittell's RC Survey:
+    ``min_items`` index items are valid (Gittell et al. 2000; Gittell's RC Survey:
     the index is the mean of the seven items). communication / relationship
     likewise over their index items with ``min_communication`` /
     ``min_relationship``. Items with ``in_index`` False are carried as columns
@@ -309,14 +266,14 @@ def respondent_ties(responses: pd.DataFrame, instrument: Instrument, min_items: 
 
 
 def rater_groups(rt: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame,
-                 networks_as_raters: bool = True) -> pd.DataFrame:
+                 networks_as_raters: bool) -> pd.DataFrame:
     """The respondent-tie rows under each rater group the respondent rates from.
 
     Each row appears once under the respondent's base unit (``rater_kind``
     "base", ``rater_group`` = rater_unit) and, when ``networks_as_raters``, once
-    more per network in the respondent's ``networks`` (kind "network"); DOMAIN.md
-    §3: "as a member of a network they can also be counted as a rater for that
-    network". ``target_kind`` comes from the unit register. Raises if a rater
+    more per network in the respondent's ``networks`` (kind "network"): as a
+    member of a network they can also be counted as a rater for that network
+    (once in organisation totals). ``target_kind`` comes from the unit register. Raises if a rater
     unit, network or target is not in the register.
     """
     _require(rt, ["respondent_id", "rater_unit", "target_unit", "rc"], "respondent_ties")
@@ -350,7 +307,7 @@ def rater_groups(rt: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFram
 # --------------------------------------------------------------------------- 3. ties
 
 
-def _tie_table(rtg: pd.DataFrame, item_keys: list[str], opts: Mapping[str, Any], k: int) -> pd.DataFrame:
+def _tie_table(rtg: pd.DataFrame, item_keys: list[str], scoring: Scoring, k: int, seed: int) -> pd.DataFrame:
     cols = ["rc", "communication", "relationship", *item_keys]
     defined = rtg["rc"].notna()
     # statistics only from respondent-ties with a defined RC (see module docstring)
@@ -363,20 +320,20 @@ def _tie_table(rtg: pd.DataFrame, item_keys: list[str], opts: Mapping[str, Any],
     out = out.reset_index()
     n = out["n"].to_numpy()
     mean = out["rc"].to_numpy()
-    if opts["ci"] == "bootstrap":
+    if scoring.ci == "bootstrap":
         # observations back to back per tie (tie = row of `out`), respondents in id order
         tie_id = g.ngroup().to_numpy()[defined.to_numpy()]
         rid = pd.factorize(data.loc[defined, "respondent_id"], sort=True)[0]
         order = np.lexsort((rid, tie_id))
         values = data.loc[defined, "rc"].to_numpy()[order]
-        lo, hi = _bootstrap_interval(values, n.astype(np.int64), int(opts["bootstrap_reps"]), int(opts["seed"]))
+        lo, hi = _bootstrap_interval(values, n.astype(np.int64), int(scoring.bootstrap_reps), int(seed))
     else:
         lo, hi = _t_interval(mean, out["rc_sd"].to_numpy(), n)
     out = out.rename(columns={"rater_group": "rater_unit", "rc": "rc_mean"})
     out["ci_low"], out["ci_high"] = lo, hi
-    out["band"] = _bands(mean, opts["bands"])
+    out["band"] = _bands(mean, scoring.bands)
     out["suppressed"] = n < k
-    out["ci_method"] = opts["ci"]
+    out["ci_method"] = scoring.ci
     out["n"] = out["n"].astype(np.int64)
     order = ["rater_unit", "target_unit", "rater_kind", "target_kind", "n", "rc_mean", "rc_sd", "ci_low",
              "ci_high", "communication", "relationship", *item_keys, "band", "suppressed", "ci_method"]
@@ -384,39 +341,38 @@ def _tie_table(rtg: pd.DataFrame, item_keys: list[str], opts: Mapping[str, Any],
 
 
 def ties(rt: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame, instrument: Instrument,
-         scoring: Mapping[str, Any] | None = None, min_group_size: int = DEFAULT_MIN_GROUP_SIZE, *,
-         rt_groups: pd.DataFrame | None = None) -> pd.DataFrame:
+         scoring: Scoring, *, k: int, seed: int, rt_groups: pd.DataFrame | None = None) -> pd.DataFrame:
     """Directed ties A -> B (ties.csv; internal: values unsuppressed, ``suppressed`` flag).
 
     Over the respondents of rater group A whose RC about B is defined:
     n, rc_mean, rc_sd (ddof 1), 95 % CI, and the mean of each subscale and item
-    (DOMAIN.md §3, Gittell; Nadolski et al. 2006 for the directed matrix).
+    (Gittell et al. 2000; Nadolski et al. 2006 for the directed matrix).
+    ``scoring``: :class:`relcoord.config.Scoring` (ci, bootstrap_reps, bands,
+    networks_as_raters); ``k``: privacy.min_group_size; ``seed``: the config's seed.
     CI: ``scoring.ci = "t"``: mean +/- t(0.975, n-1)·sd/sqrt(n) (scipy.stats.t);
     ``"bootstrap"``: percentile bootstrap of the mean, ``bootstrap_reps``
     resamples from ``seed`` (respondents in respondent_id order within a tie,
     so the result does not depend on row order). CI is NaN for n < 2.
     band: weak < weak_below <= moderate <= strong_above < strong.
-    suppressed: n < min_group_size. Ties with n = 0 (no defined RC) are kept.
+    suppressed: n < k. Ties with n = 0 (no defined RC) are kept.
     Sorted by rater_kind, rater_unit, target_unit.
 
     ``rt_groups``: optional precomputed :func:`rater_groups` output built with
     ``networks_as_raters=True`` (network rows are dropped here when the option is off).
     """
-    opts = scoring_options(scoring)
-    k = check_min_group_size(min_group_size)
+    k = check_min_group_size(k)
     if rt_groups is None:
-        rt_groups = rater_groups(rt, respondents, units, opts["networks_as_raters"])
-    elif not opts["networks_as_raters"]:
+        rt_groups = rater_groups(rt, respondents, units, scoring.networks_as_raters)
+    elif not scoring.networks_as_raters:
         rt_groups = rt_groups[rt_groups["rater_kind"] == "base"]
-    return _tie_table(rt_groups, instrument.keys, opts, k)
+    return _tie_table(rt_groups, instrument.keys, scoring, k, seed)
 
 
 # --------------------------------------------------------------------------- 4. units
 
 
 def unit_scores(rt: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame,
-                min_group_size: int = DEFAULT_MIN_GROUP_SIZE, *,
-                rt_groups: pd.DataFrame | None = None) -> pd.DataFrame:
+                min_group_size: int, *, rt_groups: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per unit: within, between and received RC (units.csv; internal, with flags).
 
     * within_rc / within_n: the tie A -> A (mean of RC[r, A] over r in A);
@@ -425,7 +381,7 @@ def unit_scores(rt: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame
       RC is defined);
     * received_rc / received_n: mean of RC[r, A] over r not in A (base unit:
       respondents of other base units; network: respondents not members).
-    DOMAIN.md §3. For networks the members are the raters of within/between
+    Gittell et al. 2000. For networks the members are the raters of within/between
     (whatever ``networks_as_raters`` says). ``*_suppressed`` = n < min_group_size.
     Units: those of the register that occur in the data (as target, base unit
     or network), in register order.
@@ -435,7 +391,7 @@ def unit_scores(rt: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame
     k = check_min_group_size(min_group_size)
     u = _unit_table(units)
     if rt_groups is None:
-        rt_groups = rater_groups(rt, respondents, units, True)
+        rt_groups = rater_groups(rt, respondents, units, networks_as_raters=True)
     rtg = rt_groups.loc[rt_groups["rc"].notna(), ["respondent_id", "rater_group", "rater_kind", "target_unit", "rc"]]
     own = rtg["rater_group"].to_numpy() == rtg["target_unit"].to_numpy()
 
@@ -465,7 +421,7 @@ def unit_scores(rt: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame
 # --------------------------------------------------------------------------- 5. blocks
 
 
-def blocks(rt_groups: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> pd.DataFrame:
+def blocks(rt_groups: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     """Block scores by kind (blocks.csv; internal, with ``suppressed``).
 
     Rows, in this order: ``within_base`` (A -> A, A base), ``base_to_base``
@@ -477,7 +433,7 @@ def blocks(rt_groups: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     respondent-tie rows. A respondent in networks is counted in every group
     they rate from (so network_* blocks overlap base_* blocks in people, and
     n_respondents of different blocks do not add up). Empty blocks are kept
-    (n 0, NaN). suppressed: n_respondents < min_group_size. DOMAIN.md §3.
+    (n 0, NaN). suppressed: n_respondents < min_group_size.
     """
     k = check_min_group_size(min_group_size)
     _require(rt_groups, ["respondent_id", "rater_group", "rater_kind", "target_unit", "target_kind", "rc"],
@@ -521,12 +477,12 @@ def blocks(rt_groups: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE
 # --------------------------------------------------------------------------- 6. edges
 
 
-def edges(ties_df: pd.DataFrame, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> pd.DataFrame:
+def edges(ties_df: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     """Symmetric edges A – B (A != B) from the directed ties.
 
     ``a_to_b`` / ``b_to_a`` are the tie means, ``symmetric_rc`` = (a_to_b +
     b_to_a) / 2, ``asymmetry`` = |a_to_b − b_to_a|, ``difference`` = a_to_b −
-    b_to_a (DOMAIN.md §3). Statistics only when both directions have n >=
+    b_to_a (Nadolski et al. 2006). Statistics only when both directions have n >=
     min_group_size and neither tie is flagged ``suppressed`` (so secondary
     suppression carries over); otherwise all four are NaN and ``suppressed`` is
     True. A missing direction counts as n = 0. unit_a < unit_b; sorted.
@@ -574,7 +530,7 @@ def respondent_index(rt: pd.DataFrame, items: Sequence[str] | None = None) -> pd
     relationship``, one column per item, ``n_ties``.
 
     Each is the mean over the respondent's ties with a defined RC (the
-    respondent-level index of DOMAIN.md §3, used for the organisation index,
+    respondent-level index of Gittell et al. 2000, used for the organisation index,
     ICC and before/after comparisons). Every respondent appears once (base unit
     only); respondents with no defined tie get NaN and n_ties 0. ``items``
     defaults to the item columns found in ``rt``.
@@ -597,7 +553,7 @@ def organisation(rt: pd.DataFrame, instrument: Instrument, *, index: pd.DataFram
     ``measure`` in rc, communication, relationship and each item key; ``mean,
     sd, ci_low, ci_high, n`` over respondent-level means (each respondent once,
     even when they also rate from networks): the organisation index is the mean
-    of respondent-level RC indices (DOMAIN.md §3). 95 % t CI (scipy.stats.t),
+    of respondent-level RC indices (Gittell et al. 2000). 95 % t CI (scipy.stats.t),
     sd with ddof 1, n = respondents with a defined respondent-level value.
     """
     ri = index if index is not None else respondent_index(rt, instrument.keys)
@@ -615,22 +571,22 @@ def organisation(rt: pd.DataFrame, instrument: Instrument, *, index: pd.DataFram
 
 
 def score_round(responses: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame,
-                instrument: Instrument, scoring: Mapping[str, Any] | None = None,
-                min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> dict[str, pd.DataFrame]:
+                instrument: Instrument, scoring: Scoring, *, k: int, seed: int) -> dict[str, pd.DataFrame]:
     """Score one round: all internal tables, keyed ``respondent_ties,
     respondent_index, ties, units, blocks, edges, organisation, rater_groups``
     (the respondent-tie rows expanded to rater groups, as the ties use them).
 
+    ``scoring``: :class:`relcoord.config.Scoring`; ``k``: privacy.min_group_size;
+    ``seed``: the config's seed (bootstrap intervals).
     Internal = unsuppressed values with flags; pass the result through
     :func:`relcoord.privacy.reader_facing` before writing anything a reader sees.
     """
-    opts = scoring_options(scoring)
-    k = check_min_group_size(min_group_size)
-    rt = respondent_ties(responses, instrument, opts["min_items"], opts["min_communication"],
-                         opts["min_relationship"])
+    k = check_min_group_size(k)
+    rt = respondent_ties(responses, instrument, scoring.min_items, scoring.min_communication,
+                         scoring.min_relationship)
     rtg_all = rater_groups(rt, respondents, units, networks_as_raters=True)
-    rtg = rtg_all if opts["networks_as_raters"] else rtg_all[rtg_all["rater_kind"] == "base"]
-    ties_df = _tie_table(rtg, instrument.keys, opts, k)
+    rtg = rtg_all if scoring.networks_as_raters else rtg_all[rtg_all["rater_kind"] == "base"]
+    ties_df = _tie_table(rtg, instrument.keys, scoring, k, seed)
     ri = respondent_index(rt, instrument.keys)
     return {
         "respondent_ties": rt,

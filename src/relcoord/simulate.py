@@ -45,7 +45,11 @@ import pandas as pd
 import yaml
 from scipy.special import ndtr
 
+from .config import section
 from .instrument import Instrument, default_instrument, load_instrument
+from .registry import memberships_in_round, shared_networks
+from .writers import write_round
+from .writers.surveyxact import read_codebook, write_surveyxact
 
 # ---------------------------------------------------------------------------
 # the fictional municipality
@@ -241,39 +245,6 @@ def build_organisation(n_base_units: int = 10, n_networks: int = 4,
     return units, memberships
 
 
-def members_in_round(memberships: pd.DataFrame, rounds, round_id: str) -> dict[str, set[str]]:
-    """network_id -> base unit ids that are members in ``round_id``.
-
-    ``from_round``/``to_round`` are round ids (empty = open), compared by their
-    position in ``rounds``; an id not in ``rounds`` is placed by string order.
-    """
-    rounds = list(rounds)
-    k = rounds.index(round_id)
-
-    def position(r: str) -> float:
-        return rounds.index(r) if r in rounds else sum(x < r for x in rounds) - 0.5
-
-    out: dict[str, set[str]] = {}
-    for m in memberships.fillna("").itertuples(index=False):
-        lo = position(m.from_round) if m.from_round else -np.inf
-        hi = position(m.to_round) if m.to_round else np.inf
-        out.setdefault(m.network_id, set())
-        if lo <= k <= hi:
-            out[m.network_id].add(m.unit_id)
-    return out
-
-
-def shared_pairs(memberships: pd.DataFrame, rounds, round_id: str) -> dict[tuple[str, str], list[str]]:
-    """Directed pairs (a, b), a != b, of base units in a common network in ``round_id`` -> the networks."""
-    pairs: dict[tuple[str, str], list[str]] = {}
-    for net, mem in members_in_round(memberships, rounds, round_id).items():
-        for a in sorted(mem):
-            for b in sorted(mem):
-                if a != b:
-                    pairs.setdefault((a, b), []).append(net)
-    return dict(sorted(pairs.items()))
-
-
 # ---------------------------------------------------------------------------
 # the model
 # ---------------------------------------------------------------------------
@@ -420,7 +391,7 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
     dont_know: dict[str, np.ndarray] = {}
     per_round: dict[str, dict] = {}
     final = rounds[-1]
-    shared_final = shared_pairs(memberships, rounds, final)
+    shared_final = shared_networks(memberships, final, rounds)
     # expected RC per respondent-tie, kept for the truth (base -> base, a != b)
     bb_expect: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     bb_observed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -434,14 +405,14 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
         leniency = rng.normal(0.0, p["leniency_sd"], n)
         role_idx = rng.choice(len(ROLES), size=n, p=np.asarray(ROLE_PROBS))
         # network membership of each respondent (only networks their unit is in, this round)
-        mem_k = members_in_round(memberships, rounds, rid)
-        unit_in_net = np.array([[base_ids[j] in mem_k.get(net, set()) for net in net_ids] for j in range(J)],
+        mem_k = set(memberships_in_round(memberships, rid, rounds).itertuples(index=False, name=None))
+        unit_in_net = np.array([[(net, base_ids[j]) in mem_k for net in net_ids] for j in range(J)],
                                dtype=bool).reshape(J, K)
         is_member = (rng.random((n, K)) < p["network_member_prob"]) & unit_in_net[unit_idx]
         # shares_network for round k (never at the baseline)
         shares = np.zeros((J, T))
         if k > 0:
-            for (a, b) in shared_pairs(memberships, rounds, rid):
+            for (a, b) in shared_networks(memberships, rid, rounds):
                 shares[base_ids.index(a), base_ids.index(b)] = 1.0
 
         within = np.zeros((n, T))
@@ -483,11 +454,13 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
             "dont_know_rate": float(dk.mean()),
         }
         bb_expect[rid] = (e_full[bb], shared_tie[unit_idx][bb])
-        # the observed respondent-tie RC (mean of valid index items, >= min_items valid)
+        # the observed respondent-tie RC (mean of valid index items, >= scoring.min_items valid: the schema's
+        # default)
         sc = score[:, :, ix]
         n_valid = (~np.isnan(sc)).sum(axis=2)
         with np.errstate(invalid="ignore"):
-            rc_obs = np.where(n_valid >= min(6, len(ix)), np.nansum(sc, axis=2) / np.maximum(n_valid, 1), np.nan)
+            rc_obs = np.where(n_valid >= min(section("scoring").min_items, len(ix)),
+                              np.nansum(sc, axis=2) / np.maximum(n_valid, 1), np.nan)
         bb_observed[rid] = (rc_obs[bb], shared_tie[unit_idx][bb])
 
         # canonical tables, respondent-major, then target, then item
@@ -573,7 +546,7 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
 # a transparent estimator (for tests and for checking the analysis)
 # ---------------------------------------------------------------------------
 
-def respondent_tie_rc(responses: pd.DataFrame, items: list[str] | None = None, min_items: int = 6) -> pd.DataFrame:
+def respondent_tie_rc(responses: pd.DataFrame, items: list[str] | None = None, *, min_items: int) -> pd.DataFrame:
     """RC[r, t]: mean of the valid item scores, NaN when fewer than ``min_items`` are valid."""
     df = responses if items is None else responses[responses["item"].isin(items)]
     g = df.groupby(["respondent_id", "rater_unit", "target_unit"], sort=False)["value"]
@@ -582,14 +555,14 @@ def respondent_tie_rc(responses: pd.DataFrame, items: list[str] | None = None, m
     return out[["respondent_id", "rater_unit", "target_unit", "rc"]]
 
 
-def simple_did(study: Study, baseline: str, followup: str, min_items: int = 6) -> float:
+def simple_did(study: Study, baseline: str, followup: str, *, min_items: int) -> float:
     """(mean RC shared - non-shared) at follow-up minus the same at baseline, base->base ties a != b.
 
     Shared = the two base units share a network in the follow-up round; each
     respondent-tie counts once.
     """
     base_ids = set(study.units.loc[study.units.kind == "base", "unit_id"])
-    shared = set(shared_pairs(study.memberships, study.round_ids, followup))
+    shared = set(shared_networks(study.memberships, followup, study.round_ids))
     diffs = []
     for rid in (followup, baseline):
         rc = respondent_tie_rc(study.rounds[rid][0], min_items=min_items).dropna(subset=["rc"])
@@ -675,7 +648,6 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
     ``"spss"``, ``"generic-csv"``, ``"generic-xlsx"``, ``"canonical"``) writes
     every round in that format and its codebook to ``<config_dir>/codebooks/<fmt>.yaml``.
     """
-    from .writers.surveyxact import read_codebook, write_surveyxact
 
     out_dir, config_dir = Path(out_dir), Path(config_dir)
     here = Path(__file__).resolve().parents[2]
@@ -695,7 +667,6 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
         rdir = out_dir / rid
         rdir.mkdir(parents=True, exist_ok=True)
         if kind not in ("csv", "xlsx"):  # the other formats' writers (relcoord.writers.FORMATS)
-            from .writers import write_round
             info = write_round(kind, study.round(rid), study.units, inst, rdir, seed=seed + k)
             written[rid] = info["description"]
             (config_dir / "codebooks").mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,12 @@ They compose the library's pieces so that a rule's script only reads and writes.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
+from .compare import compare_rounds
+from .config import Scoring
 from .instrument import Instrument
 from .privacy import check_min_group_size, reader_facing, suppress_changes
 from .reliability import agreement_table, reliability_table
@@ -14,30 +16,24 @@ from .scores import score_round
 
 
 def score_and_assess(responses: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame,
-                     instrument: Instrument, cfg: Mapping[str, Any]) -> tuple[dict, dict]:
+                     instrument: Instrument, *, scoring: Scoring, k: int, seed: int) -> tuple[dict, dict]:
     """Scores, reliability and agreement for one round.
+
+    ``scoring``: the scoring settings (:class:`relcoord.config.Scoring`); ``k``:
+    privacy.min_group_size; ``seed``: the config's seed (bootstrap intervals).
 
     Returns ``(internal, public)``: ``internal`` holds the unsuppressed tables
     including the respondent-level ``respondent_ties`` and ``respondent_index``
     (for comparisons); ``public`` the reader-facing tables with small groups
     suppressed (ties, units, blocks, edges, organisation, reliability, agreement).
     """
-    k = check_min_group_size(cfg["privacy"]["min_group_size"])
-    scoring = {**cfg["scoring"], "seed": cfg["seed"]}
-    internal = score_round(responses, respondents, units, instrument, scoring, k)
+    k = check_min_group_size(k)
+    internal = score_round(responses, respondents, units, instrument, scoring, k=k, seed=seed)
     internal["reliability"] = reliability_table(internal["respondent_ties"], internal["respondent_index"], instrument)
     groups = internal["rater_groups"].drop(columns="rater_unit").rename(columns={"rater_group": "rater_unit"})
     internal["agreement"] = agreement_table(groups, instrument)
     public = reader_facing({k_: v for k_, v in internal.items()}, k, respondents)   # + disclosure audit
     return internal, public
-
-
-def comparison_config(cfg: Mapping[str, Any], comparison_id: str) -> dict:
-    """The ``comparisons`` entry whose id is ``<baseline>_vs_<followup>``."""
-    for c in cfg.get("comparisons", []):
-        if f"{c['baseline']}_vs_{c['followup']}" == comparison_id:
-            return dict(c)
-    raise KeyError(comparison_id)
 
 
 def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b: pd.DataFrame,
@@ -50,14 +46,12 @@ def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b
     included, when either round has fewer than min_group_size respondents in
     it or when the round reports (``public_a``/``public_b``: their ties,
     units, blocks, organisation tables) hide that cell."""
-    from .compare import compare_rounds
 
     k = check_min_group_size(min_group_size)
-    out = compare_rounds({"respondent_ties": rt_a, "respondents": resp_a, "round": baseline},
-                         {"respondent_ties": rt_b, "respondents": resp_b, "round": followup},
-                         units, memberships,
-                         {"round_a": baseline, "round_b": followup, "round_order": list(round_order),
-                          "min_group_size": k, "seed": seed, "panel_key": panel_key})
+    out = compare_rounds({"respondent_ties": rt_a, "respondents": resp_a},
+                         {"respondent_ties": rt_b, "respondents": resp_b},
+                         units, memberships, round_a=baseline, round_b=followup, round_order=list(round_order),
+                         k=k, seed=seed, panel_key=panel_key)
     return {"changes": suppress_changes(out["changes"], k, public_a, public_b), "model": out["model"]}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import re
 import secrets
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import RelcoordError
+from .readers._limits import check_regular_file
 
 
 def read_tsv(path: str | Path, required: list[str], optional: list[str]) -> pd.DataFrame:
@@ -19,7 +19,6 @@ def read_tsv(path: str | Path, required: list[str], optional: list[str]) -> pd.D
     path = Path(path)
     if not path.exists():
         raise RelcoordError("file not found", file=str(path), hint="check the path in config/config.yaml")
-    from .readers._limits import check_regular_file
     check_regular_file(path, "point the path in config/config.yaml at the table file itself")
     try:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",

@@ -6,36 +6,11 @@ from html import escape
 
 import pandas as pd
 
-TEXT = {
-    "da": {
-        "title": "Validering af besvarelser", "records": "Besvarelser i eksporten", "valid": "Gyldige",
-        "quarantined": "Sat til side (karantæne)", "warned": "Med advarsel", "rule": "Regel", "count": "Antal",
-        "problems": "Problemer (første 500)", "row": "Række", "column": "Kolonne", "value": "Værdi",
-        "message": "Hvad skal der gøres", "action": "Handling", "files": "Filer (sha256)",
-        "dropped": "Kolonner der ikke føres videre (fx navn, e-mail, fritekst)",
-        "dropped_n": "{n} kolonner i eksporten er ikke nævnt i kodebogen og føres ikke videre; navnene står kun i "
-                     "analytikerens log (et kolonnenavn kan selv være en personoplysning).", "none": "Ingen problemer fundet.",
-        "answers": "Svar: gyldige / ved ikke / blanke",
-        "set_aside": "{n} af {total} besvarelser er sat til side (karantæne) og indgår ikke i resultaterne; "
-                     "årsagerne står nedenfor.",
-        "missing": "Basisenheder uden gyldige svar i denne måling: {names}.",
-        "accepted": "godkendt i konfigurationen (validation.accept_missing_units)",
-    },
-    "en": {
-        "title": "Validation of responses", "records": "Records in the export", "valid": "Valid",
-        "quarantined": "Set aside (quarantined)", "warned": "With a warning", "rule": "Rule", "count": "Count",
-        "problems": "Problems (first 500)", "row": "Row", "column": "Column", "value": "Value",
-        "message": "What to do", "action": "Action", "files": "Files (sha256)",
-        "dropped": "Columns not carried forward (e.g. name, e-mail, free text)",
-        "dropped_n": "{n} columns of the export are not named in the codebook and are not carried forward; their "
-                     "names are only in the analyst's log (a column name can itself be personal data).", "none": "No problems found.",
-        "answers": "Answers: valid / don't know / blank",
-        "set_aside": "{n} of {total} records were set aside (quarantined) and are not in the results; the "
-                     "reasons are listed below.",
-        "missing": "Base units without a valid response in this round: {names}.",
-        "accepted": "accepted in the configuration (validation.accept_missing_units)",
-    },
-}
+from .locales import group
+from .validation import RULES
+
+#: lang -> the page's texts (catalogue group ``validation``, relcoord/locales/<lang>.yaml)
+TEXT = group("validation")
 
 
 def _missing_names(summary: dict, accepted_note: str | None = None) -> str:
@@ -67,7 +42,6 @@ def _notices(summary: dict, t: dict) -> str:
 def console_summary(summary: dict, report_path: str) -> str:
     """2-4 plain lines on a validated round for the terminal: the counts, the rules records were set
     aside by, the base units without a valid respondent (if any) and where the validation report is."""
-    from .validation import RULES
 
     s = summary
     lines = [f"Round {s.get('round', '?')}: {s['records_in']} records in, {s['valid']} valid, "
@@ -82,7 +56,7 @@ def console_summary(summary: dict, report_path: str) -> str:
     return "\n".join(lines)
 
 
-def validation_report_html(summary: dict, failures: pd.DataFrame, round_label: str, lang: str = "da") -> str:
+def validation_report_html(summary: dict, failures: pd.DataFrame, round_label: str, lang: str) -> str:
     t = TEXT[lang]
     a = summary["answers"]
     rows = "".join(f"<tr><td>{escape(str(r))}</td><td>{c}</td></tr>" for r, c in summary["failures_by_rule"].items())
@@ -104,7 +78,8 @@ table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padd
 {_notices(summary, t)}<p>{t['answers']}: {a['valid']} / {a['dont_know']} / {a['blank']}</p>
 <table><tr><th>{t['rule']}</th><th>{t['count']}</th></tr>{rows}</table>
 <h2>{t['problems']}</h2>
-{f'<table><tr><th>{t["row"]}</th><th>{t["column"]}</th><th>{t["value"]}</th><th>{t["rule"]}</th><th>{t["action"]}</th><th>{t["message"]}</th></tr>{prob}</table>' if len(failures) else f'<p>{t["none"]}</p>'}
+{f"<table><tr><th>{t['row']}</th><th>{t['column']}</th><th>{t['value']}</th><th>{t['rule']}</th>"
+f"<th>{t['action']}</th><th>{t['message']}</th></tr>{prob}</table>" if len(failures) else f"<p>{t['none']}</p>"}
 <h2>{t['dropped']}</h2><p>{escape(t['dropped_n'].format(n=_dropped_count(summary)))}</p>
 <h2>{t['files']}</h2><ul>{files}</ul>
 </body></html>

@@ -13,7 +13,7 @@
 # hang has a hard `timeout`, and so has the whole script (RELCOORD_SLURM_TIMEOUT,
 # default 1800 s).
 #
-# The two traps from ../shared/SLURM.md are handled here:
+# Two traps of running Snakemake's Slurm executor inside a test cluster are handled here:
 # 1. the job step does not see SLURM_CONF (the plugin strips it before its
 #    nested srun): a wrapper `srun` that exports it comes first in PATH;
 # 2. without accounting (no slurmdbd) sacct never answers: the run uses

@@ -37,16 +37,18 @@ def remove_stale_results():
         step, name = stages[broken]
         failed.append({"label": _round_label(r), **_job_log(f"logs/{r}/{name}.log", step)})
     for cid, c in COMPARISONS.items():
-        outputs = [expand(rules.compare_rounds.output, comparison=cid),
-                   expand(rules.report_comparison.output, comparison=cid)]
-        upstream_bad = c["baseline"] in bad_rounds or c["followup"] in bad_rounds
+        outputs = [
+            expand(rules.compare_rounds.output, comparison=cid),
+            expand(rules.report_comparison.output, comparison=cid),
+        ]
+        upstream_bad = c.baseline in bad_rounds or c.followup in bad_rounds
         broken = 0 if upstream_bad or _missing(outputs[0]) else (1 if _missing(outputs[1]) else None)
         if broken is None:
             kept_comparisons.append(cid)
             continue
         drop([p for out in outputs[broken:] for p in out])
         step, name = (("comparison", "compare_rounds"), ("report", "report_comparison"))[broken]
-        label = f"{_round_label(c['baseline'])} → {_round_label(c['followup'])}"
+        label = f"{_round_label(c.baseline)} → {_round_label(c.followup)}"
         failed.append({"label": label, **_job_log(f"logs/comparisons/{cid}/{name}.log", step)})
     if not removed and not failed:
         return
@@ -63,13 +65,21 @@ def _write_partial_index(kept_rounds, kept_comparisons, failed):
 
     out = Path(rules.index.output[0])
     v = index_values()
-    rounds = [{**e, "href": str(Path(rules.report_round.output.report.format(round=e["id"])).relative_to(out.parent))}
-              for e in v["rounds"] if e["id"] in kept_rounds]
-    comparisons = [{"id": e["id"], "label": f"{e['label_a']} → {e['label_b']}",
-                    "href": str(Path(rules.report_comparison.output.report.format(comparison=e["id"]))
-                                .relative_to(out.parent))}
-                   for e in v["comparisons"] if e["id"] in kept_comparisons]
+    rounds = [
+        {**e, "href": str(Path(rules.report_round.output.report.format(round=e["id"])).relative_to(out.parent))}
+        for e in v["rounds"]
+        if e["id"] in kept_rounds
+    ]
+    comparisons = [
+        {
+            "id": e["id"],
+            "label": f"{e['label_a']} → {e['label_b']}",
+            "href": str(Path(rules.report_comparison.output.report.format(comparison=e["id"])).relative_to(out.parent)),
+        }
+        for e in v["comparisons"]
+        if e["id"] in kept_comparisons
+    ]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(index_page(rounds, comparisons, lang=v["language"], title=v["title"],
-                              failed=failed),
-                   encoding="utf-8")
+    out.write_text(
+        index_page(rounds, comparisons, lang=v["language"], title=v["title"], failed=failed), encoding="utf-8"
+    )

@@ -6,12 +6,12 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from relcoord.config import check_config, check_round_files, normalise_keys, round_order
+from relcoord.config import check_round_files, normalise_keys, settings_from_config
 from relcoord.errors import RelcoordError
 from relcoord.registry import load_memberships, load_units
 from relcoord.figures import COMPARISON_FIGURES, ROUND_FIGURES
 from relcoord.runner import config_hash, encode_values, settings_sha256
-from relcoord.schema import validate as check_schema
+from relcoord.schema import SCHEMA_DIR, validate as check_schema
 from relcoord.stages import PUBLIC_NAMES as PUBLIC_TABLES
 
 normalise_keys(config)
@@ -19,17 +19,18 @@ try:
     # The library's check first: one line per problem, naming the key path and
     # the allowed keys; then Snakemake's own validate (which also fills defaults).
     check_schema(config, "config.schema.yaml", "config/config.yaml")
-    validate(config, schema="../schemas/config.schema.yaml")
-    check_config(config)
-    ROUND_ORDER = round_order(config)
+    validate(config, schema=str(SCHEMA_DIR / "config.schema.yaml"))
+    # the config decoded once: every value below comes from SETTINGS (defaults from the schema only)
+    SETTINGS = settings_from_config(config)
+    ROUND_ORDER = list(SETTINGS.round_order)
     # the registers are checked once here, so a bad row stops the run before any job
-    load_memberships(config["memberships"], load_units(config["units"], ROUND_ORDER), ROUND_ORDER)
+    load_memberships(SETTINGS.memberships, load_units(SETTINGS.units, ROUND_ORDER), ROUND_ORDER)
     check_round_files(config)
 except RelcoordError as err:
     raise WorkflowError(str(err)) from None
 
-ROUNDS = list(config["rounds"])
-COMPARISONS = {f"{c['baseline']}_vs_{c['followup']}": c for c in config["comparisons"]}
+ROUNDS = list(SETTINGS.rounds)
+COMPARISONS = {c.id: c for c in SETTINGS.comparisons}
 
 
 wildcard_constraints:
@@ -39,7 +40,7 @@ wildcard_constraints:
 
 def round_export_files(round_id):
     """Every file of a round's export: the folder's files, or the workbook."""
-    path = Path(config["rounds"][round_id]["export"])
+    path = Path(SETTINGS.rounds[round_id].export)
     if path.is_dir():
         return sorted(str(p) for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     return [str(path)]
@@ -51,7 +52,7 @@ def export_files(wildcards):
 
 def export_root(wildcards):
     """The export as configured: the workbook or file, or the folder of a CSV trio / canonical export."""
-    return config["rounds"][wildcards.round]["export"]
+    return SETTINGS.rounds[wildcards.round].export
 
 
 def config_files():
@@ -75,61 +76,93 @@ def config_files():
 
 
 def _round_label(round_id):
-    return config["rounds"][round_id].get("label", round_id)
-
-
-def _scoring():
-    s = config["scoring"]
-    return {"min_items": s["min_items"], "min_communication": s["min_communication"],
-            "min_relationship": s["min_relationship"], "networks_as_raters": s["networks_as_raters"],
-            "bands": dict(s["bands"]), "ci": s["ci"], "bootstrap_reps": s["bootstrap_reps"]}
+    return SETTINGS.rounds[round_id].label
 
 
 def validate_values(round_id):
-    r, v, p = config["rounds"][round_id], config["validation"], config["privacy"]
-    return {"round": round_id, "round_order": ROUND_ORDER, "format": r["format"], "reader": dict(r.get("reader") or {}),
-            "label": _round_label(round_id), "language": config["report"]["language"],
-            "min_group_size": p["min_group_size"], "secret_env": p["secret_env"], "secret_file": p["secret_file"],
-            "max_quarantined_fraction": v["max_quarantined_fraction"],
-            "straightlining_min_answers": v["straightlining_min_answers"],
-            "min_targets_fraction": v["min_targets_fraction"],
-            "accept_missing_units": list(v.get("accept_missing_units") or [])}
+    r, v, p = SETTINGS.rounds[round_id], SETTINGS.validation, SETTINGS.privacy
+    return {
+        "round": round_id,
+        "round_order": ROUND_ORDER,
+        "format": r.format,
+        "reader": dict(r.reader),
+        "label": r.label,
+        "language": SETTINGS.report.language,
+        "min_group_size": p.min_group_size,
+        "secret_env": p.secret_env,
+        "secret_file": p.secret_file,
+        "max_quarantined_fraction": v.max_quarantined_fraction,
+        "straightlining_min_answers": v.straightlining_min_answers,
+        "min_targets_fraction": v.min_targets_fraction,
+        "accept_missing_units": list(v.accept_missing_units),
+    }
 
 
 def score_values(round_id):
-    return {"round": round_id, "round_order": ROUND_ORDER, "min_group_size": config["privacy"]["min_group_size"],
-            "scoring": _scoring(), "seed": config["seed"]}
+    return {
+        "round": round_id,
+        "round_order": ROUND_ORDER,
+        "min_group_size": SETTINGS.privacy.min_group_size,
+        "scoring": SETTINGS.scoring.as_values(),
+        "seed": SETTINGS.seed,
+    }
 
 
 def compare_values(comparison_id):
     c = COMPARISONS[comparison_id]
-    return {"comparison": comparison_id, "baseline": c["baseline"], "followup": c["followup"],
-            "panel_key": c.get("panel_key"), "round_order": ROUND_ORDER,
-            "min_group_size": config["privacy"]["min_group_size"], "seed": config["seed"]}
+    return {
+        "comparison": comparison_id,
+        "baseline": c.baseline,
+        "followup": c.followup,
+        "panel_key": c.panel_key,
+        "round_order": ROUND_ORDER,
+        "min_group_size": SETTINGS.privacy.min_group_size,
+        "seed": SETTINGS.seed,
+    }
 
 
 def report_round_values(round_id):
-    return {"round": round_id, "round_order": ROUND_ORDER, "label": _round_label(round_id),
-            "invited": config["rounds"][round_id].get("invited"), "language": config["report"]["language"],
-            "title": config["report"]["title"], "min_group_size": config["privacy"]["min_group_size"],
-            "scoring": _scoring()}
+    r = SETTINGS.rounds[round_id]
+    return {
+        "round": round_id,
+        "round_order": ROUND_ORDER,
+        "label": r.label,
+        "invited": r.invited,
+        "language": SETTINGS.report.language,
+        "title": SETTINGS.report.title,
+        "min_group_size": SETTINGS.privacy.min_group_size,
+        "scoring": SETTINGS.scoring.as_values(),
+    }
 
 
 def report_comparison_values(comparison_id):
     c = COMPARISONS[comparison_id]
-    rounds = {r: {"label": _round_label(r), "invited": config["rounds"][r].get("invited")}
-              for r in (c["baseline"], c["followup"])}
-    return {"comparison": comparison_id, "baseline": c["baseline"], "followup": c["followup"],
-            "round_order": ROUND_ORDER, "rounds": rounds, "language": config["report"]["language"],
-            "title": config["report"]["title"], "min_group_size": config["privacy"]["min_group_size"],
-            "scoring": _scoring()}
+    rounds = {
+        r: {"label": SETTINGS.rounds[r].label, "invited": SETTINGS.rounds[r].invited} for r in (c.baseline, c.followup)
+    }
+    return {
+        "comparison": comparison_id,
+        "baseline": c.baseline,
+        "followup": c.followup,
+        "round_order": ROUND_ORDER,
+        "rounds": rounds,
+        "language": SETTINGS.report.language,
+        "title": SETTINGS.report.title,
+        "min_group_size": SETTINGS.privacy.min_group_size,
+        "scoring": SETTINGS.scoring.as_values(),
+    }
 
 
 def index_values():
-    return {"language": config["report"]["language"], "title": config["report"]["title"],
-            "rounds": [{"id": r, "label": _round_label(r), "date": config["rounds"][r]["date"]} for r in ROUNDS],
-            "comparisons": [{"id": cid, "label_a": _round_label(c["baseline"]), "label_b": _round_label(c["followup"])}
-                            for cid, c in COMPARISONS.items()]}
+    return {
+        "language": SETTINGS.report.language,
+        "title": SETTINGS.report.title,
+        "rounds": [{"id": r, "label": _round_label(r), "date": SETTINGS.rounds[r].date} for r in ROUNDS],
+        "comparisons": [
+            {"id": cid, "label_a": _round_label(c.baseline), "label_b": _round_label(c.followup)}
+            for cid, c in COMPARISONS.items()
+        ],
+    }
 
 
 def values(of):
@@ -154,29 +187,39 @@ def report_settings_hashes():
         out[rules.report_round.output.report.format(round=r)] = settings_sha256(encode_values(report_round_values(r)))
     for cid in COMPARISONS:
         out[rules.report_comparison.output.report.format(comparison=cid)] = settings_sha256(
-            encode_values(report_comparison_values(cid)))
+            encode_values(report_comparison_values(cid))
+        )
     return out
 
 
 def codebook_file(wildcards):
-    return config["rounds"][wildcards.round]["codebook"]
+    return SETTINGS.rounds[wildcards.round].codebook
 
 
 def comparison_input(side, table):
     """Input function: a table of the comparison's baseline or follow-up round."""
-    outputs = {"respondent_ties": rules.score_round.output.respondent_ties,
-               "respondents": rules.validate_round.output.respondents,
-               "summary": rules.validate_round.output.summary}
+    outputs = {
+        "respondent_ties": rules.score_round.output.respondent_ties,
+        "respondents": rules.validate_round.output.respondents,
+        "summary": rules.validate_round.output.summary,
+    }
 
     def path(wildcards):
-        return outputs[table].format(round=COMPARISONS[wildcards.comparison][side])
+        return outputs[table].format(round=getattr(COMPARISONS[wildcards.comparison], side))
 
     return path
 
 
-FIGURE_CATEGORY = {"rc_matrix": "RC matrix", "rc_map": "RC map", "dimension_profile": "Dimensions",
-                   "item_distributions": "Answers", "response_overview": "Response",
-                   "forest_changes": "Changes", "tie_dumbbell": "Changes", "network_effect": "Network effect"}
+FIGURE_CATEGORY = {
+    "rc_matrix": "RC matrix",
+    "rc_map": "RC map",
+    "dimension_profile": "Dimensions",
+    "item_distributions": "Answers",
+    "response_overview": "Response",
+    "forest_changes": "Changes",
+    "tie_dumbbell": "Changes",
+    "network_effect": "Network effect",
+}
 
 
 def round_public_tables(wildcards):
@@ -188,19 +231,35 @@ def comparison_public(side):
     """Input function: the reader-facing score tables of a comparison's round."""
 
     def paths(wildcards):
-        rnd = COMPARISONS[wildcards.comparison][side]
+        rnd = getattr(COMPARISONS[wildcards.comparison], side)
         return [rules.score_round.output[name].format(round=rnd) for name in PUBLIC_TABLES]
 
     return paths
+
+
+# `snakemake --report` texts in the report language: workflow/report/<lang>/*.rst, rendered from the
+# catalogue relcoord/locales/<lang>.yaml (`python -m relcoord.locales workflow/report`; a test keeps them equal)
+report: f"../report/{SETTINGS.report.language}/workflow.rst"
+
+
+def report_caption(name):
+    """The `snakemake --report` caption of a figure or report (file stem ``name``) in the report language."""
+    return f"../report/{SETTINGS.report.language}/{name}.rst"
 
 
 def _figures(folder, stems, category):
     """Figure outputs (PNG and SVG), each marked for `snakemake --report`."""
     mark = report  # (a line may not start with `report`: Snakemake reads it as the keyword)
     return [
-        mark(f"{folder}/figures/{stem}.{ext}", caption=f"../report/{stem}.rst", category=category,
-             subcategory=FIGURE_CATEGORY[stem], labels={"figure": stem, "format": ext})
-        for stem in stems for ext in ("png", "svg")
+        mark(
+            f"{folder}/figures/{stem}.{ext}",
+            caption=report_caption(stem),
+            category=category,
+            subcategory=FIGURE_CATEGORY[stem],
+            labels={"figure": stem, "format": ext},
+        )
+        for stem in stems
+        for ext in ("png", "svg")
     ]
 
 

@@ -9,18 +9,18 @@ rule compare_rounds:
         followup_respondents=comparison_input("followup", "respondents"),
         baseline_public=comparison_public("baseline"),
         followup_public=comparison_public("followup"),
-        units=config["units"],
-        memberships=config["memberships"],
+        units=SETTINGS.units,
+        memberships=SETTINGS.memberships,
     output:
         changes="results/comparisons/{comparison}/changes.csv",
         model="results/comparisons/{comparison}/model.csv",
-    params:
-        values=values(compare_values),
-    conda:
-        "../../environment.yml"
     log:
         "logs/comparisons/{comparison}/compare_rounds.log",
     benchmark:
         "benchmarks/comparisons/{comparison}/compare_rounds.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        values=values(compare_values),
     script:
         "../scripts/compare_rounds.py"

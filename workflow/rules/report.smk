@@ -6,24 +6,24 @@ rule report_round:
         tables=round_public_tables,
         summary=rules.validate_round.output.summary,
         responses=rules.validate_round.output.responses,
-        units=config["units"],
-        instrument=config["instrument"],
+        units=SETTINGS.units,
+        instrument=SETTINGS.instrument,
     output:
         figures=round_figure_outputs(),
         report=report(
             "results/{round}/report.html",
-            caption="../report/round_report.rst",
+            caption=report_caption("round_report"),
             category="Reports",
             labels={"report": "round {round}"},
         ),
-    params:
-        values=values(report_round_values),
-    conda:
-        "../../environment.yml"
     log:
         "logs/{round}/report_round.log",
     benchmark:
         "benchmarks/{round}/report_round.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        values=values(report_round_values),
     script:
         "../scripts/report_round.py"
 
@@ -36,25 +36,25 @@ rule report_comparison:
         followup_public=comparison_public("followup"),
         baseline_summary=comparison_input("baseline", "summary"),
         followup_summary=comparison_input("followup", "summary"),
-        units=config["units"],
-        memberships=config["memberships"],
-        instrument=config["instrument"],
+        units=SETTINGS.units,
+        memberships=SETTINGS.memberships,
+        instrument=SETTINGS.instrument,
     output:
         figures=comparison_figure_outputs(),
         report=report(
             "results/comparisons/{comparison}/report.html",
-            caption="../report/comparison_report.rst",
+            caption=report_caption("comparison_report"),
             category="Reports",
             labels={"report": "comparison {comparison}"},
         ),
-    params:
-        values=values(report_comparison_values),
-    conda:
-        "../../environment.yml"
     log:
         "logs/comparisons/{comparison}/report_comparison.log",
     benchmark:
         "benchmarks/comparisons/{comparison}/report_comparison.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        values=values(report_comparison_values),
     script:
         "../scripts/report_comparison.py"
 
@@ -65,11 +65,11 @@ rule index:
         comparisons=expand(rules.report_comparison.output.report, comparison=COMPARISONS),
     output:
         "results/index.html",
-    params:
-        values=values(index_values),
-    conda:
-        "../../environment.yml"
     log:
         "logs/index.log",
+    conda:
+        "../../environment.yml"
+    params:
+        values=values(index_values),
     script:
         "../scripts/index.py"

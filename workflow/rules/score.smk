@@ -5,8 +5,8 @@ rule score_round:
     input:
         responses=rules.validate_round.output.responses,
         respondents=rules.validate_round.output.respondents,
-        units=config["units"],
-        instrument=config["instrument"],
+        units=SETTINGS.units,
+        instrument=SETTINGS.instrument,
     output:
         ties="results/{round}/scores/ties.csv",
         units="results/{round}/scores/units.csv",
@@ -17,13 +17,13 @@ rule score_round:
         agreement="results/{round}/scores/agreement.csv",
         respondent_ties="results/{round}/scores/respondent_ties.parquet",
         respondent_index="results/{round}/scores/respondent_index.parquet",
-    params:
-        values=values(score_values),
-    conda:
-        "../../environment.yml"
     log:
         "logs/{round}/score_round.log",
     benchmark:
         "benchmarks/{round}/score_round.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        values=values(score_values),
     script:
         "../scripts/score_round.py"

@@ -6,22 +6,22 @@ rule validate_round:
         export_root=export_root,
         export=export_files,
         codebook=codebook_file,
-        units=config["units"],
-        memberships=config["memberships"],
-        instrument=config["instrument"],
+        units=SETTINGS.units,
+        memberships=SETTINGS.memberships,
+        instrument=SETTINGS.instrument,
     output:
         responses="results/{round}/validated/responses.parquet",
         respondents="results/{round}/validated/respondents.parquet",
         failures="results/{round}/validation/failures.csv",
         summary="results/{round}/validation/summary.json",
         report="results/{round}/validation/report.html",
-    params:
-        values=values(validate_values),
-    conda:
-        "../../environment.yml"
     log:
         "logs/{round}/validate_round.log",
     benchmark:
         "benchmarks/{round}/validate_round.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        values=values(validate_values),
     script:
         "../scripts/validate_round.py"

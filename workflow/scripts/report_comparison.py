@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from relcoord.compare import shared_network_pairs
 from relcoord.figures import comparison_figures
 from relcoord.instrument import load_instrument
-from relcoord.registry import load_memberships, load_units
+from relcoord.registry import load_memberships, load_units, shared_network_pairs
 from relcoord.report import comparison_report
 from relcoord.runner import decode_values, run_step, settings_sha256
 from relcoord.stages import public_tables
@@ -17,24 +16,24 @@ from relcoord.stages import public_tables
 def main(sm):
     v = decode_values(sm.params.values)
     cid, base, follow, order = v["comparison"], v["baseline"], v["followup"], v["round_order"]
-    # the library's settings mapping, built from this rule's values only
-    settings = {"report": {"language": v["language"], "title": v["title"]},
-                "privacy": {"min_group_size": v["min_group_size"]}, "scoring": v["scoring"], "rounds": v["rounds"]}
+    lang, k, bands = v["language"], v["min_group_size"], v["scoring"]["bands"]
     units = load_units(sm.input.units, order)
     memberships = load_memberships(sm.input.memberships, units, order)
     instrument = load_instrument(sm.input.instrument)
     changes, model = pd.read_csv(sm.input.changes), pd.read_csv(sm.input.model)
     public_a, public_b = public_tables(sm.input.baseline_public), public_tables(sm.input.followup_public)
     label_a, label_b = v["rounds"][base]["label"], v["rounds"][follow]["label"]
-    figures = comparison_figures(changes, model, units, instrument, settings,
-                                 Path(sm.output.report).parent / "figures",
+    figures = comparison_figures(changes, model, units, instrument, sm.output.figures, lang=lang, k=k, bands=bands,
                                  shared_pairs=shared_network_pairs(memberships, follow, order, units),
                                  public_a=public_a, public_b=public_b, label_a=label_a, label_b=label_b)
     summaries = {base: json.loads(Path(sm.input.baseline_summary).read_text(encoding="utf-8")),
                  follow: json.loads(Path(sm.input.followup_summary).read_text(encoding="utf-8"))}
-    html = comparison_report(cid, label_a, label_b, changes, model, figures, units, instrument, settings,
-                             provenance={"settings_sha256": settings_sha256(sm.params.values)}, summaries=summaries,
-                             public_a=public_a, public_b=public_b)
+    html = comparison_report(cid, label_a, label_b, changes, model, figures, units, instrument,
+                             provenance={"settings_sha256": settings_sha256(sm.params.values)}, lang=lang, k=k,
+                             bands=bands, title=v["title"],
+                             round_labels={r: x["label"] for r, x in v["rounds"].items()},
+                             invited={r: x["invited"] for r, x in v["rounds"].items()},
+                             summaries=summaries, public_a=public_a, public_b=public_b)
     Path(sm.output.report).write_text(html, encoding="utf-8")
 
 

@@ -16,18 +16,16 @@ from relcoord.stages import public_tables
 def main(sm):
     v = decode_values(sm.params.values)
     round_id, label = v["round"], v["label"]
-    # the library's settings mapping, built from this rule's values only
-    settings = {"report": {"language": v["language"], "title": v["title"]},
-                "privacy": {"min_group_size": v["min_group_size"]}, "scoring": v["scoring"],
-                "rounds": {round_id: {"label": label, "invited": v["invited"]}}}
+    lang, k, bands = v["language"], v["min_group_size"], v["scoring"]["bands"]
     units = load_units(sm.input.units, v["round_order"])
     instrument = load_instrument(sm.input.instrument)
     tables = public_tables(sm.input.tables)
     summary = json.loads(Path(sm.input.summary).read_text(encoding="utf-8"))
-    figures = round_figures(tables, summary, pd.read_parquet(sm.input.responses), units, instrument, settings,
-                            Path(sm.output.report).parent / "figures", round_label=label)
-    html = round_report(round_id, label, tables, summary, figures, units, instrument, settings,
-                        provenance={"settings_sha256": settings_sha256(sm.params.values)})
+    figures = round_figures(tables, summary, pd.read_parquet(sm.input.responses), units, instrument,
+                            sm.output.figures, lang=lang, k=k, bands=bands, round_label=label)
+    html = round_report(round_id, label, tables, summary, figures, units, instrument,
+                        provenance={"settings_sha256": settings_sha256(sm.params.values)}, lang=lang, k=k,
+                        bands=bands, title=v["title"], min_items=v["scoring"]["min_items"], invited=v["invited"])
     Path(sm.output.report).write_text(html, encoding="utf-8")
 
 

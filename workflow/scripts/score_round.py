@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from relcoord.config import Scoring
 from relcoord.instrument import load_instrument
 from relcoord.outputs import write_csv, write_parquet
 from relcoord.registry import load_units, units_in_round
@@ -16,10 +17,10 @@ def main(sm):
     v = decode_values(sm.params.values)
     order = v["round_order"]
     units = units_in_round(load_units(sm.input.units, order), v["round"], order)
-    # the library's settings mapping, built from this rule's values only
-    settings = {"privacy": {"min_group_size": v["min_group_size"]}, "scoring": v["scoring"], "seed": v["seed"]}
     internal, public = score_and_assess(pd.read_parquet(sm.input.responses), pd.read_parquet(sm.input.respondents),
-                                        units, load_instrument(sm.input.instrument), settings)
+                                        units, load_instrument(sm.input.instrument),
+                                        scoring=Scoring.from_values(v["scoring"]), k=v["min_group_size"],
+                                        seed=v["seed"])
     for name in PUBLIC:
         write_csv(public[name], sm.output[name])
     for name in INTERNAL:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as _dt
 import io
 import re
 import zipfile
@@ -21,21 +22,17 @@ import pandas as pd
 
 from relcoord.errors import RelcoordError
 from relcoord.readers._limits import check_regular_file, check_workbook, pad_rows
-from relcoord.readers.surveyxact import (STRUCTURE_COLUMNS, _cell_text, _check_delimiter_option,
-                                         _check_encoding_option, _delim_name, _detect_encoding,
-                                         _sheet_rows, _sniff_delimiter, _spreadsheet_column)
 
-__all__ = ["read_bytes", "decode", "parse_csv", "split_header", "check_header", "structure_frame",
-           "sniff_kind", "read_sheet", "encoding_option", "delimiter_option", "open_workbook", "sheet_rows",
-           "rows_to_frame", "file_series", "truncated_last_row", "problems_frame", "cell_text", "spreadsheet_column", "delim_name", "sniff_delimiter"]
+__all__ = ["STRUCTURE_COLUMNS", "read_bytes", "detect_encoding", "decode", "parse_csv", "split_header",
+           "check_header", "structure_frame", "sniff_kind", "refuse_binary", "read_sheet", "encoding_option",
+           "delimiter_option", "open_workbook", "sheet_rows", "rows_to_frame", "file_series", "truncated_last_row",
+           "problems_frame", "cell_text", "spreadsheet_column", "delim_name", "header_line", "sniff_delimiter",
+           "check_delimiter"]
 
-encoding_option = _check_encoding_option
-delimiter_option = _check_delimiter_option
-cell_text = _cell_text
-sheet_rows = _sheet_rows
-spreadsheet_column = _spreadsheet_column
-delim_name = _delim_name
-sniff_delimiter = _sniff_delimiter
+#: The columns of the question-structure table every reader returns (SurveyXact's own layout).
+STRUCTURE_COLUMNS = ["questionName", "variableName", "questionType", "subType",
+                     "questionText", "choiceValue", "choiceText"]
+_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 
 _EXPECTED_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _EOF_RE = re.compile(r"EOF inside string starting at row (\d+)")
@@ -81,17 +78,107 @@ def refuse_binary(raw: bytes, file: str, expected: str, hint: str) -> None:
         raise RelcoordError(f"this is {_KIND_TEXT[kind]}, not {expected}", file=file, hint=hint)
 
 
-def decode(path: Path, forced: str | None, hint: str, raw: bytes | None = None) -> tuple[str, str]:
-    """Decode a text file: the forced encoding, or one detected from the bytes
-    (byte-order marks, UTF-16 without BOM, UTF-8, else cp1252/latin-1).
+def encoding_option(encoding: str | None) -> str | None:
+    """The ``reader: {encoding: ...}`` option as a codec name, or None for ``auto``."""
+    if encoding is None or str(encoding).strip().lower() in ("", "auto"):
+        return None
+    try:
+        return codecs.lookup(str(encoding).strip()).name
+    except LookupError:
+        raise RelcoordError(
+            f"unknown encoding {encoding!r} in the reader options",
+            hint="use `auto`, or an encoding name such as cp1252, latin-1, utf-8, "
+                 "utf-8-sig or utf-16 in `reader: {encoding: ...}`") from None
 
-    Stops on bytes that do not decode, on NUL characters, and when an 8-bit
-    encoding is forced on a file that is valid UTF-8 with non-ASCII text (the
-    Danish letters would silently turn into "Ã¦", "Ã¸", "Ã¥")."""
+
+def delimiter_option(delimiter: str | None) -> str | None:
+    """The ``reader: {delimiter: ...}`` option as one character, or None for ``auto``."""
+    if delimiter is None or delimiter == "auto" or delimiter == "":
+        return None
+    d = _DELIMITER_NAMES.get(str(delimiter).strip().lower(), delimiter)
+    if len(d) != 1 or d in ('"', "\r", "\n"):
+        raise RelcoordError(
+            f"unusable delimiter {delimiter!r} in the reader options",
+            hint="use `auto`, or one character: ',', ';' or a tab ('\\t' or 'tab')")
+    return d
+
+
+def detect_encoding(raw: bytes) -> str:
+    """The encoding of a text file from its bytes: a byte-order mark, UTF-16 without one (ASCII
+    text has every other byte zero), UTF-8, else cp1252, else latin-1 (which decodes any byte)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    head = raw[:4096]
+    if len(head) >= 4 and head.count(0) >= len(head) // 4:
+        odd_zero = head[1::2].count(0)
+        even_zero = head[0::2].count(0)
+        if odd_zero >= len(head) // 4 and even_zero == 0:
+            return "utf-16-le"
+        if even_zero >= len(head) // 4 and odd_zero == 0:
+            return "utf-16-be"
+    for enc in ("utf-8", "cp1252"):
+        try:
+            raw.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            pass
+    return "latin-1"
+
+
+def header_line(text: str, limit: int = 1 << 20) -> str:
+    """The first record of ``text`` (quoted line breaks kept), at most ``limit`` chars."""
+    in_quotes = False
+    for i, ch in enumerate(text[:limit]):
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif ch in "\r\n" and not in_quotes:
+            return text[:i]
+    return text[:limit]
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter occurring most often outside quotes in the header record (ties: tab, then ';',
+    then ','); ',' when none occurs."""
+    counts = {"\t": 0, ";": 0, ",": 0}
+    in_quotes = False
+    for ch in header_line(text):
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def delim_name(d: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab"}.get(d, repr(d))
+
+
+def spreadsheet_column(index: int) -> str:
+    """0-based column index -> spreadsheet letters (0 -> 'A', 26 -> 'AA')."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def decode(path: Path, forced: str | None, hint: str, raw: bytes | None = None, *,
+           refuse_utf8_as_8bit: bool = True) -> tuple[str, str]:
+    """Decode a text file: the forced encoding, or one detected from the bytes
+    (:func:`detect_encoding`).
+
+    Stops on bytes that do not decode, on NUL characters, and (unless
+    ``refuse_utf8_as_8bit`` is false) when an 8-bit encoding is forced on a file
+    that is valid UTF-8 with non-ASCII text (the Danish letters would silently
+    turn into "Ã¦", "Ã¸", "Ã¥")."""
     raw = read_bytes(path) if raw is None else raw
     file = str(path)
-    enc = forced or _detect_encoding(raw)
-    if forced and codecs.lookup(forced).name in _EIGHT_BIT and not raw.isascii():
+    enc = forced or detect_encoding(raw)
+    if refuse_utf8_as_8bit and forced and codecs.lookup(forced).name in _EIGHT_BIT and not raw.isascii():
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -142,7 +229,7 @@ def parse_csv(text: str, delim: str, file: str, hint: str) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise _parse_error(str(exc), delim, file, hint) from None
     except (ValueError, OverflowError, MemoryError) as exc:
-        raise RelcoordError(f"cannot parse the file as {_delim_name(delim)}-separated CSV: {exc}", file=file,
+        raise RelcoordError(f"cannot parse the file as {delim_name(delim)}-separated CSV: {exc}", file=file,
                             hint=hint) from None
     return frame
 
@@ -152,7 +239,7 @@ def _parse_error(message: str, delim: str, file: str, hint: str) -> RelcoordErro
     if m:
         expected, line, saw = (int(g) for g in m.groups())
         return RelcoordError(
-            f"this row has {saw} fields but the header has {expected} ({_delim_name(delim)}-separated)",
+            f"this row has {saw} fields but the header has {expected} ({delim_name(delim)}-separated)",
             file=file, row=line,
             hint=f"a value in row {line} probably contains the delimiter {delim!r} without quotes, or the "
                  f"row was edited by hand; fix the row, or set `reader: {{delimiter: ...}}` if the delimiter "
@@ -165,22 +252,21 @@ def _parse_error(message: str, delim: str, file: str, hint: str) -> RelcoordErro
             "perhaps it was cut off)", file=file, row=row,
             hint=f'look for an unmatched double quote (") in row {row}; values holding quotes must double '
                  f'them (""). {_then(hint)}')
-    return RelcoordError(f"cannot parse the file as {_delim_name(delim)}-separated CSV: {message.strip()}",
+    return RelcoordError(f"cannot parse the file as {delim_name(delim)}-separated CSV: {message.strip()}",
                          file=file, hint=hint)
 
 
 def check_delimiter(text: str, delim: str, forced: bool, file: str) -> None:
     """A declared delimiter that does not occur in the header row while another
     one does: say so rather than read every line as one column."""
-    from relcoord.readers.surveyxact import _header_line
-    head = _header_line(text)
+    head = header_line(text)
     if not forced or delim in head:
         return
-    sniffed = _sniff_delimiter(text)
+    sniffed = sniff_delimiter(text)
     if sniffed != delim and sniffed in head:
         raise RelcoordError(
-            f"the reader options say the file is {_delim_name(delim)}-separated, but its header row has no "
-            f"{delim!r}; it looks {_delim_name(sniffed)}-separated", file=file, row=1,
+            f"the reader options say the file is {delim_name(delim)}-separated, but its header row has no "
+            f"{delim!r}; it looks {delim_name(sniffed)}-separated", file=file, row=1,
             hint=f"set `reader: {{delimiter: {'tab' if sniffed == chr(9) else repr(sniffed)}}}` or `auto` in the "
                  "round's config")
 
@@ -189,30 +275,33 @@ def _then(hint: str) -> str:
     return hint[:1].upper() + hint[1:] if hint else ""
 
 
-def check_header(header: list[str], file: str, row: int, hint: str) -> None:
-    """Every column needs a name, and a name may occur once."""
+def check_header(header: list[str], file: str, row: int, hint: str, *, spaces_are_blank: bool = True) -> None:
+    """Every column needs a name, and a name may occur once. A name of spaces only counts as no
+    name unless ``spaces_are_blank`` is false (SurveyXact keeps such a name as it is)."""
     if not any(h.strip() for h in header):
         raise RelcoordError(f"the header row (row {row}) is empty", file=file, row=row,
-                            hint=f"the header row must hold the column names; delete blank rows above it. {_then(hint)}")
+                            hint="the header row must hold the column names; delete blank rows above it. "
+                                 f"{_then(hint)}")
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
-        if name.strip() == "":
+        if (name.strip() if spaces_are_blank else name) == "":
             raise RelcoordError(
-                f"column {i + 1} ({_spreadsheet_column(i)}) has no name in the header row, but the file has "
+                f"column {i + 1} ({spreadsheet_column(i)}) has no name in the header row, but the file has "
                 "values or further columns after it", file=file, row=row,
                 hint=f"give the column its name or delete it. {_then(hint)}")
         if name in seen:
             j = seen[name]
             raise RelcoordError(
                 f"the column name {name!r} appears twice in the header: column {j + 1} "
-                f"({_spreadsheet_column(j)}) and column {i + 1} ({_spreadsheet_column(i)})",
+                f"({spreadsheet_column(j)}) and column {i + 1} ({spreadsheet_column(i)})",
                 file=file, row=row, column=name,
                 hint=f"every column must have its own name; rename or delete one of them. {_then(hint)}")
         seen[name] = i
 
 
 def split_header(frame: pd.DataFrame, n_header: int, file: str, hint: str, *, first_row: int = 1,
-                 what: str = "respondent") -> tuple[list[list[str]], pd.DataFrame, pd.Series]:
+                 what: str = "respondent", spaces_are_blank: bool = True,
+                 ) -> tuple[list[list[str]], pd.DataFrame, pd.Series]:
     """Split a parsed frame into ``n_header`` header rows and the records.
 
     The first header row names the columns. A trailing column without a name
@@ -227,12 +316,13 @@ def split_header(frame: pd.DataFrame, n_header: int, file: str, hint: str, *, fi
     body = frame.iloc[n_header:].reset_index(drop=True)
     body.columns = range(body.shape[1])
     names = headers[0]
-    while len(names) > 1 and names[-1].strip() == "" and (body.shape[0] == 0 or not body.iloc[:, -1].astype(bool).any()):
+    while (len(names) > 1 and (names[-1].strip() if spaces_are_blank else names[-1]) == ""
+           and (body.shape[0] == 0 or not body.iloc[:, -1].astype(bool).any())):
         names.pop()
         for h in headers[1:]:
             h.pop()
         body = body.iloc[:, :-1]
-    check_header(names, file, first_row, hint)
+    check_header(names, file, first_row, hint, spaces_are_blank=spaces_are_blank)
     body.columns = names
     values = body.to_numpy(dtype=object, copy=False)
     end = body.shape[0]
@@ -255,6 +345,40 @@ def structure_frame(names: list[str], question_of, texts: list[str] | None = Non
     choices = choices if choices is not None else [""] * len(names)
     rows = [[question_of(n), n, "", "", t, "", c] for n, t, c in zip(names, texts, choices)]
     return pd.DataFrame(rows, columns=STRUCTURE_COLUMNS, dtype=object)
+
+
+def cell_text(v) -> str:
+    """An Excel (or SPSS) cell value as the text a person sees in the cell: ``3.0`` -> ``"3"``."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            return str(v)
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return format(v, ".15g")
+    if isinstance(v, _dt.datetime):
+        if v.time() == _dt.time(0):
+            return v.date().isoformat()
+        return v.isoformat(sep=" ")
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def sheet_rows(ws) -> list[list[str]]:
+    """All rows of a read-only worksheet as lists of text, ragged (not padded)."""
+    try:
+        ws.reset_dimensions()   # do not trust a stale <dimension> tag
+    except AttributeError:
+        pass
+    return [[cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
 
 
 def open_workbook(path: Path, hint: str):

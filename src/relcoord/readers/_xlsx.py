@@ -71,7 +71,8 @@ def formulas_without_value(ws) -> dict[tuple[int, int], str]:
         return _formulas_without_value(ws) if _may_hold_formulas(ws) else {}
     except Exception as exc:  # noqa: BLE001 - zip / zlib / XML errors of a damaged workbook
         raise RelcoordError(f"cannot read the sheet {ws.title!r} ({type(exc).__name__}: {exc}); the workbook looks "
-                            "damaged", file=getattr(getattr(ws.parent, "_archive", None), "filename", None), hint="save the workbook again from Excel, or export it again") from None
+                            "damaged", file=getattr(getattr(ws.parent, "_archive", None), "filename", None),
+                            hint="save the workbook again from Excel, or export it again") from None
 
 
 def _formulas_without_value(ws) -> dict[tuple[int, int], str]:

@@ -36,15 +36,16 @@ can have are quarantined with their own rule:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from relcoord.codes import normalise_code, normalise_text
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
-from relcoord.readers._text import (decode, delimiter_option, encoding_option, parse_csv, read_bytes,
-                                    refuse_binary, sniff_delimiter, split_header, structure_frame,
-                                    truncated_last_row)
+from relcoord.readers._text import (decode, delimiter_option, encoding_option, parse_csv, read_bytes, refuse_binary,
+                                    sniff_delimiter, split_header, structure_frame, truncated_last_row)
 
 __all__ = ["read_canonical", "RESPONSES", "RESPONDENTS", "column_name"]
 
@@ -121,24 +122,64 @@ def _factor(values: np.ndarray, norm) -> tuple[np.ndarray, np.ndarray]:
     return (codes2[codes] if len(codes) else codes.astype(np.int64)), np.asarray(keys2, dtype=object)
 
 
-def _norm(values: np.ndarray) -> np.ndarray:
-    """Stripped, case-folded, single-spaced text of every value, computed once per distinct value."""
-    from relcoord.codebook import normalise_text
-    codes, keys = _factor(values, normalise_text)
-    return keys[codes] if len(codes) else np.array([], dtype=object)
+class _Records(NamedTuple):
+    """Which record every answer row belongs to: the respondents of respondents.csv, then the ids
+    found only in responses.csv (orphans)."""
+    rec: np.ndarray            # per answer row: its record
+    n_pers: int                # records from respondents.csv
+    orphan_ids: np.ndarray     # ids only in responses.csv, in order of first appearance
+    orphan_first: np.ndarray   # per orphan: its first answer row
+
+
+class _Columns(NamedTuple):
+    """One wide column per (item, target unit) pair."""
+    pair: np.ndarray           # per answer row: its column
+    names: list[str]           # column names, ``item|target``
+    first_of_pair: np.ndarray  # per column: its first answer row
+    item_key: dict[int, str]   # first answer row -> normalised item key
+    items_txt: dict[int, str]  # first answer row -> item as written
+    targets_txt: dict[int, str]
 
 
 def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str = "auto") -> RawExport:
     """Read ``responses.csv`` + ``respondents.csv`` into one record per respondent."""
-    from relcoord.codebook import normalise_text
     resp_path, pers_path = _locate(Path(path))
     enc_opt, delim_opt = encoding_option(encoding), delimiter_option(delimiter)
     resp, resp_rows, enc, delim, resp_cut = _table(resp_path, enc_opt, delim_opt,
                                                    ["respondent_id", "target_unit", "item", "value"], "answer")
     pers, pers_rows, _, _, pers_cut = _table(pers_path, enc_opt, delim_opt, ["respondent_id", "rater_unit"],
                                              "respondent")
+    resp_row_no = resp_rows.to_numpy()
+    recs = _records(pers, resp)
+    cols = _columns(resp, resp_path, resp_row_no)
+    values = _values(resp)
+    problems = list(pers_cut)
+    for p in resp_cut:   # the cut answer row belongs to its respondent's record
+        problems.append({**p, "index": int(recs.rec[p["index"]])})
+    wide, rows = _place_answers(resp, values, recs, cols, resp_path, resp_row_no, problems)
+    rater = _base_units(pers, resp, recs, resp_path, resp_row_no, problems)
+    names = cols.names
+    data = _wide_table(pers, pers_path, recs, rater, wide, names)
+    source_file = np.array([str(pers_path)] * recs.n_pers + [str(resp_path)] * len(recs.orphan_ids), dtype=object)
+    source_row = np.concatenate([pers_rows.to_numpy(), resp_row_no[recs.orphan_first] if len(recs.orphan_first)
+                                 else np.array([], dtype=np.int64)]).astype(np.int64)
+    qname = {n: cols.item_key[i] for n, i in zip(names, cols.first_of_pair)}
+    structure = structure_frame(names, qname.__getitem__,
+                                [f"{cols.items_txt[i]} - {cols.targets_txt[i]}" for i in cols.first_of_pair],
+                                [cols.targets_txt[i] for i in cols.first_of_pair])
+    return RawExport(
+        data=data, source_file=pd.Series(source_file, index=data.index, name="source_file"),
+        source_row=pd.Series(source_row, index=data.index, name="source_row"),
+        structure=structure, files=[resp_path, pers_path], format="canonical", encoding=enc, delimiter=delim,
+        column_files={n: str(resp_path) for n in names},
+        cell_rows={n: rows[:, j] for j, n in enumerate(names)},
+        column_labels={n: "value" for n in names},
+        problems=pd.DataFrame(problems, columns=["index", "rule", "column", "value", "message", "source_file",
+                                                 "source_row"]))
 
-    # -- records: the respondents, then ids found only in responses ---------------------------------
+
+def _records(pers: pd.DataFrame, resp: pd.DataFrame) -> _Records:
+    """The records: the respondents (first row of a repeated id), then ids found only in responses."""
     pers_ids = np.array([str(v).strip() for v in pers["respondent_id"]], dtype=object)
     is_first = ~pd.Index(pers_ids).duplicated()
     first_pos = np.flatnonzero(is_first)
@@ -158,10 +199,12 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
         o_first = pd.Series(orphan_rows).groupby(rec[orphan_rows]).first().to_numpy()
     else:
         o_first = np.array([], dtype=int)
-    n_rec = n_pers + len(orphan_ids)
-    resp_row_no = resp_rows.to_numpy()
+    return _Records(rec, n_pers, orphan_ids, o_first)
 
-    # -- columns: one per (item, target) pair -----------------------------------------------------------
+
+def _columns(resp: pd.DataFrame, resp_path: Path, resp_row_no: np.ndarray) -> _Columns:
+    """One column per (item, target) pair, named by the item key and the target as first written
+    (by the normalised target when two spellings differ only in case or blanks)."""
     item_codes, item_keys = _factor(resp["item"].to_numpy(dtype=object), normalise_text)
     target_codes, target_keys = _factor(resp["target_unit"].to_numpy(dtype=object), normalise_text)
     blank = np.flatnonzero((item_keys == "")[item_codes] | (target_keys == "")[target_codes]) \
@@ -180,8 +223,12 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
     names = [column_name(item_key[i], targets_txt[i]) for i in first_of_pair]
     if len(set(names)) != len(names):  # two spellings of one target differing only in case/blanks
         names = [column_name(item_key[i], target_keys[target_codes[i]]) for i in first_of_pair]
+    return _Columns(pair, names, first_of_pair, item_key, items_txt, targets_txt)
 
-    # -- values (a "don't know" recorded in the answer column) ------------------------------------------
+
+def _values(resp: pd.DataFrame) -> np.ndarray:
+    """The answer values; a "don't know" recorded in the answer column with an empty value reads as
+    ``dont_know``."""
     values = resp["value"].to_numpy(dtype=object)
     if "answer" in resp.columns:
         ans_codes, ans_keys = _factor(resp["answer"].to_numpy(dtype=object), normalise_text)
@@ -191,16 +238,19 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
             values = values.copy()
             empty = np.array([str(v).strip() == "" for v in values[dk]], dtype=bool)
             values[dk[empty]] = DONT_KNOW
+    return values
 
-    # -- duplicates: the same (record, pair) twice ---------------------------------------------------------
-    n_cols = len(names)
+
+def _place_answers(resp: pd.DataFrame, values: np.ndarray, recs: _Records, cols: _Columns, resp_path: Path,
+                   resp_row_no: np.ndarray, problems: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(wide values, their source rows), records x columns. The first answer of a (record, column)
+    counts; a later different one is a ``conflicting_answers`` problem (one per record)."""
+    rec, pair = recs.rec, cols.pair
+    n_rec, n_cols = recs.n_pers + len(recs.orphan_ids), len(cols.names)
     cell = rec.astype(np.int64) * max(n_cols, 1) + pair
     dup = pd.Series(cell).duplicated(keep="first").to_numpy()
-    problems = list(pers_cut)
-    for p in resp_cut:   # the cut answer row belongs to its respondent's record
-        problems.append({**p, "index": int(rec[p["index"]])})
     if dup.any():
-        from relcoord.validation import normalise_code
+        items_col, targets_col = resp["item"].to_numpy(dtype=object), resp["target_unit"].to_numpy(dtype=object)
         norm_val = normalise_code(values.astype(str))
         first_idx = pd.Series(np.arange(len(cell))).groupby(cell).transform("first").to_numpy()
         clash = dup & (norm_val != norm_val[first_idx])
@@ -222,8 +272,14 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
     rows = np.zeros((n_rec, n_cols), dtype=np.int64)
     wide[rec[keep], pair[keep]] = values[keep]
     rows[rec[keep], pair[keep]] = resp_row_no[keep]
+    return wide, rows
 
-    # -- base units: respondents.csv, checked against responses.csv -------------------------------------
+
+def _base_units(pers: pd.DataFrame, resp: pd.DataFrame, recs: _Records, resp_path: Path,
+                resp_row_no: np.ndarray, problems: list[dict]) -> np.ndarray:
+    """Every record's base unit from respondents.csv (an orphan's from responses.csv), checked against
+    responses.csv (``inconsistent_rater_unit``); orphans are ``not_in_respondents`` problems."""
+    rec, n_pers, orphan_ids = recs.rec, recs.n_pers, recs.orphan_ids
     rater = np.concatenate([pers["rater_unit"].to_numpy(dtype=object), np.full(len(orphan_ids), "", dtype=object)])
     if "rater_unit" in resp.columns:
         r_rater = resp["rater_unit"].to_numpy(dtype=object)
@@ -252,31 +308,21 @@ def read_canonical(path: str | Path, *, encoding: str = "auto", delimiter: str =
         if str(oid) == "":
             continue  # an empty id is reported by validation (missing_respondent_id)
         problems.append(dict(index=n_pers + k, rule="not_in_respondents", column="respondent_id", value=None,
-                             message="", source_file=str(resp_path), source_row=int(resp_row_no[o_first[k]])))
+                             message="", source_file=str(resp_path),
+                             source_row=int(resp_row_no[recs.orphan_first[k]])))
+    return rater
 
-    # -- the wide table ------------------------------------------------------------------------------------
-    carried = {c: np.concatenate([pers[c].to_numpy(dtype=object), np.full(len(orphan_ids), "", dtype=object)])
+
+def _wide_table(pers: pd.DataFrame, pers_path: Path, recs: _Records, rater: np.ndarray, wide: np.ndarray,
+                names: list[str]) -> pd.DataFrame:
+    """respondent_id, rater_unit, respondents.csv's other columns, then one column per pair."""
+    n_orphans = len(recs.orphan_ids)
+    carried = {c: np.concatenate([pers[c].to_numpy(dtype=object), np.full(n_orphans, "", dtype=object)])
                for c in pers.columns if c not in ("respondent_id", "rater_unit")}
     clash = sorted(set(carried) & set(names))
     if clash:
         raise RelcoordError(f"respondents.csv has a column named like an (item|target) pair: {clash[0]!r}",
                             file=str(pers_path), row=1, column=clash[0], hint="rename that column")
-    ids = np.concatenate([pers["respondent_id"].to_numpy(dtype=object), orphan_ids.astype(object)])
-    data = pd.concat([pd.DataFrame({"respondent_id": ids, "rater_unit": rater, **carried}, dtype=object),
+    ids = np.concatenate([pers["respondent_id"].to_numpy(dtype=object), recs.orphan_ids.astype(object)])
+    return pd.concat([pd.DataFrame({"respondent_id": ids, "rater_unit": rater, **carried}, dtype=object),
                       pd.DataFrame(wide, columns=names, dtype=object)], axis=1)
-    source_file = np.array([str(pers_path)] * n_pers + [str(resp_path)] * len(orphan_ids), dtype=object)
-    source_row = np.concatenate([pers_rows.to_numpy(), resp_row_no[o_first] if len(o_first) else
-                                 np.array([], dtype=np.int64)]).astype(np.int64)
-    qname = {n: item_key[i] for n, i in zip(names, first_of_pair)}
-    structure = structure_frame(names, qname.__getitem__,
-                                [f"{items_txt[i]} - {targets_txt[i]}" for i in first_of_pair],
-                                [targets_txt[i] for i in first_of_pair])
-    return RawExport(
-        data=data, source_file=pd.Series(source_file, index=data.index, name="source_file"),
-        source_row=pd.Series(source_row, index=data.index, name="source_row"),
-        structure=structure, files=[resp_path, pers_path], format="canonical", encoding=enc, delimiter=delim,
-        column_files={n: str(resp_path) for n in names},
-        cell_rows={n: rows[:, j] for j, n in enumerate(names)},
-        column_labels={n: "value" for n in names},
-        problems=pd.DataFrame(problems, columns=["index", "rule", "column", "value", "message", "source_file",
-                                                 "source_row"]))

@@ -83,7 +83,8 @@ def read_generic(path: str | Path, *, encoding: str = "auto", delimiter: str = "
         raise RelcoordError("this file is a zip archive (an Excel workbook?) but is not named .xlsx", file=str(p),
                             hint="rename it to .xlsx if it is a workbook, or save the table as CSV")
     if kind is not None:
-        raise RelcoordError(f"this is not a text table but {'an SPSS .sav file' if kind == 'sav' else 'a ' + kind + ' file'}",
+        what = "an SPSS .sav file" if kind == "sav" else f"a {kind} file"
+        raise RelcoordError(f"this is not a text table but {what}",
                             file=str(p), hint="set the round's `format:` to the file's real format (e.g. spss), "
                                               "or save the table as CSV")
     if sheet:

@@ -19,11 +19,8 @@ blanks are ``""``.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import datetime as _dt
 import io
-import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -32,21 +29,28 @@ import pandas as pd
 
 from relcoord.errors import RelcoordError
 from relcoord.readers import RawExport
-from relcoord.readers._limits import check_regular_file, check_workbook, pad_rows
+from relcoord.readers._limits import pad_rows
+from relcoord.readers._text import (STRUCTURE_COLUMNS, cell_text, check_header, decode, delim_name, delimiter_option,
+                                    encoding_option, open_workbook, parse_csv, problems_frame, sheet_rows,
+                                    sniff_delimiter, split_header)
 from relcoord.readers._xlsx import formula_problems, formulas_without_value, sheet_visible, stop_on_formulas
 
 __all__ = ["read_surveyxact", "STRUCTURE_COLUMNS", "LABEL_COLUMNS"]
 
-STRUCTURE_COLUMNS = ["questionName", "variableName", "questionType", "subType",
-                     "questionText", "choiceValue", "choiceText"]
 LABEL_COLUMNS = ["variable", "value", "label"]
+_cell_text = cell_text   # the name tests/test_readers_surveyxact.py imports
 _TRIO = ("dataset.csv", "structure.csv", "labels.csv")
-_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 _ENCODING_HINT = (
     "set `reader: {encoding: ...}` in the round's config to the file's encoding "
     "(SurveyXact writes comma- and semicolon-separated CSV as cp1252/latin-1 and "
     "tab-separated CSV as utf-16), or leave it at `auto`; or re-export the survey "
     "from SurveyXact")
+_CSV_HINT = ("check that the file is a CSV export from SurveyXact (dataset.csv holds a header row and one row per "
+             "respondent) and export it again if need be, or set `reader: {delimiter: ...}` / "
+             "`reader: {encoding: ...}` in the round's config")
+_HEADER_HINT = "if the file was not edited by hand, export the survey again from SurveyXact"
+_WORKBOOK_HINT = ("export the survey from SurveyXact as Excel (.xlsx) again, or open the file in Excel and save it "
+                  "as .xlsx; a CSV export must be a folder with dataset.csv, structure.csv and labels.csv")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -91,21 +95,21 @@ def read_surveyxact(path: str | Path, *, encoding: str = "auto",
 # --------------------------------------------------------------------------- CSV
 
 def _read_csv_trio(folder: Path, *, encoding: str, delimiter: str) -> RawExport:
-    enc_opt = _check_encoding_option(encoding)
-    delim_opt = _check_delimiter_option(delimiter)
+    enc_opt = encoding_option(encoding)
+    delim_opt = delimiter_option(delimiter)
     files = _find_trio(folder)
     ds_path, st_path, lb_path = files
 
     ds_text, ds_enc = _decode(ds_path, enc_opt)
-    ds_delim = delim_opt or _sniff_delimiter(ds_text)
+    ds_delim = delim_opt or sniff_delimiter(ds_text)
     data, source_row = _parse_dataset_csv(ds_text, ds_delim, ds_path)
 
     st_text, _ = _decode(st_path, enc_opt)
-    st_rows = _parse_small_csv(st_text, delim_opt or _sniff_delimiter(st_text), st_path)
+    st_rows = _parse_small_csv(st_text, delim_opt or sniff_delimiter(st_text), st_path)
     structure = _structure_frame(st_rows, st_path, row_offset=1)
 
     lb_text, _ = _decode(lb_path, enc_opt)
-    lb_rows = _parse_small_csv(lb_text, delim_opt or _sniff_delimiter(lb_text), lb_path)
+    lb_rows = _parse_small_csv(lb_text, delim_opt or sniff_delimiter(lb_text), lb_path)
     labels = _labels_frame(lb_rows, lb_path)
 
     return RawExport(
@@ -120,29 +124,6 @@ def _read_csv_trio(folder: Path, *, encoding: str, delimiter: str) -> RawExport:
         encoding=ds_enc,
         delimiter=ds_delim,
     )
-
-
-def _check_encoding_option(encoding: str | None) -> str | None:
-    if encoding is None or str(encoding).strip().lower() in ("", "auto"):
-        return None
-    try:
-        return codecs.lookup(str(encoding).strip()).name
-    except LookupError:
-        raise RelcoordError(
-            f"unknown encoding {encoding!r} in the reader options",
-            hint="use `auto`, or an encoding name such as cp1252, latin-1, utf-8, "
-                 "utf-8-sig or utf-16 in `reader: {encoding: ...}`") from None
-
-
-def _check_delimiter_option(delimiter: str | None) -> str | None:
-    if delimiter is None or delimiter == "auto" or delimiter == "":
-        return None
-    d = _DELIMITER_NAMES.get(str(delimiter).strip().lower(), delimiter)
-    if len(d) != 1 or d in ('"', "\r", "\n"):
-        raise RelcoordError(
-            f"unusable delimiter {delimiter!r} in the reader options",
-            hint="use `auto`, or one character: ',', ';' or a tab ('\\t' or 'tab')")
-    return d
 
 
 def _find_trio(folder: Path) -> tuple[Path, Path, Path]:
@@ -173,221 +154,17 @@ def _find_trio(folder: Path) -> tuple[Path, Path, Path]:
     return found[0], found[1], found[2]
 
 
-def _read_bytes(path: Path) -> bytes:
-    check_regular_file(path)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise RelcoordError(f"cannot read the file: {exc.strerror or exc}", file=str(path),
-                            hint="check that the file exists and is readable") from None
-
-
-def _detect_encoding(raw: bytes) -> str:
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if raw.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    # UTF-16 without a byte-order mark: ASCII text has every other byte zero.
-    head = raw[:4096]
-    if len(head) >= 4 and head.count(0) >= len(head) // 4:
-        odd_zero = head[1::2].count(0)
-        even_zero = head[0::2].count(0)
-        if odd_zero >= len(head) // 4 and even_zero == 0:
-            return "utf-16-le"
-        if even_zero >= len(head) // 4 and odd_zero == 0:
-            return "utf-16-be"
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        raw.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"   # decodes any byte
-
-
 def _decode(path: Path, forced: str | None) -> tuple[str, str]:
-    raw = _read_bytes(path)
-    enc = forced or _detect_encoding(raw)
-    try:
-        text = raw.decode(enc)
-    except UnicodeDecodeError as exc:
-        how = "as set in the reader options" if forced else "as detected"
-        if exc.end >= len(raw) and "truncated" in str(exc.reason):
-            # e.g. an 8-bit file read as utf-16: it ends inside a character.
-            raise RelcoordError(
-                f"cannot decode the file as {enc} ({how}): it ends in the middle of a "
-                f"character ({len(raw)} bytes), so it is not {enc}", file=str(path),
-                hint=_ENCODING_HINT) from None
-        line = raw[:exc.start].decode(enc, errors="replace").count("\n") + 1
-        bad = raw[exc.start:min(exc.end, exc.start + 4)].hex(" ")
-        raise RelcoordError(
-            f"cannot decode the file as {enc} ({how}): bytes {bad} at byte offset "
-            f"{exc.start} ({exc.reason})", file=str(path), row=line,
-            hint=_ENCODING_HINT) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\x00" in text:
-        pos = text.index("\x00")
-        raise RelcoordError(
-            f"the file contains NUL characters when decoded as {enc} (first at "
-            f"character {pos}): the encoding is probably wrong, or the file is damaged",
-            file=str(path), row=text.count("\n", 0, pos) + 1, hint=_ENCODING_HINT)
-    return text, enc
-
-
-def _header_line(text: str, limit: int = 1 << 20) -> str:
-    """The first record of ``text`` (quoted line breaks kept), at most ``limit`` chars."""
-    in_quotes = False
-    for i, ch in enumerate(text[:limit]):
-        if ch == '"':
-            in_quotes = not in_quotes
-        elif ch in "\r\n" and not in_quotes:
-            return text[:i]
-    return text[:limit]
-
-
-def _sniff_delimiter(text: str) -> str:
-    counts = {"\t": 0, ";": 0, ",": 0}
-    in_quotes = False
-    for ch in _header_line(text):
-        if ch == '"':
-            in_quotes = not in_quotes
-        elif not in_quotes and ch in counts:
-            counts[ch] += 1
-    best = max(counts, key=lambda d: counts[d])   # ties: tab, then ';', then ','
-    return best if counts[best] else ","
-
-
-def _spreadsheet_column(index: int) -> str:
-    """0-based column index -> spreadsheet letters (0 -> 'A', 26 -> 'AA')."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def _check_header(header: list[str], file: str) -> None:
-    if not any(h.strip() for h in header):
-        raise RelcoordError(
-            "the header row (row 1) is empty", file=file, row=1,
-            hint="the first row must hold the variable names (v_1_1, s_2, ...); "
-                 "delete blank rows above it or re-export the survey from SurveyXact")
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header):
-        if name == "":
-            raise RelcoordError(
-                f"column {i + 1} ({_spreadsheet_column(i)}) has no name in the header row, "
-                "but the file has values or further columns after it", file=file, row=1,
-                hint="give the column its variable name or delete the column, or re-export "
-                     "the survey from SurveyXact")
-        if name in seen:
-            j = seen[name]
-            raise RelcoordError(
-                f"the column name {name!r} appears twice in the header: column {j + 1} "
-                f"({_spreadsheet_column(j)}) and column {i + 1} ({_spreadsheet_column(i)})",
-                file=file, row=1, column=name,
-                hint="every column must have its own name; rename or delete one of them, "
-                     "or re-export the survey from SurveyXact")
-        seen[name] = i
-
-
-_EXPECTED_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_EOF_RE = re.compile(r"EOF inside string starting at row (\d+)")
+    # An 8-bit encoding forced on a UTF-8 file is the user's choice here (SurveyXact writes 8-bit files).
+    return decode(path, forced, _ENCODING_HINT, refuse_utf8_as_8bit=False)
 
 
 def _parse_dataset_csv(text: str, delim: str, path: Path) -> tuple[pd.DataFrame, pd.Series]:
+    """dataset.csv -> (records with named columns, source rows); a column name of spaces is kept."""
     file = str(path)
-    if not text.strip():
-        raise RelcoordError(
-            "the dataset file is empty", file=file,
-            hint="export the survey again from SurveyXact; dataset.csv must hold a header "
-                 "row and one row per respondent")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=delim, header=None, dtype=str, keep_default_na=False,
-            na_filter=False, engine="c", skip_blank_lines=False, quotechar='"',
-            doublequote=True, escapechar=None, comment=None, skipinitialspace=False,
-            quoting=csv.QUOTE_MINIMAL, index_col=False, low_memory=False)
-    except pd.errors.EmptyDataError:
-        raise RelcoordError(
-            "the dataset file is empty", file=file,
-            hint="export the survey again from SurveyXact; dataset.csv must hold a header "
-                 "row and one row per respondent") from None
-    except pd.errors.ParserError as exc:
-        raise _parse_error(str(exc), delim, file) from None
-    except (ValueError, OverflowError, MemoryError) as exc:
-        raise RelcoordError(
-            f"cannot parse the file as {_delim_name(delim)}-separated CSV: {exc}",
-            file=file,
-            hint="check that the file is a CSV export from SurveyXact, or set "
-                 "`reader: {delimiter: ...}` / `reader: {encoding: ...}` in the round's config"
-        ) from None
-
-    header = [("" if v is None or v != v else str(v)) for v in frame.iloc[0].tolist()]
-    body = frame.iloc[1:].reset_index(drop=True)
-    body.columns = range(body.shape[1])
-    # With na_filter=False the C parser gives "" for blanks and for the missing
-    # fields of short rows (padding); no NaN can occur, so no costly fillna.
-    # A trailing delimiter on every line gives a last column with no name and no values.
-    while len(header) > 1 and header[-1] == "" and (body.shape[0] == 0 or
-                                                     not body.iloc[:, -1].astype(bool).any()):
-        header.pop()
-        body = body.iloc[:, :-1]
-    _check_header(header, file)
-    body.columns = header
-    body = _drop_trailing_empty_rows(body)
-    if body.shape[0] == 0:
-        raise RelcoordError(
-            "the dataset has a header but no respondent rows", file=file,
-            hint="check that the export is from the right survey and that it has "
-                 "responses; export it again from SurveyXact")
-    source_row = pd.Series(range(2, body.shape[0] + 2), index=body.index, dtype="int64",
-                           name="source_row")
+    frame = parse_csv(text, delim, file, _CSV_HINT)
+    _, body, source_row = split_header(frame, 1, file, _HEADER_HINT, spaces_are_blank=False)
     return body, source_row
-
-
-def _delim_name(d: str) -> str:
-    return {",": "comma", ";": "semicolon", "\t": "tab"}.get(d, repr(d))
-
-
-def _parse_error(message: str, delim: str, file: str) -> RelcoordError:
-    m = _EXPECTED_RE.search(message)
-    if m:
-        expected, line, saw = (int(g) for g in m.groups())
-        return RelcoordError(
-            f"this row has {saw} fields but the header has {expected} "
-            f"({_delim_name(delim)}-separated)", file=file, row=line,
-            hint=f"a value in row {line} probably contains the delimiter "
-                 f"{delim!r} without quotes, or the row was edited by hand; fix the row or "
-                 "re-export the survey from SurveyXact (if the delimiter was guessed wrongly, "
-                 "set `reader: {delimiter: ...}` in the round's config)")
-    m = _EOF_RE.search(message)
-    if m:
-        row = int(m.group(1)) + 1
-        return RelcoordError(
-            "a quoted value that starts in this row is never closed (the file ends "
-            "inside quotes)", file=file, row=row,
-            hint=f'look for an unmatched double quote (") in row {row}; values holding '
-                 'quotes must double them ("") -- or re-export the survey from SurveyXact')
-    return RelcoordError(
-        f"cannot parse the file as {_delim_name(delim)}-separated CSV: "
-        f"{message.strip()}", file=file,
-        hint="check that the file is a CSV export from SurveyXact, or set "
-             "`reader: {delimiter: ...}` / `reader: {encoding: ...}` in the round's config")
-
-
-def _drop_trailing_empty_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Drop rows at the end in which every cell is blank (usually none or a few)."""
-    end = df.shape[0]
-    values = df.to_numpy(dtype=object, copy=False)
-    while end > 0 and not any(values[end - 1]):
-        end -= 1
-    return df if end == df.shape[0] else df.iloc[:end]
 
 
 def _parse_small_csv(text: str, delim: str, path: Path) -> list[list[str]]:
@@ -397,7 +174,7 @@ def _parse_small_csv(text: str, delim: str, path: Path) -> list[list[str]]:
                                quotechar='"', doublequote=True, strict=False))
     except csv.Error as exc:
         raise RelcoordError(
-            f"cannot parse the file as {_delim_name(delim)}-separated CSV: {exc}",
+            f"cannot parse the file as {delim_name(delim)}-separated CSV: {exc}",
             file=str(path),
             hint="re-export the survey from SurveyXact, or set `reader: {delimiter: ...}` "
                  "in the round's config") from None
@@ -447,64 +224,8 @@ def _labels_frame(rows: list[list[str]], file: Path | str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- Excel
 
-def _cell_text(v) -> str:
-    """An Excel cell value as the text a person sees in the cell."""
-    if v is None:
-        return ""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if v != v or v in (float("inf"), float("-inf")):
-            return str(v)
-        if v.is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return format(v, ".15g")
-    if isinstance(v, _dt.datetime):
-        if v.time() == _dt.time(0):
-            return v.date().isoformat()
-        return v.isoformat(sep=" ")
-    if isinstance(v, (_dt.date, _dt.time)):
-        return v.isoformat()
-    if isinstance(v, _dt.timedelta):
-        return str(v)
-    return str(v)
-
-
-def _sheet_rows(ws) -> list[list[str]]:
-    """All rows of a read-only worksheet as lists of text, ragged (not padded)."""
-    try:
-        ws.reset_dimensions()   # do not trust a stale <dimension> tag
-    except AttributeError:
-        pass
-    conv = _cell_text
-    return [[conv(v) for v in row] for row in ws.iter_rows(values_only=True)]
-
-
-def _open_workbook(path: Path):
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-    hint = ("export the survey from SurveyXact as Excel (.xlsx) again, or open the file in "
-            "Excel and save it as .xlsx; a CSV export must be a folder with dataset.csv, "
-            "structure.csv and labels.csv")
-    check_workbook(path, hint)
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except zipfile.BadZipFile:
-        raise RelcoordError("the file is not an Excel .xlsx workbook (it is not a zip "
-                            "archive; perhaps a CSV or .xls file renamed to .xlsx)",
-                            file=str(path), hint=hint) from None
-    except (InvalidFileException, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError, zlib.error,
-            AttributeError, IndexError) as exc:  # SyntaxError: broken XML inside a damaged workbook
-        raise RelcoordError(f"cannot open the Excel workbook: {exc}", file=str(path),
-                            hint=hint) from None
-
-
 def _read_workbook(path: Path) -> RawExport:
-    wb = _open_workbook(path)
+    wb = open_workbook(path, _WORKBOOK_HINT)
     try:
         names = list(wb.sheetnames)
         dataset_sheets = [n for n in names if n.strip().lower().startswith("dataset")]
@@ -527,8 +248,8 @@ def _read_workbook(path: Path) -> RawExport:
 
         try:
             data = _read_dataset_sheets(wb, path, dataset_sheets)
-            st_rows = _sheet_rows(wb[structure_name])
-            lb_rows = _sheet_rows(wb[labels_name])
+            st_rows = sheet_rows(wb[structure_name])
+            lb_rows = sheet_rows(wb[labels_name])
             stop_on_formulas(formulas_without_value(wb[structure_name]), f"{path}:{structure_name}",
                              "the Structure sheet")
             stop_on_formulas(formulas_without_value(wb[labels_name]), f"{path}:{labels_name}", "the Labels sheet")
@@ -561,13 +282,8 @@ def _read_workbook(path: Path) -> RawExport:
         encoding=None,
         delimiter=None,
         column_files=data.attrs.pop("column_files", {}),
-        problems=_problems_frame(data.attrs.pop("problems", [])),
+        problems=problems_frame(data.attrs.pop("problems", [])),
     )
-
-
-def _problems_frame(problems: list[dict]) -> pd.DataFrame | None:
-    cols = ["index", "rule", "column", "value", "message", "source_file", "source_row"]
-    return pd.DataFrame(problems, columns=cols) if problems else None
 
 
 def _refuse_hidden(wb, path: Path, names: list[str]) -> None:
@@ -588,7 +304,7 @@ def _read_dataset_sheets(wb, path: Path, sheet_names: list[str]) -> pd.DataFrame
     problems: list[dict] = []
     for name in sheet_names:
         where = f"{path}:{name}"
-        rows = _sheet_rows(wb[name])
+        rows = sheet_rows(wb[name])
         formulas = formulas_without_value(wb[name])
         if formulas:
             stop_on_formulas(formulas, where, f"the header row of sheet {name!r}", rows=range(1, 2))
@@ -614,7 +330,7 @@ def _read_dataset_sheets(wb, path: Path, sheet_names: list[str]) -> pd.DataFrame
         while header and header[-1] == "" and not any(r[len(header) - 1] for r in body):
             header.pop()
         body = [r[:len(header)] for r in body]
-        _check_header(header, where)
+        check_header(header, where, 1, _HEADER_HINT, spaces_are_blank=False)
         parts.append((where, header, body))
         problems += formula_problems(formulas, header, 2, where, len(body))
         for r, c in formulas:   # a formula without a saved value reads as blank, and is reported (quarantined)

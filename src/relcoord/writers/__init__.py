@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .canonical import write_canonical
+from .generic import write_generic
+from .limesurvey import write_limesurvey
+from .qualtrics import write_qualtrics
+from .spss import write_spss
 from .surveyxact import write_surveyxact
 
 __all__ = ["write_surveyxact", "write_round", "FORMATS"]
@@ -33,19 +38,14 @@ def write_round(fmt: str, study_round, units, instrument, folder, *, seed: int =
     folder = Path(folder)
     target = folder if name == "." else folder / name
     if fmt == "qualtrics":
-        from .qualtrics import write_qualtrics
         info = write_qualtrics(study_round, units, instrument, target, seed=seed)
     elif fmt == "limesurvey":
-        from .limesurvey import write_limesurvey
         info = write_limesurvey(study_round, units, instrument, target, seed=seed)
     elif fmt == "spss":
-        from .spss import write_spss
         info = write_spss(study_round, units, instrument, target, seed=seed)
     elif fmt in ("generic-csv", "generic-xlsx"):
-        from .generic import write_generic
         info = write_generic(study_round, units, instrument, target, kind=fmt.split("-")[1], seed=seed)
     elif fmt == "canonical":
-        from .canonical import write_canonical
         info = write_canonical(study_round, units, instrument, target, seed=seed)
     else:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

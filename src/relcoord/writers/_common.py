@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from ..instrument import Instrument, load_instrument
-from .surveyxact import (BACKGROUND_ORDER, BACKGROUND_QUESTIONS, DONT_KNOW_LABEL, NETWORK_QUESTION, RATER_QUESTION,
-                         _score_to_code, _split_round, option_label)
+from .surveyxact import (BACKGROUND_ORDER, BACKGROUND_QUESTIONS, DONT_KNOW_LABEL, EXPORT_LANG, NETWORK_QUESTION,
+                         RATER_QUESTION, _score_to_code, _split_round, option_label)
 
 __all__ = ["RoundCodes", "round_codes", "DONT_KNOW_CODE", "DONT_KNOW_LABEL", "RATER_QUESTION", "NETWORK_QUESTION",
-           "BACKGROUND_QUESTIONS", "option_label", "item_question", "background_categories"]
+           "BACKGROUND_QUESTIONS", "EXPORT_LANG", "option_label", "item_question", "background_categories"]
 
 DONT_KNOW_CODE = 6
 
@@ -39,7 +39,7 @@ class RoundCodes:
     instrument: Instrument
 
 
-def item_question(item, lang: str = "da") -> str:
+def item_question(item, lang: str) -> str:
     return item.question.get(lang) or item.question.get("en") or item.label(lang)
 
 
@@ -96,7 +96,7 @@ def round_codes(study_round, units: pd.DataFrame, instrument, dont_know_code: in
                       name_of=dict(zip(units["unit_id"], units["name"])), instrument=inst)
 
 
-def text_answers(rc: RoundCodes, q: int, lang: str = "da") -> np.ndarray:
+def text_answers(rc: RoundCodes, q: int, lang: str) -> np.ndarray:
     """(n, T) answer texts of item q: the option text of each code, "Ved ikke", "" for blank."""
     item = rc.instrument.item(rc.items[q])
     lut = {c: option_label(item, c, lang) for c in item.codes}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..instrument import Instrument, default_instrument, load_instrument
 from ..writers.surveyxact import _split_round
 
 __all__ = ["write_canonical", "canonical_codebook"]
@@ -22,7 +23,6 @@ __all__ = ["write_canonical", "canonical_codebook"]
 
 def canonical_codebook(units=None, instrument=None) -> dict:
     """The codebook reading the canonical format: item keys as they are, values as scores."""
-    from ..instrument import Instrument, load_instrument, default_instrument
     inst = (instrument if isinstance(instrument, Instrument) else
             load_instrument(instrument) if instrument is not None else default_instrument())
     return {"respondent_id": "respondent_id", "rater_unit": "rater_unit",

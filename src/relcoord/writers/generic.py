@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ._common import code_strings, round_codes
+from ..instrument import Instrument, load_instrument
 
 __all__ = ["write_generic", "generic_codebook", "STEMS"]
 
@@ -41,7 +42,6 @@ def _stem(key: str) -> str:
 
 def generic_codebook(units, instrument, *, naming: str = "pattern") -> dict:
     """The codebook reading what :func:`write_generic` writes."""
-    from ..instrument import Instrument, load_instrument
     inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
     if naming == "pattern":
         items = {k: {"pattern": f"{_stem(k)}_{{target}}"} for k in inst.keys}

@@ -1,7 +1,7 @@
 """Write one survey round as a LimeSurvey CSV export (and the codebook that reads it).
 
 As LimeSurvey's CSV writer does: UTF-8 with a byte-order mark, every field
-quoted, CRLF, ``;`` between fields (DOMAIN.md section 7). Columns: ``id``,
+quoted, CRLF, ``;`` between fields (LimeSurvey's CSV export). Columns: ``id``,
 ``submitdate``, ``lastpage``, ``startlanguage``, ``seed``; ``enhed`` (base
 unit, a list question); ``netvaerk[SQ001]`` .. (networks, a multiple-choice
 question: ``Y`` ticked, empty not); ``RC1[SQ001]`` .. ``RC7[SQ0TT]`` (the seven
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import (BACKGROUND_QUESTIONS, NETWORK_QUESTION, RATER_QUESTION, background_categories, code_strings,
-                      item_question, round_codes, text_answers)
+from ._common import (BACKGROUND_QUESTIONS, EXPORT_LANG, NETWORK_QUESTION, RATER_QUESTION,
+                      background_categories, code_strings, item_question, round_codes, text_answers)
+from ..instrument import Instrument, load_instrument
 
 __all__ = ["write_limesurvey", "limesurvey_codebook"]
 
@@ -36,7 +37,6 @@ def _sq(name: str, k: int, spss_names: bool) -> str:
 def limesurvey_codebook(units, instrument, *, answers: str = "codes", headings: str = "code",
                         spss_names: bool = False) -> dict:
     """The codebook reading what :func:`write_limesurvey` writes."""
-    from ..instrument import Instrument, load_instrument
     inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
     base = units.loc[units["kind"] == "base", "unit_id"].tolist()
     nets = units.loc[units["kind"] == "network", "unit_id"].tolist()
@@ -97,9 +97,10 @@ def write_limesurvey(study_round, units, instrument, path, *, answers: str = "co
             np.array([tick if net in ns else "" for ns in rc.networks], dtype=object))
     for q, key in enumerate(rc.items):
         item = rc.instrument.item(key)
-        cube = code_strings(rc.codes[:, :, q], "A") if answers == "codes" else text_answers(rc, q)
+        cube = code_strings(rc.codes[:, :, q], "A") if answers == "codes" else text_answers(rc, q, EXPORT_LANG)
         for m, t in enumerate(rc.targets):
-            add(_sq(f"RC{q + 1}", m + 1, spss_names), f"{item_question(item)} [{rc.name_of[t]}]", cube[:, m])
+            add(_sq(f"RC{q + 1}", m + 1, spss_names), f"{item_question(item, EXPORT_LANG)} [{rc.name_of[t]}]",
+                cube[:, m])
     if "role" in rc.extra.columns:
         role = rc.extra["role"].fillna("").astype(str)
         cats = background_categories(role, "role")

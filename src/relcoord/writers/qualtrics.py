@@ -1,6 +1,6 @@
 """Write one survey round as a Qualtrics CSV export (and the codebook that reads it).
 
-Layout as Qualtrics writes it (DOMAIN.md section 7, ``samples/qualtrics/``):
+Layout as Qualtrics writes it (as in the R package qualtRics' sample exports):
 three header rows -- variable names, question texts (a matrix row is
 ``"<question> - <unit name>"``), ``{"ImportId":"QID3_1"}`` -- then one row per
 respondent; UTF-8 with a byte-order mark, ``,`` between fields, CRLF. The
@@ -25,8 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import (BACKGROUND_QUESTIONS, DONT_KNOW_CODE, NETWORK_QUESTION, RATER_QUESTION, RoundCodes,
-                      background_categories, code_strings, item_question, round_codes, text_answers)
+from ._common import (BACKGROUND_QUESTIONS, DONT_KNOW_CODE, EXPORT_LANG, NETWORK_QUESTION, RATER_QUESTION,
+                      RoundCodes, background_categories, code_strings, item_question, round_codes,
+                      text_answers)
+from ..instrument import Instrument, load_instrument
 
 __all__ = ["write_qualtrics", "qualtrics_codebook"]
 
@@ -46,7 +48,6 @@ _LEGACY_META = ["ResponseID", "ResponseSet", "Name", "ExternalDataReference", "E
 
 def qualtrics_codebook(units, instrument, *, answers: str = "text", legacy: bool = False) -> dict:
     """The codebook reading what :func:`write_qualtrics` writes."""
-    from ..instrument import Instrument, load_instrument
     inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
     base = units.loc[units["kind"] == "base", "unit_id"].tolist()
     nets = units.loc[units["kind"] == "network", "unit_id"].tolist()
@@ -129,9 +130,9 @@ def write_qualtrics(study_round, units, instrument, path, *, answers: str = "tex
                                              dtype=object))
     for q, key in enumerate(rc.items):
         item = rc.instrument.item(key)
-        cube = text_answers(rc, q) if answers == "text" else code_strings(rc.codes[:, :, q])
+        cube = text_answers(rc, q, EXPORT_LANG) if answers == "text" else code_strings(rc.codes[:, :, q])
         for m, t in enumerate(rc.targets):
-            add(f"Q{3 + q}_{m + 1}", f"{item_question(item)} - {rc.name_of[t]}", cube[:, m])
+            add(f"Q{3 + q}_{m + 1}", f"{item_question(item, EXPORT_LANG)} - {rc.name_of[t]}", cube[:, m])
     role = rc.extra["role"] if "role" in rc.extra.columns else None
     if role is not None:
         cats = background_categories(role, "role")

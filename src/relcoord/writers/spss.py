@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._common import (BACKGROUND_QUESTIONS, DONT_KNOW_CODE, DONT_KNOW_LABEL, NETWORK_QUESTION, RATER_QUESTION,
-                      background_categories, item_question, option_label, round_codes)
+from ._common import (BACKGROUND_QUESTIONS, DONT_KNOW_CODE, DONT_KNOW_LABEL, EXPORT_LANG, NETWORK_QUESTION,
+                      RATER_QUESTION, background_categories, item_question, option_label, round_codes)
+from ..instrument import Instrument, load_instrument
 
 __all__ = ["write_spss", "spss_codebook"]
 
 
 def spss_codebook(units, instrument) -> dict:
     """The codebook reading what :func:`write_spss` writes (SurveyXact's variable names)."""
-    from ..instrument import Instrument, load_instrument
     inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
     return {"respondent_id": "id", "rater_unit": "s_1", "networks": "v_2",
             "items": {k: f"s_{3 + q}" for q, k in enumerate(inst.keys)}, "background": {"b_1": [1, 2, 3]}}
@@ -56,14 +56,14 @@ def write_spss(study_round, units, instrument, path, *, seed: int = 0, user_miss
         value_labels[var] = {0.0: "Ikke valgt", 1.0: "Valgt"}
     for q, key in enumerate(rc.items):
         item = rc.instrument.item(key)
-        labels = {float(c): option_label(item, c) for c in sorted(item.codes)}
+        labels = {float(c): option_label(item, c, EXPORT_LANG) for c in sorted(item.codes)}
         labels[float(DONT_KNOW_CODE)] = DONT_KNOW_LABEL
         for m, t in enumerate(rc.targets):
             var = f"s_{3 + q}_{m + 1}"
             c = rc.codes[:, m, q].astype(float)
             c[c < 0] = np.nan
             data[var] = c
-            col_labels[var] = f"{item_question(item)} - {rc.name_of[t]}"
+            col_labels[var] = f"{item_question(item, EXPORT_LANG)} - {rc.name_of[t]}"
             value_labels[var] = labels
             if user_missing:
                 missing[var] = [float(DONT_KNOW_CODE)]

@@ -1,7 +1,7 @@
 """Write one survey round as a SurveyXact export (CSV trio or Excel workbook).
 
-The layout follows real SurveyXact exports (see ``samples/surveyxact/`` and
-DOMAIN.md section 7) and the codebook that describes them
+The layout follows real SurveyXact exports (as in the sample exports of the
+R package readSX, github.com/sda030/readSX) and the codebook that describes them
 (``config/codebooks/demo.yaml``):
 
 - ``dataset``: one record per respondent; ``id``; the base unit as a single
@@ -41,11 +41,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..codebook import background_spec
 from ..instrument import Instrument, load_instrument
 
 STRUCTURE_COLUMNS = ["questionName", "variableName", "questionType", "subType", "questionText",
                      "choiceValue", "choiceText"]
 STATUS = ["Ny", "Distribueret", "Delvist besvaret", "Gennemført", "Frafaldet"]
+#: the language of the simulated surveys' texts (questions, answer options); not report.language
+EXPORT_LANG = "da"
 DONT_KNOW_LABEL = "Ved ikke"
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)
 
@@ -94,7 +97,7 @@ def _ascii(s: str) -> str:
     return s
 
 
-def option_label(item, code: int, lang: str = "da") -> str:
+def option_label(item, code: int, lang: str) -> str:
     """The answer text of an export code: ``options`` are listed in score order 1..5."""
     opts = item.options.get(lang) or item.options.get("en") or []
     score = item.codes.get(code)
@@ -127,7 +130,7 @@ class _Col:
     def __init__(self, name, ints=None, text=None):
         self.name, self.ints, self.text = name, ints, text
 
-    def take(self, order: np.ndarray) -> "_Col":
+    def take(self, order: np.ndarray) -> _Col:
         return _Col(self.name, None if self.ints is None else self.ints[order],
                     None if self.text is None else self.text[order])
 
@@ -256,7 +259,7 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
     for q, (key, qname, var_units) in enumerate(matrix):
         item = inst.item(key)
         question = item.question.get("da") or item.question.get("en") or item.label("da")
-        code_labels = [[c, option_label(item, c)] for c in sorted(item.codes)]
+        code_labels = [[c, option_label(item, c, EXPORT_LANG)] for c in sorted(item.codes)]
         code_labels.append([dont_know_code, DONT_KNOW_LABEL])
         for var, t in var_units:
             cols.append(_Col(var, ints=codes[:, t_index.get_loc(t), q].copy()))
@@ -272,7 +275,6 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
     structure.append(["t_1", "t_1", "Open", "String", "Kommentar", "", ""])
 
     extra = [c for c in respondents.columns if c not in ("respondent_id", "rater_unit", "networks")]
-    from ..codebook import background_spec
     for var, col in zip(background_spec(cb.get("background"))[0], extra):
         values = respondents[col].fillna("").astype(str)
         pref = BACKGROUND_ORDER.get(col, [])

@@ -470,48 +470,103 @@ def build(out: Path, instrument: str | Path | None = None) -> list[dict]:
     lines[5] = lines[5].rsplit(",", 1)[0] + ",9x"                       # p1: not a score
     extra = ["p99,HJP,HJP,timely,3",                                    # not in respondents.csv
              lines[1 + per].rsplit(",", 1)[0] + ",5"]                   # p2: its first answer again, differently
-    add("canonical_orphans_conflicts", {"responses.csv": "\n".join(lines[:-1] + extra) + "\n", "respondents.csv": people},
-        "canonical", "answers for an unknown id, a cell answered twice differently, a bad value", "records",
-        rules={"not_in_respondents", "conflicting_answers", "not_a_code"}, valid=N - 2, quarantined=3)
-    add("canonical_missing_value_column",
-        {"responses.csv": "\n".join(",".join(l.split(",")[:4]) for l in answers.split("\n")), "respondents.csv": people},
-        "canonical", "responses.csv lacks the value column", "stop", match="required column.*value")
-    add("canonical_no_respondents_file", {"responses.csv": answers}, "canonical",
-        "respondents.csv is missing", "stop", match="respondents.csv is missing")
-    add("canonical_unknown_target", {"responses.csv": answers.replace("p3,PPR,TRR,", "p3,PPR,XYZ,", 1),
-                                      "respondents.csv": people}, "canonical",
-        "an answer about a unit that is not in the register", "stop", match="'XYZ'.*responses.csv row")
+    add(
+        "canonical_orphans_conflicts",
+        {"responses.csv": "\n".join(lines[:-1] + extra) + "\n", "respondents.csv": people},
+        "canonical",
+        "answers for an unknown id, a cell answered twice differently, a bad value",
+        "records",
+        rules={"not_in_respondents", "conflicting_answers", "not_a_code"},
+        valid=N - 2,
+        quarantined=3,
+    )
+    add(
+        "canonical_missing_value_column",
+        {
+            "responses.csv": "\n".join(",".join(l.split(",")[:4]) for l in answers.split("\n")),
+            "respondents.csv": people,
+        },
+        "canonical",
+        "responses.csv lacks the value column",
+        "stop",
+        match="required column.*value",
+    )
+    add(
+        "canonical_no_respondents_file",
+        {"responses.csv": answers},
+        "canonical",
+        "respondents.csv is missing",
+        "stop",
+        match="respondents.csv is missing",
+    )
+    add(
+        "canonical_unknown_target",
+        {"responses.csv": answers.replace("p3,PPR,TRR,", "p3,PPR,XYZ,", 1), "respondents.csv": people},
+        "canonical",
+        "an answer about a unit that is not in the register",
+        "stop",
+        match="'XYZ'.*responses.csv row",
+    )
 
     # -- SurveyXact (the model reader) ---------------------------------------------------------------------------------
-    add("surveyxact_labels_missing", {"dataset.csv": "id;s_1\n1;1\n", "structure.csv":
-                                      "questionName;variableName;questionType;subType;questionText;choiceValue;"
-                                      "choiceText\n"}, "surveyxact", "the CSV trio without labels.csv", "stop",
-        match="labels.csv is missing")
+    add(
+        "surveyxact_labels_missing",
+        {
+            "dataset.csv": "id;s_1\n1;1\n",
+            "structure.csv": "questionName;variableName;questionType;subType;questionText;choiceValue;choiceText\n",
+        },
+        "surveyxact",
+        "the CSV trio without labels.csv",
+        "stop",
+        match="labels.csv is missing",
+    )
     tmp.unlink(missing_ok=True)
     for name, cb in CODEBOOKS.items():
-        (out / "codebooks" / f"{name}.yaml").write_text(yaml.safe_dump(cb, allow_unicode=True, sort_keys=False),
-                                                         encoding="utf-8")
-    units = pd.DataFrame([dict(unit_id=u, name=n, kind=k, area=a, valid_from="", valid_to="", successor="",
-                               aliases=al) for u, n, k, a, al in UNITS] +
-                         [dict(unit_id=u, name=n, kind="network", area="", valid_from="", valid_to="", successor="",
-                               aliases="") for u, n in NETWORKS])
+        (out / "codebooks" / f"{name}.yaml").write_text(
+            yaml.safe_dump(cb, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+    units = pd.DataFrame(
+        [
+            dict(unit_id=u, name=n, kind=k, area=a, valid_from="", valid_to="", successor="", aliases=al)
+            for u, n, k, a, al in UNITS
+        ]
+        + [
+            dict(unit_id=u, name=n, kind="network", area="", valid_from="", valid_to="", successor="", aliases="")
+            for u, n in NETWORKS
+        ]
+    )
     units.to_csv(out / "units.tsv", sep="\t", index=False, lineterminator="\n")
-    pd.DataFrame({"network_id": ["N-TI", "N-TI"], "unit_id": ["HJP", "PPR"], "from_round": "", "to_round": ""}) \
-        .to_csv(out / "memberships.tsv", sep="\t", index=False, lineterminator="\n")
+    pd.DataFrame({"network_id": ["N-TI", "N-TI"], "unit_id": ["HJP", "PPR"], "from_round": "", "to_round": ""}).to_csv(
+        out / "memberships.tsv", sep="\t", index=False, lineterminator="\n"
+    )
     (out / "corpus.yaml").write_text(
         "# Generated by make_corpus.py: every bad file, what is wrong with it, and the expected outcome.\n"
-        + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+        + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=120),
+        encoding="utf-8",
+    )
     rounds = {}
     for k, e in enumerate(entries):
-        r = {"date": f"{2000 + k // 12:04d}-{k % 12 + 1:02d}-01", "format": e["format"], "export": e["file"],
-             "codebook": e["codebook"]}
+        r = {
+            "date": f"{2000 + k // 12:04d}-{k % 12 + 1:02d}-01",
+            "format": e["format"],
+            "export": e["file"],
+            "codebook": e["codebook"],
+        }
         if e.get("reader"):
             r["reader"] = e["reader"]
         rounds[e["id"]] = r
-    cfg = {"units": "units.tsv", "memberships": "memberships.tsv", "instrument": instrument,
-           "rounds": rounds, "validation": {"max_quarantined_fraction": 0.5}}
-    (out / "config.yaml").write_text("# Generated by make_corpus.py: one round per bad file.\n"
-                                     + yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    cfg = {
+        "units": "units.tsv",
+        "memberships": "memberships.tsv",
+        "instrument": instrument,
+        "rounds": rounds,
+        "validation": {"max_quarantined_fraction": 0.5},
+    }
+    (out / "config.yaml").write_text(
+        "# Generated by make_corpus.py: one round per bad file.\n"
+        + yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
     return entries
 
 
