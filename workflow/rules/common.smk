@@ -93,7 +93,9 @@ def validate_values(round_id):
             "max_quarantined_fraction": v["max_quarantined_fraction"],
             "straightlining_min_answers": v["straightlining_min_answers"],
             "min_targets_fraction": v["min_targets_fraction"],
-            "accept_missing_units": list(v.get("accept_missing_units") or [])}
+            "accept_missing_units": list(v.get("accept_missing_units") or []),
+            # which respondent-ties have an RC: the count complement of summary.json (privacy.count_exposure)
+            "scoring": {x: config["scoring"][x] for x in ("min_items", "min_communication", "min_relationship")}}
 
 
 def score_values(round_id):

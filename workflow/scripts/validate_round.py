@@ -2,7 +2,8 @@
 
 from relcoord.ingest import enforce_ceiling, ingest_export
 from relcoord.outputs import write_csv, write_json, write_parquet
-from relcoord.privacy import check_background, summary_for_readers
+from relcoord.instrument import load_instrument
+from relcoord.privacy import check_background, count_exposure, summary_for_readers
 from relcoord.runner import decode_values, log, run_step, say
 from relcoord.validation_report import console_summary, validation_report_html
 
@@ -32,8 +33,12 @@ def main(sm):
     write_parquet(result.responses, sm.output.responses)
     write_parquet(result.respondents, sm.output.respondents)
     write_csv(result.failures, sm.output.failures)
-    # respondents per unit: a unit below privacy.min_group_size shows no count (secondary suppression too)
-    s = summary_for_readers(s, v["min_group_size"])
+    # respondents per unit: a unit below privacy.min_group_size shows no count; a lone one is paired with the
+    # unit whose count its own ties expose least (the scoring stage's disclosure audit assumes the same choice)
+    from relcoord.scores import respondent_ties
+    rt = respondent_ties(result.responses, load_instrument(sm.input.instrument), **v["scoring"])
+    exposure = count_exposure(result.respondents, rt.loc[rt["rc"].notna(), ["respondent_id", "target_unit"]])
+    s = summary_for_readers(s, v["min_group_size"], exposure)
     write_json(s, sm.output.summary)
     with open(sm.output.report, "w", encoding="utf-8") as fh:
         fh.write(validation_report_html(s, result.failures, v["label"], v["language"]))
