@@ -66,8 +66,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sec_ties": "Bånd mellem to grupper", "sec_reliability": "Pålidelighed og enighed",
         "sec_methods": "Metode", "sec_provenance": "Data og sporbarhed",
         "sec_organisation": "Hele organisationen", "sec_model": "Blandede modeller og netværkseffekt",
-        "hidden_note": "– skjult: færre end {k} svarpersoner (eller skjult for at beskytte en lille gruppe, "
-                       "som ellers kunne regnes ud).",
+        "hidden_note": "– skjult. Antal \"< {k}\": færre end {k} svarpersoner; antal \"–\": skjult for at "
+                       "beskytte en lille gruppe, som ellers kunne regnes ud (gruppen selv har {k} eller flere).",
         "hidden_short": "skjult: færre end {k} svarpersoner",
         "how_to_read": "Skalaen går fra 1 (lav) til 5 (høj). Svag: under {weak}; moderat: {weak}–{strong}; "
                        "stærk: over {strong} (en konvention fra publicerede analyser, ikke en norm). Et bånd "
@@ -195,8 +195,9 @@ TEXT: dict[str, dict[str, str]] = {
         "methods_bands": "Styrkebånd: svag under {weak}, moderat {weak}–{strong}, stærk over {strong} "
                          "(konvention, kan ændres i konfigurationen).",
         "methods_privacy": "Ingen statistik bygger på færre end {k} svarpersoner. Desuden skjules enkelte andre "
-                           "bånd, hvis et skjult tal ellers kunne regnes ud fra de viste tal (sekundær "
-                           "skjulning).",
+                           "tal for at beskytte en lille gruppe: en kontrol af alle viste tal sikrer, at intet tal "
+                           "om en lille gruppe kan regnes ud af dem, og skjuler først de tal, der kan genberegnes "
+                           "fra andre viste tal (modtaget, mod andre, blokke, netværk).",
         "methods_reliability": "Cronbachs alfa med Feldts konfidensinterval (fuldt besvarede og parvis); ICC(1) "
                                "og ICC(2) efter Bliese (2000) fra en envejs-ANOVA med k = gennemsnitlig "
                                "gruppestørrelse; rwg(j) efter James, Demaree & Wolf (1984) med ensfordelt "
@@ -232,8 +233,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sec_ties": "Ties between two groups", "sec_reliability": "Reliability and agreement",
         "sec_methods": "Methods", "sec_provenance": "Data and provenance",
         "sec_organisation": "Whole organisation", "sec_model": "Mixed models and network effect",
-        "hidden_note": "– hidden: fewer than {k} respondents (or hidden to protect a small group that could "
-                       "otherwise be worked out).",
+        "hidden_note": "– hidden. Count \"< {k}\": fewer than {k} respondents; count \"–\": hidden to protect a "
+                       "small group that could otherwise be worked out (the group itself has {k} or more).",
         "hidden_short": "hidden: fewer than {k} respondents",
         "how_to_read": "The scale runs from 1 (low) to 5 (high). Weak: below {weak}; moderate: {weak}–{strong}; "
                        "strong: above {strong} (a convention from published analyses, not a norm). A tie A → B "
@@ -354,9 +355,10 @@ TEXT: dict[str, dict[str, str]] = {
                          "organisation index is the mean of the respondents' indices (each person once).",
         "methods_bands": "Strength bands: weak below {weak}, moderate {weak}–{strong}, strong above {strong} "
                          "(a convention, configurable).",
-        "methods_privacy": "No statistic rests on fewer than {k} respondents. A few other ties are hidden too when "
-                           "a hidden number could otherwise be worked out from the numbers shown (secondary "
-                           "suppression).",
+        "methods_privacy": "No statistic rests on fewer than {k} respondents. A few other figures are hidden to "
+                           "protect a small group: a check of every figure shown proves that no figure about a small "
+                           "group can be worked out from them, and hides first what can be recomputed from other "
+                           "figures shown (received, rating others, blocks, networks).",
         "methods_reliability": "Cronbach's alpha with Feldt's confidence interval (complete answers and pairwise); "
                                "ICC(1) and ICC(2) after Bliese (2000) from a one-way ANOVA with k = mean group "
                                "size; rwg(j) after James, Demaree & Wolf (1984) with a uniform null variance.",
@@ -462,6 +464,12 @@ class _Fmt:
         if v < self.k:
             return f"< {self.k}"
         return fmt_int(v, self.lang)
+
+    def hidden_count(self, reason: Any) -> str:
+        """The count column of a hidden cell: "< k" when it is hidden because fewer than k answered
+        (``primary``), "–" when it is hidden to protect a small group (secondary/complementary)."""
+        self.hidden_used = True
+        return f"< {self.k}" if str(reason) == "primary" else "–"
 
     def ci(self, lo: Any, hi: Any, digits: int = 2) -> str:
         """"3.58–3.66"; with a negative bound "−0.10 to 0.20" (a dash would read as a minus)."""
@@ -756,7 +764,8 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
                 hide = _as_bool(pd.Series([r.get(f"{part}_suppressed", False)])).iloc[0] or not (
                     pd.to_numeric(pd.Series([r.get(f"{part}_n")]), errors="coerce").iloc[0] >= k)
                 v = np.nan if hide else r.get(f"{part}_rc")
-                row += [_band_cell(v, bands, f), f.count(np.nan if hide else r.get(f"{part}_n"))]
+                row += [_band_cell(v, bands, f), f.hidden_count(r.get(f"{part}_suppression", "")) if hide
+                        else f.count(r.get(f"{part}_n"))]
             unit_rows.append(row)
     units_table = _table([(t["unit"], ""), (t["kind"], ""), (t["area"], ""), (t["within"], "num"), (t["n"], "num"),
                           (t["between"], "num"), (t["n"], "num"), (t["received"], "num"), (t["n"], "num")],
@@ -770,7 +779,7 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
             block_rows.append([block_label(r["block"], lang), _band_cell(r["rc_mean"] if ok else np.nan, bands, f),
                                f.num(r.get("communication") if ok else np.nan),
                                f.num(r.get("relationship") if ok else np.nan),
-                               f.count(r.get("n_respondents") if ok else np.nan)])
+                               f.count(r.get("n_respondents")) if ok else f.hidden_count(r.get("suppression", ""))])
     blocks_table = _table([(t["block"], ""), (t["rc"], "num"), (t["communication"], "num"),
                            (t["relationship"], "num"), (t["n_respondents"], "num")], block_rows, note=t["blocks_note"])
     # pairs from edges: weakest / strongest, both directions side by side
@@ -802,7 +811,7 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
             all_rows.append([_unit_name(r["rater_unit"], names), _unit_name(r["target_unit"], names),
                              _band_cell(r["rc_mean"] if ok else np.nan, bands, f),
                              f.ci(r.get("ci_low"), r.get("ci_high")) if ok else "–",
-                             f.count(r["n"] if ok else np.nan),
+                             f.count(r["n"]) if ok else f.hidden_count(r.get("suppression", "")),
                              f.num(r.get("communication") if ok else np.nan),
                              f.num(r.get("relationship") if ok else np.nan),
                              _weakest_dim(r, items, lang, instrument) if ok else "–"])
