@@ -646,15 +646,20 @@ def test_comparison_figures_on_synthetic_frames_and_secondary_suppression():
     ia, pa = scored("2024")
     ib, pb = scored("2025")
     changes = synthetic_changes(pa, pb, ia, ib)
-    # a unit's within RC hidden by secondary suppression in round A must not appear in the comparison
-    sec = pa["ties"][
-        (pa["ties"]["suppression"] == "secondary") & (pa["ties"]["rater_unit"] == pa["ties"]["target_unit"])
-    ]
+    # unit cells and ties hidden to protect a small group (complementary) in round A must not appear in the
+    # comparison (compare.py knows only primary suppression)
+    protect = ("secondary", "complementary")
     vis = F.change_visibility(changes, K, pa, pb)
-    for u in sec["rater_unit"]:
-        row = vis[(vis["level"] == "unit_within") & (vis["rater_unit"] == u) & (vis["measure"] == "rc")]
-        assert not row["visible"].any()
-    sec_ties = pa["ties"][pa["ties"]["suppression"] == "secondary"]
+    n_cells = 0
+    for part in ("within", "between", "received"):
+        u = pa["units"]
+        for uid in u.loc[u[f"{part}_suppression"].isin(protect), "unit_id"]:
+            row = vis[(vis["level"] == f"unit_{part}") & ((vis["rater_unit"] == uid) | (vis["target_unit"] == uid))
+                      & (vis["measure"] == "rc")]
+            assert len(row) and not row["visible"].any(), (part, uid)
+            n_cells += 1
+    sec_ties = pa["ties"][pa["ties"]["suppression"].isin(protect)]
+    assert n_cells and len(sec_ties)                              # the check has something to check
     for r, c in zip(sec_ties["rater_unit"], sec_ties["target_unit"]):
         assert not vis[(vis["level"] == "tie") & (vis["rater_unit"] == r) & (vis["target_unit"] == c)]["visible"].any()
     for make in (

@@ -381,3 +381,22 @@ def test_check_background_refuses_contact_data():
         with pytest.raises(RelcoordError, match=what) as err:
             check_background(df, ["b_1", col], "config/codebooks/x.yaml")
         assert err.value.column == col and "background" in str(err.value) and "x.yaml" in str(err.value)
+
+
+def test_count_complement_is_the_unit_whose_count_is_least_exposed():
+    """A lone small unit's partner in summary.json: the unit whose own ties expose its count least (a tie about
+    a target every member rated has the unit's count as n), not simply the smallest."""
+    from relcoord.privacy import count_exposure
+
+    resp = pd.DataFrame({"respondent_id": [f"r{i}" for i in range(33)],
+                         "rater_unit": ["S"] * 3 + ["P"] * 10 + ["D"] * 20})
+    # everyone rates targets X and Y, except one D respondent who skipped Y
+    defined = pd.DataFrame([(r, t) for r in resp["respondent_id"] for t in ("X", "Y") if not (r == "r13" and t == "Y")],
+                           columns=["respondent_id", "target_unit"])
+    exp = count_exposure(resp, defined)
+    assert exp == {"D": 2.0 + 1 * 21.0, "P": 2.0 + 2 * 11.0, "S": 2.0 + 2 * 4.0}
+    counts = {"S": 3, "P": 10, "D": 20}
+    assert suppress_counts(counts, 5, exp) == ({"S": None, "P": 10, "D": None}, {"S": "primary", "D": "secondary"})
+    assert suppress_counts(counts, 5)[0] == {"S": None, "P": None, "D": 20}        # without exposure: the smallest
+    shown, _ = suppress_counts(counts, 5, exp)
+    assert suppress_counts(shown, 5, exp)[0] == shown                                # idempotent

@@ -1,14 +1,14 @@
 """Disclosure audit: can a hidden small group be worked out from what is published?
 
-Primary suppression hides every cell from fewer than k respondents and the
-secondary rules of :mod:`relcoord.privacy` hide a partner in every *set* whose
-total is published. Neither sees that base units and networks rate the same
-targets: a network made of a hidden 4-person unit plus a visible 7-person unit
-gives the hidden unit's mean and count away by subtraction. This module
-checks a round's reader-facing tables exactly, over the atoms of the
-partition, and hides further cells (``complementary``) until nothing hidden is
-derivable (statistical disclosure control, Hundepool et al. 2012, Statistical
-Disclosure Control, Wiley: audit of linked tables).
+Primary suppression hides every cell from fewer than k respondents. This
+module checks a round's reader-facing tables exactly, over the atoms of the
+partition, and chooses every further cell to hide (``complementary``) until no
+figure of a small group is derivable: the set rules of :mod:`relcoord.privacy`
+(a partner in every *set* whose total is published) are off when the audit
+runs, since they cannot see that base units and networks rate the same
+targets and they pick the smallest visible rater (a whole unit's row) where a
+cheap aggregate would do (statistical disclosure control, Hundepool et al.
+2012: audit of linked tables).
 
 **Atoms.** Respondents fall into classes *c* = (base unit, set of networks).
 For a target *t* the atom (t, c) is the respondents of class c whose RC about
@@ -31,13 +31,20 @@ count and sum, i.e. an integer vector over coordinates:
   organisation's n, and the respondents per unit of ``summary.json`` with its
   total (fixed here: validation publishes them).
 
-**Hidden groups** (protected vectors): every primary cell with 1 <= n < k,
-its sum and its count: ties, units' within/between/received, blocks, and the
-respondents of a small unit (``summary.json``).
+**Hidden groups** (protected zones): every primary cell with 1 <= n < k
+(ties, units' within/between/received, blocks, the respondents of a small
+unit in ``summary.json``) and every base unit or network with 1..k-1
+respondents. A zone is the coordinates of the group's atoms; *any* nonzero
+published combination supported on them is a disclosure (the cell itself, a
+difference of two of its sums, the group's mean over all targets that the
+organisation minus every visible tie gives, the number of its members in a
+network).
 
-**Test.** A protected vector is disclosed when it lies in the row space of the
-published vectors (exact integer Gaussian elimination, fraction-free with
-content reduction; a representation is tracked alongside). Before
+**Test.** A zone is disclosed when the row space of the published vectors
+holds a nonzero vector supported on it (exact integer Gaussian elimination,
+fraction-free with content reduction, zone coordinates last: the echelon rows
+whose pivot lies in the zones span exactly that intersection; a
+representation is tracked alongside). Before
 elimination, published vectors that own a coordinate nobody else has (and no
 protected vector has) are peeled off (they cannot enter any representation),
 and per-target sum coordinates are only built for targets a hidden vector
@@ -46,12 +53,16 @@ touches: both exact.
 **Complements.** While some protected vector is disclosed, the published
 items in its representation are candidates; the cheapest is hidden (with every
 visible item publishing the very same vector, which would otherwise still
-publish it) and the audit repeats. Cost of hiding an item (:func:`item_cost`):
-a network-rater tie 1 + n/2 (its raters are shown in their base units too); a
-block figure 10; a base-rater tie 1 + n; a unit's within/between/received cell
-1 + n; the organisation 10^6 (last resort); ``summary.json`` counts are never
-chosen (written by validation). So a network-rater row or a block goes before
-a 16-person base unit's tie.
+publish it) and the audit repeats. Cost of hiding an item (:func:`item_cost`),
+the information a reader loses: a base unit's tie 1 + n (its own view, found
+nowhere else); a network's tie 1 + n (1/4 + 3/4 s), s the share of its
+raters whose base unit's tie to the target is hidden (otherwise their answers
+are visible in their units); a unit's received or between cell 2 and a block
+3 (aggregates of visible ties); the organisation 10^6 (last resort);
+``summary.json`` counts are never chosen (written by validation, whose
+complement of a lone small unit is the unit whose own ties expose its count
+least, :func:`relcoord.privacy.count_exposure`). So received cells, blocks
+and network rows go before a 16-person base unit's ties.
 
 **Not covered** (README "Privacy"): item and subscale means are over each
 item's valid answers, whose counts are not published (with complete items they
@@ -170,16 +181,34 @@ class Audit:
     steps: list = field(default_factory=list)      # (protected key, items hidden for it)
 
 
-def item_cost(key: tuple, n: float | None) -> float | None:
-    """Cost of hiding a published item (see the module docstring); None: never chosen."""
+def item_cost(key: tuple, n: float | None, unique_share: float | None = None) -> float | None:
+    """Cost of hiding a published item: the information a reader loses (see
+    the module docstring); None: never chosen.
+
+    * a base unit's tie (within included): ``1 + n``: a group's own directed
+      view, found nowhere else;
+    * a network's tie: ``1 + n * (1/4 + 3/4 * unique_share)``, where
+      ``unique_share`` is the share of its raters whose base unit's tie to the
+      same target is hidden (their answers are then shown nowhere else; 1 when
+      not given): a network row whose members are visible in their base units
+      is mostly a regrouping of visible answers;
+    * a unit's received or between cell: 2 (an aggregate of ties: the
+      received RC is the n-weighted mean of the visible base-unit ties to the
+      unit, the between RC the mean of the unit's own ties);
+    * a block figure: 3 (an aggregate of its ties);
+    * the organisation: 10^6 (last resort); ``summary.json`` counts: never.
+    """
     n = 0.0 if n is None or not np.isfinite(n) else float(n)
     kind = key[0]
     if kind == "tie":
-        return 1.0 + (0.5 if key[3] == "network" else 1.0) * n
-    if kind == "block":
-        return 10.0
-    if kind == "unit":
+        if key[3] == "network":
+            share = 1.0 if unique_share is None else min(max(float(unique_share), 0.0), 1.0)
+            return 1.0 + n * (0.25 + 0.75 * share)
         return 1.0 + n
+    if kind == "unit":
+        return 1.0 + n if key[1] == "within" else 2.0
+    if kind == "block":
+        return 3.0
     if kind == "org":
         return 1e6
     return None
@@ -247,6 +276,16 @@ class _Round:
                         ("S", int(c), frozenset(idx[cl == c].tolist()))
             self._cnt_t[t] = out
         return self._cnt_t[t]
+
+    def atom_n(self, t: str, c: int) -> int:
+        """Respondents of class c with a defined RC about t."""
+        if not hasattr(self, "_atom_n"):
+            self._atom_n: dict[str, np.ndarray] = {}
+        if t not in self._atom_n:
+            m = self.def_by_t.get(t)
+            self._atom_n[t] = np.bincount(self.cls[m], minlength=len(self.classes)) if m is not None else \
+                np.zeros(len(self.classes), dtype=np.int64)
+        return int(self._atom_n[t][c])
 
     def count_of_mask(self, mask: np.ndarray) -> dict:
         idx = np.flatnonzero(mask)
@@ -368,8 +407,7 @@ def audit_round(ties: pd.DataFrame, units: pd.DataFrame | None, blocks: pd.DataF
                 if f"{part}_n" not in row.index:
                     continue
                 n = pd.to_numeric(pd.Series([row[f"{part}_n"]]), errors="coerce").iloc[0]
-                flag = row.get(f"{part}_suppressed", False)
-                sup = bool(flag is True or flag == True) or not (n >= k)  # noqa: E712 - numpy's True too
+                sup = row.get(f"{part}_suppressed", False) in (True,) or not (n >= k)   # NaN is not True
                 if part == "within" and (uid, uid) in tie_key:
                     continue                        # the within RC *is* the tie A -> A
                 items[("unit", part, uid)] = {"n": float(n), "visible": not sup, "primary": bool(n < k),
@@ -434,15 +472,49 @@ def audit_round(ties: pd.DataFrame, units: pd.DataFrame | None, blocks: pd.DataF
         return key if key is not None and items[key]["visible"] else None
 
     out = Audit()
-    protected = [key for key, it in items.items() if it["primary"] and it["n"] >= 1]
+    protected: list[tuple] = [key for key, it in items.items() if it["primary"] and it["n"] >= 1]
+    # a small group (a base unit or a network with 1..k-1 respondents): every figure about its
+    # respondents alone is protected (e.g. its mean over all targets, which the organisation minus every
+    # visible tie gives when it is the only hidden rater), not only its own cells
+    groups: dict[tuple, frozenset] = {}
+    for g in sorted(rd.members):
+        cl = rd.members[g]
+        size = int(rd.size[cl].sum()) if len(cl) else 0
+        if 1 <= size < k:
+            groups[("group", g)] = frozenset(int(c) for c in cl)
+    protected += list(groups)
     if not protected:
         return out
     for key, it in items.items():
         it["cost"] = item_cost(key, it["n"])
 
+    def unique_share(key: tuple) -> float:
+        """Share of a network tie's raters whose base unit's tie to the same target is hidden."""
+        tg = key[2]
+        tot = hid = 0
+        for c in rd.class_in(key[1]):
+            m = rd.atom_n(tg, int(c))
+            if not m:
+                continue
+            b = rd.classes[int(c)][0]
+            bk = tie_key.get((b, tg))
+            tot += m
+            if bk is None or not items[bk]["visible"]:
+                hid += m
+        return hid / tot if tot else 1.0
+
+    def cost(key: tuple) -> float | None:
+        it = items[key]
+        if key[0] == "tie" and key[3] == "network" and it["cost"] is not None:
+            return item_cost(key, it["n"], unique_share(key))
+        return it["cost"]
+
+    def find(keys):
+        return _find_disclosure(items, keys, groups, fixed, part_vecs, is_published, cost)
+
     while out.iterations < max_iter:
         out.iterations += 1
-        found = _find_disclosure(items, protected, fixed, part_vecs, is_published)
+        found = find(protected)
         if found is None:
             break
         pkey, support = found
@@ -453,18 +525,18 @@ def audit_round(ties: pd.DataFrame, units: pd.DataFrame | None, blocks: pd.DataF
             protected = [p for p in protected if p != pkey]
             continue
         # hide the cheapest candidate together with every visible item publishing the same vectors
-        groups = []
+        grouped = []
         for c in cand:
             same = [c] + [o for o, v in items.items() if o != c and v["visible"] and v["cost"] is not None
                           and _same_vectors(items[c], v)]
-            groups.append((sum(items[s]["cost"] for s in same), str(c), same))
-        groups.sort(key=lambda g: (g[0], g[1]))
-        pick = groups[0][2]
+            grouped.append((sum(cost(s) for s in same), str(c), same))
+        grouped.sort(key=lambda g: (g[0], g[1]))
+        pick = grouped[0][2]
         # the cheapest group whose hiding alone stops this derivation (else the cheapest: the loop goes on)
-        for _, _, same in groups[:_TRIES]:
+        for _, _, same in grouped[:_TRIES]:
             for s in same:
                 items[s]["visible"] = False
-            still = _find_disclosure(items, [pkey], fixed, part_vecs, is_published)
+            still = find([pkey])
             for s in same:
                 items[s]["visible"] = True
             if still is None:
@@ -483,12 +555,18 @@ def _same_vectors(a: dict, b: dict) -> bool:
     return a.get("sum") == b.get("sum") and a.get("cnt") == b.get("cnt")
 
 
-def _find_disclosure(items: dict, protected: list, fixed: list, part_vecs, is_published):
-    """The first protected item whose sum or count vector lies in the span of
-    the published ones: (key, published keys of the representation), or None."""
+def _find_disclosure(items: dict, protected: list, groups: Mapping, fixed: list, part_vecs, is_published,
+                     cost=None):
+    """The first protected zone from which a figure can be derived: (key, the
+    published keys of the representation), or None. A protected item's zone
+    is the coordinates of its sum and count vectors (so not only the cell but
+    every figure of the same few respondents, e.g. a difference of two of
+    their sums, is protected); a small group's zone (``groups``: key ->
+    classes) every coordinate of its classes."""
+    cost = cost or (lambda key: items[key]["cost"])
     # ---- published vectors, sums and counts
-    sums: list[tuple[tuple, dict]] = []
-    cnts: list[tuple[tuple, dict]] = []
+    sums: list[tuple[tuple, dict, dict]] = []
+    cnts: list[tuple[tuple, dict, dict]] = []
     for key, it in items.items():
         if not it["visible"]:
             continue
@@ -518,37 +596,42 @@ def _find_disclosure(items: dict, protected: list, fixed: list, part_vecs, is_pu
                     cnts.append((key, c, {key if j == 0 else ("#", key, j): 1}))
     for key, vec in fixed:
         cnts.append((key, vec, {key: 1}))
-    # ---- protected vectors
-    psum, pcnt = [], []
+    # ---- protected zones (coordinate sets)
+    zsum, zcnt = [], []
+    universe_s = {c for _, v, _ in sums for c in v}
+    universe_c = {c for _, v, _ in cnts for c in v}
     for key in protected:
+        if key in groups:
+            cl = groups[key]
+            zsum.append((key, {c for c in universe_s if c[2] in cl}))
+            zcnt.append((key, {c for c in universe_c if c[1] in cl}))
+            continue
         it = items[key]
+        sv: dict = {}
+        cv: set = set()
         if "parts" in it:
-            vec = {}
             for g, tg in it["parts"]:
-                _add(vec, part_vecs(g, tg)[0])
-            if vec:
-                psum.append((key, vec))
+                _add(sv, part_vecs(g, tg)[0])
             if key[0] == "block":
-                cv = {}
                 for g, tg in it["parts"]:
-                    _add(cv, part_vecs(g, tg)[1])
-                if cv:
-                    pcnt.append((key, cv))
-                pcnt.append((key, it["cnt"][1]))
+                    cv |= set(part_vecs(g, tg)[1])
+                cv |= set(it["cnt"][1])
             else:
-                pcnt.append((key, it["cnt"][0]))
+                cv |= set(it["cnt"][0])
         else:
-            if it.get("sum"):
-                psum.append((key, it["sum"]))
+            sv = dict(it.get("sum") or {})
             for c in it["cnt"]:
                 if c:
-                    pcnt.append((key, c))
-    def order(p):
-        c = items[p[0]]["cost"] if p[0] in items else -1.0     # fixed items first: they cannot be hidden
-        return (c, str(p[0]))
+                    cv |= set(c)
+        zsum.append((key, set(sv)))
+        zcnt.append((key, cv))
 
-    for prot, pub in ((psum, sums), (pcnt, cnts)):
-        res = _check(prot, sorted((_norm(p) for p in pub), key=order))
+    def order(p):
+        c = cost(p[0]) if p[0] in items else -1.0     # fixed items first: they cannot be hidden
+        return (-1.0 if c is None else c, str(p[0]))
+
+    for zones, pub in ((zsum, sums), (zcnt, cnts)):
+        res = _check(zones, sorted((_norm(p) for p in pub), key=order))
         if res is not None:
             return res
     return None
@@ -558,13 +641,20 @@ def _norm(p):
     return p if len(p) == 3 else (p[0], p[1], {p[0]: 1})
 
 
-def _check(prot: list, pub: list):
-    """Peel, eliminate, test; (protected key, support) of the first disclosure."""
-    if not prot:
+def _check(zones: list, pub: list):
+    """Peel, eliminate, test; (zone key, support) of the first zone in which a
+    nonzero vector of the published row space lies.
+
+    Exact: with the zone coordinates ordered last, the echelon rows whose
+    pivot lies in the union of the zones span exactly the published vectors
+    supported on that union; a vector supported on one zone is then looked for
+    among those few rows (the zone's own coordinates last)."""
+    zones = [(key, z) for key, z in zones if z]
+    if not zones:
         return None
-    touched = set()
-    for _, v in prot:
-        touched |= set(v)
+    touched: set = set()
+    for _, z in zones:
+        touched |= z
     # only the connected components (vectors sharing coordinates) that hold a protected coordinate matter
     parent: dict = {}
 
@@ -587,14 +677,14 @@ def _check(prot: list, pub: list):
                 parent[r] = first
     roots = {find(c) for c in touched}
     pub = [p for p in pub if p[1] and find(next(iter(p[1]))) in roots]
-    # peel: a published vector owning a coordinate nobody else (and no protected vector) has cannot be used
+    # peel: a published vector owning a coordinate nobody else has, outside every zone, cannot be used
     alive = [True] * len(pub)
     occ: dict = {}
     for i, (_, v, _) in enumerate(pub):
         for c in v:
             occ.setdefault(c, []).append(i)
-    changed = True
     count = {c: len(ix) for c, ix in occ.items()}
+    changed = True
     while changed:
         changed = False
         for i, (_, v, _) in enumerate(pub):
@@ -612,20 +702,31 @@ def _check(prot: list, pub: list):
             if sig not in seen:                         # a duplicate adds nothing to the span (cheapest kept)
                 seen.add(sig)
                 live.append(p)
-    cols: dict = {}
-
-    def enc(v: Mapping) -> dict:
-        return {cols.setdefault(c, len(cols)): int(x) for c, x in v.items()}
-
-    # cheap first: the basis prefers cheap items, so representations use them
+    if not live:
+        return None
+    coords = {c for _, v, _ in live for c in v}
+    outside = sorted((c for c in coords if c not in touched), key=repr)
+    inside = sorted((c for c in coords if c in touched), key=repr)
+    enc = {c: i for i, c in enumerate(outside + inside)}
     span = _Span()
-    for _key, v, e in live:
-        span.add(enc(v), dict(e))
-    probe = ("__protected__",)
-    for key, v in prot:
-        if any(count.get(c, 0) == 0 for c in v):
-            continue                                    # owns a coordinate nothing published has
-        r, e = span.reduce(enc(v), {probe: 1})
-        if not r:
-            return key, sorted({s[1] if s[0] == "#" else s for s, x in e.items() if x and s != probe}, key=str)
+    for _, v, e in live:                                # cheap first: representations prefer cheap items
+        span.add({enc[c]: int(x) for c, x in v.items()}, dict(e))
+    cut = len(outside)
+    rows = [(v, e) for pv, (v, e) in sorted(span.piv.items()) if pv >= cut]
+    if not rows:
+        return None
+    dec = {i: c for c, i in enc.items()}
+    for key, z in zones:
+        here = {dec[i] for v, _ in rows for i in v}
+        if not here & z:
+            continue
+        rest = sorted((c for c in here if c not in z), key=repr)
+        own = sorted((c for c in here if c in z), key=repr)
+        enc2 = {c: i for i, c in enumerate(rest + own)}
+        span2 = _Span()
+        for v, e in rows:
+            span2.add({enc2[dec[i]]: x for i, x in v.items()}, dict(e))
+        for pv, (_v, e) in sorted(span2.piv.items()):
+            if pv >= len(rest):
+                return key, sorted({s[1] if s[0] == "#" else s for s, x in e.items() if x}, key=str)
     return None

@@ -262,7 +262,8 @@ def group_sizes(
         for col in ("between_n", "within_n"):
             if col not in unit_table.columns:
                 continue
-            for uid, n in zip(unit_table["unit_id"].astype(str), pd.to_numeric(unit_table[col], errors="coerce")):
+            for uid, n in zip(unit_table["unit_id"].astype(str),
+                              pd.to_numeric(unit_table[col], errors="coerce").astype(float)):
                 if kinds.get(uid) == "network" and out.get(uid) is None and np.isfinite(n) and n >= min_group_size:
                     out[uid] = int(n)
     return out

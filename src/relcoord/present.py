@@ -112,6 +112,11 @@ class Fmt:
             return f"< {self.k}"
         return fmt_int(v, self.lang)
 
+    def hidden_count(self, reason: Any) -> str:
+        """The count column of a hidden cell: "< k" when it is hidden because fewer than k answered
+        (``primary``), "–" when it is hidden to protect a small group (secondary/complementary)."""
+        return f"< {self.k}" if str(reason) == "primary" else MISSING
+
     def ci(self, lo: Any, hi: Any, digits: int = 2) -> str:
         return fmt_ci(lo, hi, self.lang, digits)
 

@@ -33,11 +33,15 @@ shown to a reader.
   worked out, never one.
 * **Agreement** (rwg(j) per tie) is hidden wherever ties.csv hides the tie,
   so a secondarily hidden tie's n cannot be read there.
-* **Audit** (:mod:`relcoord.disclosure`, run by :func:`reader_facing`): the
-  set rules above do not see that base units and networks rate the same
-  targets; an exact audit over the atoms (base unit x networks) checks that no
-  hidden small group's sum or count lies in the row space of everything
-  published and hides ``complementary`` cells until none does.
+* **Audit** (:mod:`relcoord.disclosure`, run by :func:`reader_facing`
+  whenever the respondent-level rows are given): an exact audit over the
+  atoms (base unit x networks) checks that no figure of a small group lies in
+  the row space of everything published and chooses every complement itself
+  (``complementary``); the tie and unit set rules above are then off (they
+  remain the fallback without respondent-level rows, and ``set_rules=True``
+  runs them before the audit). The count rule of ``summary.json`` stays
+  (validation publishes it before scoring), with the complement chosen by
+  :func:`count_exposure`.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from .disclosure import audit_round
 from .errors import RelcoordError
 
 __all__ = ["check_min_group_size", "suppress", "secondary_suppress_ties",
-           "secondary_suppress_units", "suppress_counts", "summary_for_readers", "reader_facing",
+           "secondary_suppress_units", "suppress_counts", "count_exposure", "summary_for_readers", "reader_facing",
            "check_background", "mask_personal", "quote_cell", "looks_personal", "merge_small_categories"]
 
 _HARD_MINIMUM = 3
@@ -123,7 +127,7 @@ def _block_label(t: pd.DataFrame) -> np.ndarray:
     return np.where(diag, "within_" + rk.astype(str).astype(object), lab)
 
 
-def secondary_suppress_ties(ties_df: pd.DataFrame, units_df: pd.DataFrame | None, k: int
+def secondary_suppress_ties(ties_df: pd.DataFrame, units_df: pd.DataFrame | None, k: int, *, rules: bool = True
                             ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Complementary suppression of ties (see the module docstring).
 
@@ -136,6 +140,8 @@ def secondary_suppress_ties(ties_df: pd.DataFrame, units_df: pd.DataFrame | None
     off-diagonal ties, and block (kind -> kind, within separate), iterated to a
     fixed point. The visible tie chosen is the one with the smallest n (ties
     broken by rater_unit, target_unit), i.e. the "next-smallest" one.
+    ``rules=False``: primary flags and reasons only (the disclosure audit then
+    chooses every complement).
     """
     k = check_min_group_size(k)
     t = ties_df.copy().reset_index(drop=True)
@@ -158,7 +164,7 @@ def secondary_suppress_ties(ties_df: pd.DataFrame, units_df: pd.DataFrame | None
         set_codes.append(np.where(mask, code, -1))
     tie_order = np.lexsort((t["target_unit"].astype(str).to_numpy(), t["rater_unit"].astype(str).to_numpy(),
                             n_sort))                       # smallest n first, then ids
-    changed = True
+    changed = rules
     while changed:
         changed = False
         for code in set_codes:
@@ -201,7 +207,8 @@ def _complement(hidden: np.ndarray, informative: np.ndarray, n: np.ndarray, ids:
     return hidden
 
 
-def suppress_counts(counts: Mapping[str, object], k: int) -> tuple[dict[str, int | None], dict[str, str]]:
+def suppress_counts(counts: Mapping[str, object], k: int, exposure: Mapping[str, float] | None = None
+                    ) -> tuple[dict[str, int | None], dict[str, str]]:
     """Counts per group (e.g. respondents per unit) as a reader may see them,
     next to a published total.
 
@@ -209,38 +216,71 @@ def suppress_counts(counts: Mapping[str, object], k: int) -> tuple[dict[str, int
     ``None`` (hidden); ``hidden`` maps each hidden group to ``"primary"``
     (fewer than k), ``"secondary"``, or ``"hidden"`` (given as ``None``). Secondary: when exactly one
     hidden group has respondents (a count >= 1, or unknown) and some group is
-    visible, the visible group with the smallest count is hidden too, so the
-    total minus the visible counts gives only the sum of two hidden groups.
-    Groups already ``None`` count as hidden (idempotent: the output passed in
-    again comes back unchanged)."""
+    visible, one visible group is hidden too, so the total minus the visible
+    counts gives only the sum of two hidden groups: the one whose count costs
+    least to keep hidden elsewhere (``exposure``, see :func:`count_exposure`;
+    ties broken by the smaller count, then id), or without ``exposure`` the
+    smallest. Groups already ``None`` count as hidden (idempotent: the output
+    passed in again comes back unchanged)."""
     k = check_min_group_size(k)
     ids = np.array([str(g) for g in counts], dtype=object)
     n = np.array([np.nan if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
                   for v in counts.values()], dtype=float)
     primary = ~(n >= k)
     informative = ~(n < 1)
-    hidden = _complement(primary, informative, n, ids)
+    if exposure:
+        hidden = primary.copy()
+        if (primary & informative).sum() == 1 and (~primary).any():
+            cand = np.flatnonzero(~primary)
+            best = min(cand, key=lambda i: (float(exposure.get(ids[i], np.inf)), n[i], str(ids[i])))
+            hidden[best] = True
+    else:
+        hidden = _complement(primary, informative, n, ids)
     shown = {g: (None if h else int(v)) for g, v, h in zip(ids, n, hidden)}
     reason = {g: ("hidden" if np.isnan(v) else "primary" if p else "secondary")
               for g, v, p, h in zip(ids, n, primary, hidden) if h}
     return shown, reason
 
 
-def summary_for_readers(summary: Mapping[str, object], k: int) -> dict:
+def count_exposure(respondents: pd.DataFrame, defined: pd.DataFrame) -> dict[str, float]:
+    """Base unit -> what hiding its respondent count costs elsewhere: a tie of
+    the unit about a target every one of its respondents rated has the unit's
+    count as its ``n`` and would give the hidden count away, so it would have
+    to be hidden too (1 + n each, the disclosure audit's cost of a base tie),
+    plus 2 for the between cell (its n is the count as well). A large unit
+    whose respondents skipped a target here and there exposes its count
+    nowhere exactly: hiding it costs little (:func:`suppress_counts`).
+    ``defined``: (``respondent_id, target_unit``) of every respondent-tie with
+    a defined RC."""
+    r = respondents.drop_duplicates("respondent_id")
+    size = r["rater_unit"].astype(str).value_counts()
+    unit_of = dict(zip(r["respondent_id"].astype(str), r["rater_unit"].astype(str)))
+    d = defined.assign(unit=defined["respondent_id"].astype(str).map(unit_of)).dropna(subset=["unit"])
+    per = d.drop_duplicates(["respondent_id", "target_unit"]).groupby(["unit", "target_unit"]).size()
+    out = {}
+    for u, n in size.items():
+        full = int((per.get(u, pd.Series(dtype=int)) == n).sum()) if u in per.index.get_level_values(0) else 0
+        out[str(u)] = 2.0 + full * (1.0 + float(n))
+    return out
+
+
+def summary_for_readers(summary: Mapping[str, object], k: int, exposure: Mapping[str, float] | None = None
+                        ) -> dict:
     """validation/summary.json as published: ``respondents_per_unit`` through
     :func:`suppress_counts` (hidden counts are ``null``), the reason per hidden
     unit in ``respondents_per_unit_hidden`` and ``min_group_size``; dropped
     columns only counted (``dropped_columns_count``; their names, which can
     be personal data such as an e-mail address used as a header, are
     removed). Everything else is unchanged (totals, answers, failures per
-    rule)."""
+    rule). ``exposure`` (validation passes :func:`count_exposure`) chooses the
+    complement of a lone small unit; the disclosure audit assumes the same."""
     out = dict(summary)
     if "dropped_columns" in out:
         names = out.pop("dropped_columns") or []
         out.setdefault("dropped_columns_count", len(names))
     per = dict(summary.get("respondents_per_unit") or {})
     hidden_before = dict(summary.get("respondents_per_unit_hidden") or {})
-    shown, reason = suppress_counts(per, k)
+    shown, reason = suppress_counts(per, k, exposure)
     out["respondents_per_unit"] = shown
     out["respondents_per_unit_hidden"] = {g: hidden_before.get(g, r) for g, r in sorted(reason.items())}
     out["min_group_size"] = check_min_group_size(k)
@@ -473,7 +513,7 @@ def _run_audit(
     if units is not None and "kind" in units.columns:
         kinds.update(dict(zip(units["unit_id"].astype(str), units["kind"].astype(str))))
     per = respondents.drop_duplicates("respondent_id")["rater_unit"].astype(str).value_counts().to_dict()
-    _, summary_hidden = suppress_counts(per, k)
+    _, summary_hidden = suppress_counts(per, k, count_exposure(respondents, defined))   # as validation publishes
     nar = bool((ties["rater_kind"].astype(str) == "network").any())
     return audit_round(
         ties,
@@ -515,9 +555,8 @@ def _apply_audit(res, ties: pd.DataFrame, units: pd.DataFrame | None):
     return t, u, blocks, ("org",) in res.hidden
 
 
-def reader_facing(
-    tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.DataFrame | None = None, *, audit: bool = True
-) -> dict[str, pd.DataFrame]:
+def reader_facing(tables: Mapping[str, pd.DataFrame], k: int, respondents: pd.DataFrame | None = None, *,
+                  audit: bool = True, set_rules: bool | None = None) -> dict[str, pd.DataFrame]:
     """The tables as a reader may see them: primary + secondary suppression,
     then the disclosure audit (:func:`relcoord.disclosure.audit_round`).
 
@@ -560,12 +599,16 @@ def reader_facing(
     sec_ties = u_sec = None
     block_hide: dict[str, str] = {}
     org_hidden = False
+    can_audit = audit and "ties" in tables and any(tables.get(x) is not None for x in
+                                                   ("rater_groups", "respondent_ties"))
+    if set_rules is None:
+        set_rules = not can_audit           # the audit chooses every complement; the set rules without it
     if "ties" in tables:
-        sec_ties, units = secondary_suppress_ties(tables["ties"], units, k)
+        sec_ties, units = secondary_suppress_ties(tables["ties"], units, k, rules=set_rules)
     if units is not None:
-        u_sec = secondary_suppress_units(units, k)
+        u_sec = secondary_suppress_units(units, k) if set_rules else units.copy()
         u_sec = _unit_reasons(u_sec, units, sec_ties, k)
-    if audit and sec_ties is not None:
+    if can_audit and sec_ties is not None:
         res = _run_audit(tables, sec_ties, u_sec, respondents, k)
         if res is not None:
             sec_ties, u_sec, block_hide, org_hidden = _apply_audit(res, sec_ties, u_sec)

@@ -360,7 +360,8 @@ def _units_table(u: pd.DataFrame | None, units: pd.DataFrame, names: Mapping[str
                 hide = _as_bool(pd.Series([r.get(f"{part}_suppressed", False)])).iloc[0] or not (
                     pd.to_numeric(pd.Series([r.get(f"{part}_n")]), errors="coerce").iloc[0] >= f.k)
                 v = np.nan if hide else r.get(f"{part}_rc")
-                row += [_band_cell(v, bands, f), f.count(np.nan if hide else r.get(f"{part}_n"))]
+                row += [_band_cell(v, bands, f), f.hidden_count(r.get(f"{part}_suppression", "")) if hide
+                        else f.count(r.get(f"{part}_n"))]
             unit_rows.append(row)
     return _table([(t["unit"], ""), (t["kind"], ""), (t["area"], ""), (t["within"], "num"), (t["n"], "num"),
                    (t["between"], "num"), (t["n"], "num"), (t["received"], "num"), (t["n"], "num")],
@@ -376,7 +377,7 @@ def _blocks_table(b: pd.DataFrame | None, bands: Mapping[str, float], f: Fmt, t:
             block_rows.append([block_label(r["block"], f.lang), _band_cell(r["rc_mean"] if ok else np.nan, bands, f),
                                f.num(r.get("communication") if ok else np.nan),
                                f.num(r.get("relationship") if ok else np.nan),
-                               f.count(r.get("n_respondents") if ok else np.nan)])
+                               f.count(r.get("n_respondents")) if ok else f.hidden_count(r.get("suppression", ""))])
     return _table([(t["block"], ""), (t["rc"], "num"), (t["communication"], "num"),
                    (t["relationship"], "num"), (t["n_respondents"], "num")], block_rows, note=t["blocks_note"])
 
@@ -416,7 +417,7 @@ def _ties_table(ties: pd.DataFrame, units: pd.DataFrame, names: Mapping[str, str
             all_rows.append([unit_label(r["rater_unit"], names), unit_label(r["target_unit"], names),
                              _band_cell(r["rc_mean"] if ok else np.nan, bands, f),
                              f.ci(r.get("ci_low"), r.get("ci_high")) if ok else "–",
-                             f.count(r["n"] if ok else np.nan),
+                             f.count(r["n"]) if ok else f.hidden_count(r.get("suppression", "")),
                              f.num(r.get("communication") if ok else np.nan),
                              f.num(r.get("relationship") if ok else np.nan),
                              _weakest_dim(r, items, f.lang, instrument) if ok else "–"])

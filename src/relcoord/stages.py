@@ -4,15 +4,16 @@ They compose the library's pieces so that a rule's script only reads and writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
 from .compare import compare_rounds
 from .config import Scoring
 from .instrument import Instrument
-from .privacy import check_min_group_size, reader_facing, suppress_changes
+from .privacy import check_min_group_size, count_exposure, reader_facing, summary_for_readers, suppress_changes
 from .reliability import agreement_table, reliability_table
-from .scores import score_round
+from .scores import respondent_ties, score_round
 
 
 def score_and_assess(responses: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame,
@@ -63,3 +64,16 @@ def public_tables(paths) -> dict[str, pd.DataFrame]:
     from pathlib import Path
 
     return {Path(p).stem: pd.read_csv(p) for p in paths if Path(p).stem in PUBLIC_NAMES}
+
+
+def published_summary(summary: Mapping[str, Any], responses: pd.DataFrame, respondents: pd.DataFrame,
+                      instrument: Instrument, *, k: int, min_items: int, min_communication: int,
+                      min_relationship: int) -> dict:
+    """The validation summary as readers may see it: respondents per unit below k show no count, and a
+    lone hidden one is paired with the unit whose count its own ties expose least
+    (:func:`relcoord.privacy.count_exposure`; the scoring stage's disclosure audit assumes the same
+    choice, so both need the same respondent-tie scores)."""
+    rt = respondent_ties(responses, instrument, min_items=min_items, min_communication=min_communication,
+                         min_relationship=min_relationship)
+    exposure = count_exposure(respondents, rt.loc[rt["rc"].notna(), ["respondent_id", "target_unit"]])
+    return summary_for_readers(summary, k, exposure)

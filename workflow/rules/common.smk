@@ -95,6 +95,12 @@ def validate_values(round_id):
         "straightlining_min_answers": v.straightlining_min_answers,
         "min_targets_fraction": v.min_targets_fraction,
         "accept_missing_units": list(v.accept_missing_units),
+        # which respondent-ties have an RC: the count complement of summary.json (privacy.count_exposure)
+        "scoring": {
+            "min_items": SETTINGS.scoring.min_items,
+            "min_communication": SETTINGS.scoring.min_communication,
+            "min_relationship": SETTINGS.scoring.min_relationship,
+        },
     }
 
 

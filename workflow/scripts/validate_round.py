@@ -2,8 +2,10 @@
 
 from relcoord.ingest import enforce_ceiling, ingest_export
 from relcoord.outputs import write_csv, write_json, write_parquet
-from relcoord.privacy import check_background, summary_for_readers
+from relcoord.instrument import load_instrument
+from relcoord.privacy import check_background
 from relcoord.runner import decode_values, log, run_step, say
+from relcoord.stages import published_summary
 from relcoord.validation_report import console_summary, validation_report_html
 
 CANONICAL = {"respondent_id", "rater_unit", "networks", "n_valid_answers", "source_row"}
@@ -32,8 +34,8 @@ def main(sm):
     write_parquet(result.responses, sm.output.responses)
     write_parquet(result.respondents, sm.output.respondents)
     write_csv(result.failures, sm.output.failures)
-    # respondents per unit: a unit below privacy.min_group_size shows no count (secondary suppression too)
-    s = summary_for_readers(s, v["min_group_size"])
+    s = published_summary(s, result.responses, result.respondents, load_instrument(sm.input.instrument),
+                          k=v["min_group_size"], **v["scoring"])
     write_json(s, sm.output.summary)
     with open(sm.output.report, "w", encoding="utf-8") as fh:
         fh.write(validation_report_html(s, result.failures, v["label"], v["language"]))
