@@ -44,20 +44,15 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("readers", ["readers", "readers.*"]),
     ("instrument", ["labels", "instrument", "privacy"]),
     ("register", ["codebook", "registry", "validation"]),
-    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare"]),
+    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish"]),
     ("simulation", ["writers", "writers.*", "simulate", "calibration", "bench"]),
     ("presentation", ["present", "figures", "report", "validation_report"]),
     ("orchestration", ["ingest", "stages", "provenance", "cli", "__main__"]),
 ]
 
-#: (importer, imported) -> why the edge is still there. privacy.reader_facing recomputes the
-#: symmetric edges with scores.edges, while scores takes the group-size rule from privacy: the
-#: circle closes inside privacy.py, edited in another worktree. It goes when privacy.py is split
-#: into the low rules (check_min_group_size, masking, suppress) and the reader-facing step
-#: (reader_facing, suppress_changes) above scores.
-PENDING: dict[tuple[str, str], str] = {
-    ("privacy", "scores"): "privacy.reader_facing needs scores.edges; scores needs privacy.check_min_group_size",
-}
+#: (importer, imported) -> why the edge is still there (none: privacy.py holds the low rules, the
+#: reader-facing step that needs scores.edges is relcoord.publish, above the statistics).
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _module_name(path: Path) -> str:

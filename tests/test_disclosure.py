@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from relcoord.disclosure import in_row_space
 from relcoord.instrument import default_instrument
-from relcoord.privacy import count_exposure, reader_facing, suppress_counts
+from relcoord.privacy import count_exposure, suppress_counts
+from relcoord.publish import reader_facing
 from relcoord.scores import score_round
 
 from conftest import scoring
@@ -399,7 +400,7 @@ def test_no_hidden_sum_derivable_with_missing_answers(org):
 def test_comparison_row_over_other_respondents_is_hidden():
     """A changes.csv row whose count differs from the count the round publishes
     for that cell is an aggregate the round's audit never saw: hidden."""
-    from relcoord.privacy import suppress_changes
+    from relcoord.publish import suppress_changes
 
     ties = pd.DataFrame({"rater_unit": ["A", "B"], "target_unit": ["B", "A"], "n": [20, 30], "rc_mean": [4.0, 3.0],
                          "suppressed": False})

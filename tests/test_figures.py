@@ -564,6 +564,41 @@ def test_item_distributions_shares_and_option_labels():
     assert not any(ax.patches for ax in fig_t.get_axes())
 
 
+def test_item_distributions_drawn_through_seaborn_in_project_colours_and_byte_identical(tmp_path, monkeypatch):
+    import seaborn as sns
+
+    resp = responses_with_answers(study(), "2024")
+    inst = instrument()
+    calls = []
+    real = sns.histplot
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sns, "histplot", spy)
+    fig = F.item_distributions(resp, inst, **FIG)
+    assert len(calls) == 1 and calls[0]["multiple"] == "stack" and calls[0]["weights"] == "share"
+    (ax,) = fig.get_axes()
+    bars = list(ax.patches)
+    assert bars and all(b.get_width() > 0 for b in bars)  # no zero-width bins left behind
+    # the colour-blind Likert palette and the don't-know grey, the blank share white and hatched
+    assert {c.lower() for c in (*F.LIKERT_COLOURS, F.DONT_KNOW_COLOUR)} <= {hexcolour(b) for b in bars}
+    blank = [b for b in bars if b.get_gid() == "answer-share:blank"]
+    assert blank and all(hexcolour(b) == "#ffffff" and b.get_hatch() == "////" for b in blank)
+    # one bar per item, stacked to 100 %, score 1 at the left
+    for i, it in enumerate(inst.keys):
+        row = sorted((b for b in bars if abs(b.get_y() + b.get_height() / 2 - i) < 1e-9), key=lambda b: b.get_x())
+        assert row[0].get_x() == pytest.approx(0) and sum(b.get_width() for b in row) == pytest.approx(100), it
+        assert hexcolour(row[0]) == F.LIKERT_COLOURS[0].lower() and row[-1].get_gid() == "answer-share:blank", it
+    monkeypatch.undo()
+    digests = []
+    for run in range(2):
+        png, svg = F.save_figure(F.item_distributions(resp, inst, **FIG), tmp_path / f"run{run}" / "item_distributions")
+        digests.append((hashlib.sha256(png.read_bytes()).hexdigest(), hashlib.sha256(svg.read_bytes()).hexdigest()))
+    assert digests[0] == digests[1]
+
+
 def test_response_overview_shows_small_units_as_less_than_k():
     st = study()
     summary = summary_for(st, "2024")

@@ -15,13 +15,13 @@ from relcoord.instrument import default_instrument
 from relcoord.privacy import (
     check_background,
     check_min_group_size,
-    reader_facing,
     secondary_suppress_ties,
     secondary_suppress_units,
     summary_for_readers,
     suppress,
     suppress_counts,
 )
+from relcoord.publish import reader_facing
 from relcoord.scores import score_round
 
 from conftest import scoring

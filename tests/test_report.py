@@ -19,7 +19,7 @@ import pytest
 
 from relcoord import figures as F
 from relcoord import report as R
-from relcoord.privacy import reader_facing
+from relcoord.publish import reader_facing
 from test_figures import (BANDS, FIG, INVITED, K, ROUND_LABELS, demo_comparison, demo_round, figure_outputs, instrument,
                           responses_with_answers, scored, study, summary_for, synthetic_changes, synthetic_model)
 

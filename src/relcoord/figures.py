@@ -1,4 +1,4 @@
-"""Figures for round and comparison reports (matplotlib, seaborn-free drawing, networkx layouts).
+"""Figures for round and comparison reports (matplotlib; seaborn for the item distributions; networkx layouts).
 
 Every figure function takes **reader-facing** (already suppressed) tables, returns a
 :class:`matplotlib.figure.Figure` built without pyplot (no global state, nothing to
@@ -36,12 +36,19 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from .lazy import lazy_module
 from .locales import group, languages, text
 from .present import fmt_int, fmt_num, fmt_pct, fmt_tick, unit_order  # noqa: F401  (re-exported)
 from .present import unit_groups as _groups
 from .present import unit_kinds as _kinds
 from .present import unit_names as _names
-from .privacy import _as_bool, change_visibility, summary_for_readers, visible_rows  # noqa: F401  (re-exported)
+from .privacy import summary_for_readers  # noqa: F401  (re-exported)
+from .publish import _as_bool, change_visibility, visible_rows  # noqa: F401  (re-exported)
+
+#: Heavy drawing libraries imported on first use, deliberately: seaborn here (through
+#: :func:`relcoord.lazy.lazy_module`; it draws :func:`item_distributions`), networkx and
+#: scipy.stats inside the functions that need them (:func:`rc_map`, :func:`_mean_ci`).
+sns = lazy_module("seaborn")
 
 __all__ = [
     "ROUND_FIGURES",
@@ -1062,23 +1069,39 @@ def item_distributions(
         else [mpl.colormaps["RdBu"](x) for x in np.linspace(0.1, 0.9, len(scores))]
     )
     colours += [DONT_KNOW_COLOUR, "#FFFFFF"]
+    palette = {c: mpl.colors.to_hex(colour) for c, colour in zip(cats, colours)}
+    # seaborn: one stacked horizontal bar per item (row i), answer shares as weights, score 1 at the left
+    # (histplot stacks the *last* hue level at the baseline, hence the reversed hue order)
+    long = shares.fillna(0.0).mul(100).rename_axis(index="item", columns="answer").stack().rename("share").reset_index()
+    long["row"] = long["item"].map({it: i for i, it in enumerate(items)})
+    sns.histplot(
+        data=long,
+        y="row",
+        hue="answer",
+        weights="share",
+        hue_order=cats[::-1],
+        palette=palette,
+        multiple="stack",
+        discrete=True,
+        shrink=0.5,
+        alpha=1.0,
+        edgecolor="#FFFFFF",
+        linewidth=0.6,
+        legend=False,
+        ax=ax,
+    )
+    # histplot draws every (item, answer) bin, zero-width ones included: drop those, hatch the blank share
+    for bar in list(ax.patches):
+        if bar.get_width() <= 0:
+            bar.remove()
+        elif mpl.colors.to_hex(bar.get_facecolor()) == palette["blank"]:
+            bar.set(edgecolor="#999999", hatch="////", hatchcolor="#BBBBBB", gid="answer-share:blank")
     for i, it in enumerate(items):
         left = 0.0
         for j, c in enumerate(cats):
             w = float(shares.at[it, c]) if np.isfinite(shares.at[it, c]) else 0.0
             if w <= 0:
                 continue
-            ax.barh(
-                i,
-                w * 100,
-                left=left * 100,
-                height=0.5,
-                color=colours[j],
-                edgecolor="#FFFFFF" if c != "blank" else "#999999",
-                linewidth=0.6,
-                hatch="////" if c == "blank" else None,
-                hatchcolor="#BBBBBB" if c == "blank" else None,
-            )
             if w >= 0.06:
                 dark = j in (0, len(scores) - 1) or c == "dont_know"
                 ax.text(

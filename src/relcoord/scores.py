@@ -21,7 +21,7 @@ has both subscales defined, so this only matters for items and for laxer minimum
 
 Privacy: these tables are *internal*. They carry every statistic unsuppressed
 plus ``suppressed`` flags (n < min_group_size); :mod:`relcoord.privacy`
-(:func:`relcoord.privacy.reader_facing`) blanks them before anything is shown.
+(:func:`relcoord.publish.reader_facing`) blanks them before anything is shown.
 """
 
 from __future__ import annotations
@@ -579,7 +579,7 @@ def score_round(responses: pd.DataFrame, respondents: pd.DataFrame, units: pd.Da
     ``scoring``: :class:`relcoord.config.Scoring`; ``k``: privacy.min_group_size;
     ``seed``: the config's seed (bootstrap intervals).
     Internal = unsuppressed values with flags; pass the result through
-    :func:`relcoord.privacy.reader_facing` before writing anything a reader sees.
+    :func:`relcoord.publish.reader_facing` before writing anything a reader sees.
     """
     k = check_min_group_size(k)
     rt = respondent_ties(responses, instrument, scoring.min_items, scoring.min_communication,

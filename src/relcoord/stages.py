@@ -11,7 +11,8 @@ import pandas as pd
 from .compare import compare_rounds
 from .config import Scoring
 from .instrument import Instrument
-from .privacy import check_min_group_size, count_exposure, reader_facing, summary_for_readers, suppress_changes
+from .privacy import check_min_group_size, count_exposure, summary_for_readers
+from .publish import reader_facing, suppress_changes
 from .reliability import agreement_table, reliability_table
 from .scores import respondent_ties, score_round
 
