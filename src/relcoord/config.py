@@ -76,7 +76,7 @@ def round_order(cfg: dict) -> list[str]:
     return [r for r, _ in sorted(cfg["rounds"].items(), key=lambda kv: (kv[1]["date"], kv[0]))]
 
 
-def check_round_files(cfg: dict, base: str | Path = ".", source: str = "config/config.yaml") -> None:
+def check_round_files(settings: Settings, base: str | Path = ".", source: str = "config/config.yaml") -> None:
     """Every file the config names must exist before anything runs: each
     round's export (a file, or a folder for the SurveyXact CSV trio and the
     canonical format) and codebook, the unit register, memberships and the
@@ -85,18 +85,19 @@ def check_round_files(cfg: dict, base: str | Path = ".", source: str = "config/c
     base = Path(base)
     problems = []
     for key in ("units", "memberships", "instrument"):
-        if key in cfg and not (base / cfg[key]).is_file():
-            problems.append(f"{key}: {cfg[key]!r} does not exist (or is not a file)")
-    for rid, r in cfg["rounds"].items():
-        export = base / r["export"]
+        path = getattr(settings, key)
+        if not (base / path).is_file():
+            problems.append(f"{key}: {path!r} does not exist (or is not a file)")
+    for rid, r in settings.rounds.items():
+        export = base / r.export
         if not export.exists():
-            problems.append(f"rounds/{rid}/export: {r['export']!r} does not exist")
+            problems.append(f"rounds/{rid}/export: {r.export!r} does not exist")
         elif not (export.is_file() or export.is_dir()):
-            problems.append(f"rounds/{rid}/export: {r['export']!r} is neither a regular file nor a folder")
+            problems.append(f"rounds/{rid}/export: {r.export!r} is neither a regular file nor a folder")
         elif export.is_dir() and not any(p.is_file() and not p.name.startswith(".") for p in export.iterdir()):
-            problems.append(f"rounds/{rid}/export: the folder {r['export']!r} holds no files")
-        if not (base / r["codebook"]).is_file():
-            problems.append(f"rounds/{rid}/codebook: {r['codebook']!r} does not exist (or is not a file)")
+            problems.append(f"rounds/{rid}/export: the folder {r.export!r} holds no files")
+        if not (base / r.codebook).is_file():
+            problems.append(f"rounds/{rid}/codebook: {r.codebook!r} does not exist (or is not a file)")
     if problems:
         raise RelcoordError(
             "a file named in the configuration is missing:\n  - " + "\n  - ".join(problems),

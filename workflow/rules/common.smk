@@ -25,7 +25,7 @@ try:
     ROUND_ORDER = list(SETTINGS.round_order)
     # the registers are checked once here, so a bad row stops the run before any job
     load_memberships(SETTINGS.memberships, load_units(SETTINGS.units, ROUND_ORDER), ROUND_ORDER)
-    check_round_files(config)
+    check_round_files(SETTINGS)
 except RelcoordError as err:
     raise WorkflowError(str(err)) from None
 
