@@ -29,5 +29,9 @@ rule all:
         all_outputs(),
 
 
+onsuccess:
+    announce_results()
+
+
 onerror:
     remove_stale_results()

@@ -187,6 +187,8 @@ def test_each_validation_job_prints_its_counts(demo):
         line = next(l for l in out.splitlines() if l.startswith(f"Round {rnd}: "))
         assert f"{summary['records_in']} records in, {summary['valid']} valid, {summary['quarantined']} " in line
         assert f"validation report: results/{rnd}/validation/report.html" in out
+    # the run ends by saying where the report is
+    assert f"Open the report: {(demo[0] / 'results/index.html').resolve()}" in out
 
 
 PAYLOAD = "</script><script>document.documentElement.setAttribute('data-pwned','1')</script><img src=x " \

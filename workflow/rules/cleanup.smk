@@ -83,3 +83,20 @@ def _write_partial_index(kept_rounds, kept_comparisons, failed):
     out.write_text(
         index_page(rounds, comparisons, lang=v["language"], title=v["title"], failed=failed), encoding="utf-8"
     )
+
+
+def announce_results():
+    """After a successful run: each round's validation counts and where the report is."""
+    print("\nrelcoord: done.", file=sys.stderr)
+    for r in ROUNDS:
+        path = Path(rules.validate_round.output.summary.format(round=r))
+        if path.is_file():
+            s = json.loads(path.read_text(encoding="utf-8"))
+            print(
+                f"  round {r}: {s['records_in']} records in, {s['valid']} valid, {s['quarantined']} set aside "
+                f"(see {rules.validate_round.output.report.format(round=r)})",
+                file=sys.stderr,
+            )
+    index = Path(rules.index.output[0])
+    if index.is_file():
+        print(f"  Open the report: {index.resolve()}", file=sys.stderr)
