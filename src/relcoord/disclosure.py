@@ -89,6 +89,16 @@ _TRIES = 12
 # --------------------------------------------------------------------------- exact linear algebra
 
 
+def _subtract(target: dict, row: Mapping, factor: int) -> None:
+    """``target -= factor * row`` on sparse integer vectors, dropping zeros."""
+    for key, x in row.items():
+        y = target.get(key, 0) - factor * x
+        if y:
+            target[key] = y
+        else:
+            target.pop(key, None)
+
+
 class _Span:
     """Row space of integer sparse vectors (dict col -> int), fraction-free
     echelon form; every row carries its expression over item keys (dict key ->
@@ -112,18 +122,8 @@ class _Span:
             if ma != 1:
                 v = {k: x * ma for k, x in v.items()}
                 e = {k: x * ma for k, x in e.items()}
-            for k, x in bv.items():
-                y = v.get(k, 0) - mb * x
-                if y:
-                    v[k] = y
-                else:
-                    v.pop(k, None)
-            for k, x in be.items():
-                y = e.get(k, 0) - mb * x
-                if y:
-                    e[k] = y
-                else:
-                    e.pop(k, None)
+            _subtract(v, bv, mb)
+            _subtract(e, be, mb)
             g = 0
             for x in v.values():
                 g = gcd(g, x)
