@@ -102,11 +102,16 @@ def memberships() -> pd.DataFrame:
 def workflow_runs(tmp_path_factory):
     """The end-to-end workflow runs, started together (three runs at once keep the two cores busier than
     one after another): the demo twice in two fresh project copies (tests/test_workflow.py, the second
-    for byte identity) and a study with small units (tests/test_workflow_privacy.py).
-    Returns {"demo": [(folder, process), ...], "small": (folder, process)}."""
-    from workflow_helpers import project_copy, run_concurrently, small_study
+    for byte identity), a study with small units (tests/test_workflow_privacy.py), and the demo set up as a
+    study folder by `relcoord init` / `add-round` and run by `relcoord run` (tests/test_study_workflow.py).
+    Returns {"demo": [(folder, process), ...], "small": (folder, process),
+    "study": (folder, process, checkout files before, after)}."""
+    from workflow_helpers import checkout_files, demo_study, project_copy, run_concurrently, small_study, study_run_cmd
 
     demo = [project_copy(tmp_path_factory.mktemp(f"demo{i}")) for i in range(2)]
     small = small_study(tmp_path_factory.mktemp("small"))
-    procs = run_concurrently([*demo, small])
-    return {"demo": list(zip(demo, procs[:2])), "small": (small, procs[2])}
+    before = checkout_files()
+    study = demo_study(tmp_path_factory.mktemp("study"))
+    procs = run_concurrently([*demo, small, study], commands={study: study_run_cmd(study)})
+    return {"demo": list(zip(demo, procs[:2])), "small": (small, procs[2]),
+            "study": (study, procs[3], before, checkout_files())}

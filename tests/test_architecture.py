@@ -17,11 +17,11 @@ lower one, never of a higher one:
  1    readers         readers and its format modules
  2    instrument      labels, instrument, privacy (group-size rule, personal-
                       data masking, suppression)
- 3    register/codes  codebook, registry, validation
+ 3    register/codes  codebook, registry, validation, infer (set-up read from an export)
  4    statistics      scores, reliability, group_tests, reml, compare
  5    simulation      writers, simulate, calibration, bench
  6    presentation    present, figures, report, validation_report
- 7    orchestration   ingest, stages, provenance, cli
+ 7    orchestration   ingest, stages, provenance, study (init, add-round, run), cli
 ====  ==============  ==========================================================
 
 ``PENDING`` lists the one edge still breaking these rules, with the reason; the
@@ -43,11 +43,11 @@ LAYERS: list[tuple[str, list[str]]] = [
                     "disclosure", "readers._limits", "config", "locales"]),
     ("readers", ["readers", "readers.*"]),
     ("instrument", ["labels", "instrument", "privacy"]),
-    ("register", ["codebook", "registry", "validation"]),
+    ("register", ["codebook", "registry", "validation", "infer"]),
     ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish"]),
     ("simulation", ["writers", "writers.*", "simulate", "calibration", "bench"]),
     ("presentation", ["present", "figures", "report", "validation_report"]),
-    ("orchestration", ["ingest", "stages", "provenance", "cli", "__main__"]),
+    ("orchestration", ["ingest", "stages", "provenance", "study", "cli", "__main__"]),
 ]
 
 #: (importer, imported) -> why the edge is still there (none: privacy.py holds the low rules, the

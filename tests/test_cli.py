@@ -56,3 +56,47 @@ def test_check_stops_after_the_list_when_a_unit_is_missing(tmp_path, capsys):
     assert "HJP (Hjemmeplejen): the export has no record from it" in err
     assert "'Hjemmepleje Nord', 55 record(s); perhaps HJP (Hjemmeplejen) renamed" in err
     assert "accept_missing_units: [HJP]" in err and "What to do" in err
+
+
+# --------------------------------------------------------------------------- relcoord simulate
+
+def _simulate(tmp_path, *extra):
+    return main(["simulate", "--out", str(tmp_path / "raw"), "--config-dir", str(tmp_path / "cfg"),
+                 "--respondents", "60", "--seed", "9", *extra])
+
+
+def _snapshot(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_simulate_refuses_existing_files_without_force(tmp_path, capsys):
+    assert _simulate(tmp_path, "--format", "canonical") == 0
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+    assert _simulate(tmp_path, "--format", "canonical") == 1
+    err = capsys.readouterr().err
+    assert "rerun with --force to replace them" in err and "units.tsv" in err and "responses.csv" in err
+    assert _snapshot(tmp_path) == before
+    assert _simulate(tmp_path, "--format", "canonical", "--seed", "10", "--force") == 0
+    out = capsys.readouterr().out
+    assert _snapshot(tmp_path) != before
+    assert "format: canonical" in out and str(tmp_path / "cfg" / "codebooks" / "canonical.yaml") in out
+
+
+def test_simulate_old_format_names_rejected(tmp_path, capsys):
+    for old in ("csv", "generic-xlsx"):
+        try:
+            _simulate(tmp_path, "--format", old)
+        except SystemExit as exc:
+            assert exc.code == 2
+        else:
+            raise AssertionError(f"--format {old} accepted")
+        assert "invalid choice" in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()
+
+
+def test_simulate_one_round_workbook(tmp_path, capsys):
+    assert _simulate(tmp_path, "--rounds", "2026", "--format", "surveyxact", "--file-type", "xlsx") == 0
+    assert [p.name for p in (tmp_path / "raw").iterdir() if p.is_dir()] == ["2026"]
+    assert (tmp_path / "raw" / "2026" / "export.xlsx").is_file()
+    assert f"export: {(tmp_path / 'raw' / '2026' / 'export.xlsx').as_posix()}" in capsys.readouterr().out

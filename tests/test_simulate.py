@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from relcoord.instrument import load_instrument
 from relcoord.registry import memberships_in_round, shared_networks
@@ -417,3 +418,176 @@ def test_cli_canonical(tmp_path, capsys):
     assert len(p) == 200 and len(r) == 200 * (12 + 4) * 7
     assert (tmp_path / "cfg" / "units.tsv").is_file() and (tmp_path / "out" / "truth.json").is_file()
     assert "planted network effect" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- relcoord simulate: safety and options
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _sim(tmp_path, *extra):
+    return main_simulate(["--out", str(tmp_path / "raw"), "--config-dir", str(tmp_path / "cfg"), "--seed", "5",
+                          "--respondents", "60", *extra])
+
+
+def test_simulate_refuses_to_overwrite_without_force(tmp_path, capsys):
+    from relcoord.errors import RelcoordError
+
+    other, tmp_path = tmp_path / "other", tmp_path / "main"
+    assert _sim(tmp_path) == 0
+    first = _files(tmp_path)
+    units = tmp_path / "cfg" / "units.tsv"
+    units.write_text(units.read_text(encoding="utf-8") + "NEW\tMin nye enhed\tbase\tBy og Miljø\t\t\t\t\n",
+                     encoding="utf-8")
+    before = _files(tmp_path)
+    with pytest.raises(RelcoordError, match="rerun with --force to replace them") as err:
+        _sim(tmp_path)
+    for name in ("units.tsv", "memberships.tsv", "dataset.csv", "export.xlsx", "truth.json", "README.md"):
+        assert name in str(err.value)
+    assert _files(tmp_path) == before  # byte-identical, nothing new
+    # a config folder with only a user's units.tsv: refused, and the export folder is not even created
+    (other / "cfg").mkdir(parents=True)
+    (other / "cfg" / "units.tsv").write_bytes(units.read_bytes())
+    with pytest.raises(RelcoordError, match="units.tsv"):
+        _sim(other, "--format", "qualtrics")
+    assert _files(other) == {"cfg/units.tsv": units.read_bytes()} and not (other / "raw").exists()
+    # --force replaces (the same seed gives the first run's files again)
+    capsys.readouterr()
+    assert _sim(tmp_path, "--force") == 0
+    assert _files(tmp_path) == first
+    out = capsys.readouterr().out
+    assert "NEW" not in units.read_text(encoding="utf-8")
+    for p in ("cfg/units.tsv", "cfg/memberships.tsv", "raw/2024/dataset.csv", "raw/2025/export.xlsx"):
+        assert str(tmp_path / p) in out or p in out
+
+
+def test_make_demo_refuses_without_force(tmp_path):
+    from relcoord.errors import RelcoordError
+
+    make_demo(tmp_path / "raw", tmp_path / "cfg", seed=3, n_respondents=60, fmt="canonical")
+    before = _files(tmp_path)
+    with pytest.raises(RelcoordError, match="--force"):
+        make_demo(tmp_path / "raw", tmp_path / "cfg", seed=4, n_respondents=60, fmt="canonical")
+    assert _files(tmp_path) == before
+    make_demo(tmp_path / "raw", tmp_path / "cfg", seed=4, n_respondents=60, fmt="canonical", force=True)
+    assert _files(tmp_path) != before
+
+
+def test_simulate_one_round(tmp_path, capsys):
+    assert _sim(tmp_path, "--rounds", "2026") == 0
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir() if p.is_dir()) == ["2026"]
+    assert {p.name for p in (tmp_path / "raw" / "2026").iterdir()} == {"dataset.csv", "structure.csv", "labels.csv"}
+    t = json.loads((tmp_path / "raw" / "truth.json").read_text(encoding="utf-8"))
+    assert t["rounds"] == ["2026"] and set(t["invalid_rows"]) == {"2026"}
+    assert "one round only" in (tmp_path / "raw" / "README.md").read_text(encoding="utf-8")
+    out = capsys.readouterr().out
+    assert '"2026":' in out and "format: surveyxact" in out
+    assert f"export: {(tmp_path / 'raw' / '2026').as_posix()}" in out
+    mem = pd.read_csv(tmp_path / "cfg" / "memberships.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert set(mem["from_round"]) <= {""} and set(mem["to_round"]) <= {""}
+
+
+def test_simulate_three_rounds_generic(tmp_path, capsys):
+    assert _sim(tmp_path, "--rounds", "2024", "2025", "2026", "--format", "generic") == 0
+    for rid in ("2024", "2025", "2026"):
+        assert (tmp_path / "raw" / rid / "export.csv").is_file()
+    assert (tmp_path / "cfg" / "codebooks" / "generic-csv.yaml").is_file()
+    t = json.loads((tmp_path / "raw" / "truth.json").read_text(encoding="utf-8"))
+    assert (t["baseline"], t["followup"]) == ("2024", "2026") and t["network_effect_rc"] > 0
+    out = capsys.readouterr().out
+    assert out.count("format: generic") == 3 and "planted network effect" in out
+    assert f"codebook: {(tmp_path / 'cfg' / 'codebooks' / 'generic-csv.yaml').as_posix()}" in out
+
+
+def test_simulate_surveyxact_workbook(tmp_path):
+    import openpyxl
+
+    assert _sim(tmp_path, "--format", "surveyxact", "--file-type", "xlsx") == 0
+    for rid in ("2024", "2025"):
+        files = {p.name for p in (tmp_path / "raw" / rid).iterdir()}
+        assert files == {"export.xlsx"}
+        assert "Dataset" in openpyxl.load_workbook(tmp_path / "raw" / rid / "export.xlsx", read_only=True).sheetnames
+    assert not (tmp_path / "cfg" / "codebooks").exists()
+    # --format surveyxact alone: the CSV trio in every round, without the demo's quirks
+    assert _sim(tmp_path / "b", "--format", "surveyxact") == 0
+    for rid in ("2024", "2025"):
+        assert (tmp_path / "b" / "raw" / rid / "dataset.csv").is_file()
+    assert json.loads((tmp_path / "b" / "raw" / "truth.json").read_text(encoding="utf-8"))["export_quirks"] == []
+
+
+@pytest.mark.parametrize("old", ["csv", "xlsx", "generic-csv", "generic-xlsx"])
+def test_simulate_rejects_the_old_format_names(tmp_path, capsys, old):
+    with pytest.raises(SystemExit) as err:
+        _sim(tmp_path, "--format", old)
+    assert err.value.code == 2
+    msg = capsys.readouterr().err
+    assert "invalid choice" in msg and "surveyxact" in msg and "generic" in msg
+    assert not (tmp_path / "raw").exists()
+
+
+def test_simulate_option_combinations_checked(tmp_path):
+    from relcoord.errors import RelcoordError
+
+    with pytest.raises(RelcoordError, match="--file-type"):
+        _sim(tmp_path, "--format", "spss", "--file-type", "csv")
+    with pytest.raises(RelcoordError, match="distinct"):
+        _sim(tmp_path, "--rounds", "2024", "2024")
+    assert not tmp_path.joinpath("raw").exists() and not tmp_path.joinpath("cfg").exists()
+
+
+def test_simulate_with_another_instrument(tmp_path, capsys):
+    """--instrument: the same answers written with another code -> score coding (timely reversed)."""
+    doc = yaml.safe_load(INSTRUMENT.read_text(encoding="utf-8"))
+    item = next(i for i in doc["items"] if i["key"] == "timely")
+    item["codes"] = {c: 6 - c for c in range(1, 6)}
+    alt = tmp_path / "instrument.yaml"
+    alt.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert _sim(tmp_path / "a", "--format", "surveyxact") == 0
+    assert _sim(tmp_path / "b", "--format", "surveyxact", "--instrument", str(alt)) == 0
+    assert f"instrument: {alt.as_posix()}" in capsys.readouterr().out
+
+    def read(folder):
+        return pd.read_csv(folder / "raw" / "2024" / "dataset.csv", sep=";", encoding="latin-1", dtype=str,
+                           keep_default_na=False)
+
+    a, b = read(tmp_path / "a"), read(tmp_path / "b")
+    timely = [c for c in a.columns if c.startswith("s_4_")]
+    other = [c for c in a.columns if c.startswith("s_5_")]
+    assert timely and other and (a[other] == b[other]).all().all()
+    x, y = a[timely].to_numpy().ravel(), b[timely].to_numpy().ravel()
+    valid = np.isin(x, ["1", "2", "3", "4", "5"])
+    assert valid.sum() > 100
+    assert (y[valid].astype(int) == 6 - x[valid].astype(int)).all()
+
+
+def test_simulate_surveyxact_per_target_in_english(tmp_path, capsys):
+    """--layout per_target --language en: an export per round and the codebook that reads it."""
+    from relcoord.config import load_config, settings_from_config
+    from relcoord.errors import RelcoordError
+    from relcoord.ingest import ingest_round
+
+    assert _sim(tmp_path, "--layout", "per_target", "--language", "en", "--rounds", "2026",
+                "--format", "surveyxact") == 0
+    book = tmp_path / "cfg" / "codebooks" / "surveyxact-per_target.yaml"
+    out = capsys.readouterr().out
+    assert f"codebook: {book.as_posix()}" in out and f"  {book.as_posix()}\n" in out.split("config lines")[0]
+    assert yaml.safe_load(book.read_text(encoding="utf-8"))["items"]["layout"] == "per_target"
+    structure = (tmp_path / "raw" / "2026" / "structure.csv").read_text(encoding="latin-1")
+    assert "How frequently do people" in structure
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    cfg["units"] = str(tmp_path / "cfg" / "units.tsv")
+    cfg["memberships"] = str(tmp_path / "cfg" / "memberships.tsv")
+    cfg["rounds"] = {"2026": {**cfg["rounds"]["2024"], "export": str(tmp_path / "raw" / "2026"),
+                              "codebook": str(book)}}
+    cfg["comparisons"] = []
+    truth = json.loads((tmp_path / "raw" / "truth.json").read_text(encoding="utf-8"))
+    res, _ = ingest_round(settings_from_config(cfg), "2026", base=ROOT, key=b"test-key-0123456789abcdef0123456789")
+    assert len(res.respondents) == truth["per_round"]["2026"]["n_respondents"]
+    # the codebook is one more file the refusal protects
+    book.write_text("mine\n", encoding="utf-8")
+    with pytest.raises(RelcoordError, match="surveyxact-per_target.yaml"):
+        _sim(tmp_path, "--layout", "per_target", "--rounds", "2026")
+    assert book.read_text(encoding="utf-8") == "mine\n"
+    with pytest.raises(RelcoordError, match="SurveyXact exports only"):
+        _sim(tmp_path / "x", "--format", "canonical", "--language", "en")

@@ -85,7 +85,7 @@ def small_study(work: Path) -> Path:
     from relcoord.simulate import make_demo
 
     shutil.copytree(ROOT / "config", work / "config")
-    make_demo(work / "data/raw/demo", work / "config", seed=11, n_respondents=60)
+    make_demo(work / "data/raw/demo", work / "config", seed=11, n_respondents=60, force=True)
     units = pd.read_csv(work / "config/units.tsv", sep="\t", dtype=str, keep_default_na=False)
     i = units.index[units["unit_id"] == "HJP"][0]
     units.loc[i, "aliases"] = "|".join(a for a in (units.loc[i, "aliases"], units.loc[i, "name"]) if a)
@@ -104,12 +104,15 @@ def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
             "--configfile", str(workdir / "config" / "config.yaml"), *args]
 
 
-def run_concurrently(workdirs: list[Path], *args: str, timeout: int = 900) -> list[subprocess.CompletedProcess]:
-    """Run the workflow in several project folders at once (output to files: no pipe can fill up)."""
+def run_concurrently(workdirs: list[Path], *args: str, timeout: int = 900,
+                     commands: dict[Path, list[str]] | None = None) -> list[subprocess.CompletedProcess]:
+    """Run the workflow in several project folders at once (output to files: no pipe can fill up);
+    ``commands`` gives a folder's own command line instead (a study: `relcoord run STUDY`)."""
     procs = []
     for w in workdirs:
         out, err = open(w / "snakemake.stdout", "w"), open(w / "snakemake.stderr", "w")
-        procs.append((subprocess.Popen(snakemake_cmd(w, *args), stdout=out, stderr=err, text=True, env=_env()),
+        cmd = (commands or {}).get(w) or snakemake_cmd(w, *args)
+        procs.append((subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=_env()),
                       out, err, w))
     done = []
     for p, out, err, w in procs:
@@ -204,3 +207,45 @@ def export_columns(path: Path, columns: list[str]) -> pd.DataFrame:
             parts.append(sheet[cols].fillna("").reset_index(drop=True))
             taken |= set(cols)
     return pd.concat(parts, axis=1)
+
+
+# --------------------------------------------------------------------------- a study folder set up by init
+RELCOORD = str(Path(sys.executable).with_name("relcoord"))
+
+
+def relcoord(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([RELCOORD, *args], capture_output=True, text=True, env=_env(), timeout=600)
+
+
+def demo_study(parent: Path) -> Path:
+    """A study folder outside the checkout, set up from the demo's exports (which stay where they are)
+    by `relcoord init` and `relcoord add-round` alone, labels as the demo's config gives them."""
+    study = parent / "albertslund"
+    for args in (["init", str(study), "--export", str(ROOT / "data/raw/demo/2024"), "--round", "2024",
+                  "--date", "2024-03-01", "--label", "Baseline 2024"],
+                 ["add-round", str(study), "--export", str(ROOT / "data/raw/demo/2025/export.xlsx"), "--round",
+                  "2025", "--date", "2025-03-01", "--label", "Follow-up 2025"]):
+        proc = relcoord(*args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return study
+
+
+def study_run_cmd(study: Path) -> list[str]:
+    return [RELCOORD, "run", str(study), "--cores", "2"]
+
+
+_SCRATCH = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".snakemake",
+            "results"}
+
+
+def checkout_files() -> dict[str, tuple[int, int]]:
+    """Every file of the code checkout (but version control, the venv, caches and the demo's own run
+    folders .snakemake/ and results/): path -> (size, mtime_ns)."""
+    out = {}
+    for p in ROOT.rglob("*"):
+        rel = p.relative_to(ROOT)
+        if any(part in _SCRATCH or part.endswith(".egg-info") for part in rel.parts) or not p.is_file():
+            continue
+        st = p.stat()
+        out[rel.as_posix()] = (st.st_size, st.st_mtime_ns)
+    return out

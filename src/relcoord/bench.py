@@ -91,7 +91,7 @@ def make_project(work: Path, respondents: int, units: int = 25, networks: int = 
     """Simulated exports + config for one size under ``work`` (reused when the
     same simulation is already there)."""
     args = ["--respondents", str(respondents), "--units", str(units - networks), "--networks", str(networks),
-            "--seed", str(seed), "--format", "csv"]
+            "--seed", str(seed), "--format", "surveyxact", "--file-type", "csv"]
     stamp = work / "simulate.json"
     if not (stamp.exists() and json.loads(stamp.read_text()) == args):
         shutil.rmtree(work, ignore_errors=True)

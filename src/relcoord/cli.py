@@ -1,4 +1,5 @@
-"""The ``relcoord`` command: simulate a demo municipality, check an export."""
+"""The ``relcoord`` command: set up and run a study (init, add-round, run), check an export,
+simulate a demo municipality."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from .config import load_settings
 from .errors import RelcoordError
 from .ingest import ingest_round
 from .simulate import build_parser as simulate_parser, run_simulate
+from .infer import Choices
+from .study import add_round, init_study, run_study
 from .tables import write_csv
 from .validation import check_missing_units, check_quarantine_ceiling
 
@@ -88,6 +91,84 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return run_simulate(args)
 
 
+def _choices(args: argparse.Namespace) -> Choices:
+    items = {}
+    for spec in args.item or []:
+        key, sep, question = spec.partition("=")
+        if not sep or not key.strip() or not question.strip():
+            raise RelcoordError(f"--item {spec!r}: write it as KEY=QUESTION, e.g. --item timely=s_4")
+        items[key.strip()] = question.strip()
+    return Choices(id_column=args.id_column, unit_question=args.unit_question,
+                   network_question=args.network_question, items=items,
+                   extra_networks=tuple(args.extra_network or ()))
+
+
+def _reader(args: argparse.Namespace) -> dict | None:
+    opts = {k: v for k, v in (("encoding", args.encoding), ("delimiter", args.delimiter)) if v}
+    return opts or None
+
+
+def _print_written(w, what: str) -> None:
+    print(f"{what} {w.study} (round {w.round_id}). What the export says, and how it was read:")
+    for n in w.notes:
+        print(f"  - {n}")
+    s = w.summary
+    print(f"Round {w.round_id} checked: {s['records_in']} records, {s['valid']} valid, {s['quarantined']} "
+          f"quarantined, {s['warned']} warned; {s['answers']['valid']} answers")
+    print("Written: " + ", ".join(str(f) for f in w.files))
+    print(f"Next: check config/units.tsv (names, kinds, areas), then `relcoord run {w.study}`; the report will be "
+          f"{w.study / 'results' / 'index.html'}")
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    w = init_study(args.study, args.export, args.round, date=args.date, fmt=args.format, label=args.label,
+                   copy=args.copy, instrument=args.instrument, language=args.language, choices=_choices(args),
+                   reader=_reader(args))
+    _print_written(w, "Created study")
+    return 0
+
+
+def _cmd_add_round(args: argparse.Namespace) -> int:
+    alias = {}
+    for spec in args.alias or []:
+        text, sep, uid = spec.rpartition("=")
+        if not sep or not text.strip() or not uid.strip():
+            raise RelcoordError(f"--alias {spec!r}: write it as 'NAME IN THE EXPORT=UNIT_ID'")
+        alias[text.strip()] = uid.strip()
+    w = add_round(args.study, args.export, args.round, date=args.date, fmt=args.format, label=args.label,
+                  copy=args.copy, choices=_choices(args), alias=alias, reader=_reader(args))
+    _print_written(w, "Added to study")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    return run_study(args.study, args.snakemake_args)
+
+
+def _round_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", type=Path, help="the study folder (outside the code checkout)")
+    p.add_argument("--export", required=True, type=Path,
+                   help="the round's export: a SurveyXact CSV-trio folder or workbook, an SPSS .sav, ... "
+                        "(stays where it is unless --copy)")
+    p.add_argument("--round", required=True, help="the round's id, used in result paths (e.g. 2025)")
+    p.add_argument("--date", help="the round's fieldwork date YYYY-MM-DD (orders the rounds)")
+    p.add_argument("--label", help="the round's name in reports (default: the round id)")
+    p.add_argument("--format", choices=["surveyxact", "spss", "qualtrics", "limesurvey", "generic", "canonical"],
+                   help="the export format (default: told from the export's files)")
+    p.add_argument("--copy", action="store_true", help="copy the export into STUDY/data/raw/<round>/")
+    p.add_argument("--encoding", help="reader option (default auto)")
+    p.add_argument("--delimiter", help="reader option (default auto)")
+    g = p.add_argument_group("choices where the export leaves more than one candidate")
+    g.add_argument("--id-column", help="the column holding the respondent id")
+    g.add_argument("--unit-question", help="the question (variable) asking for the respondent's base unit")
+    g.add_argument("--network-question", help="the multiple-choice question asking for networks ('none': none)")
+    g.add_argument("--item", action="append", metavar="KEY=QUESTION",
+                   help="the question of an RC item, e.g. --item timely=s_4 (repeatable)")
+    g.add_argument("--extra-network", action="append", metavar="NAME",
+                   help="a unit the RC items ask about that is a network though the network question does not "
+                        "offer it (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="relcoord", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -101,6 +182,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="examples printed per rule, after the counts per rule (default: %(default)s)")
     c.add_argument("--failures", help="write every problem to this CSV")
     c.set_defaults(func=_cmd_check)
+
+    i = sub.add_parser("init", help="create a study folder from a round's export (set-up read from the export)")
+    _round_arguments(i)
+    i.add_argument("--instrument", help="instrument to start from (default: the checkout's config/instrument.yaml)")
+    i.add_argument("--language", choices=["da", "en"], default="da", help="report language (default: %(default)s)")
+    i.set_defaults(func=_cmd_init)
+
+    a = sub.add_parser("add-round", help="add a later round's export to a study (and its comparison)")
+    _round_arguments(a)
+    a.add_argument("--alias", action="append", metavar="NAME=UNIT_ID",
+                   help="a unit renamed in this export: its new name is the registered unit UNIT_ID (repeatable)")
+    a.set_defaults(func=_cmd_add_round)
+
+    r = sub.add_parser("run", help="run the workflow for a study (extra arguments go to snakemake)",
+                       description="Run the workflow for a study: the code checkout's Snakefile with the study as "
+                                   "working directory and the local profile. Arguments after STUDY go to snakemake, "
+                                   "e.g. `relcoord run mystudy --cores 2` or `relcoord run mystudy -n`.")
+    r.add_argument("study", type=Path)
+    r.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="options for snakemake")
+    r.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("simulate", help="generate a synthetic municipality (the demo data)",
                        parents=[simulate_parser()], add_help=False)

@@ -20,6 +20,13 @@ Where the columns of a matrix item are:
   the pattern; ``{n}`` matches a number (``SQ001`` is 1), ``{target}`` any
   text, looked up in ``targets`` or, without ``targets``, in the unit register.
 
+That is the per-item layout (the default): one matrix question per item, one row per target unit.
+The per-target layout (``items: {layout: per_target, ...}``) has one matrix question per target
+unit and one row per item: ``questions: {s_3: HJP, ...}`` names each question's unit, or
+``pattern: "Samarbejdet med {target}"`` finds the questions by their heading (the question text
+before the row text); a row's item is the instrument item whose question or label (any language)
+its row text is, or ``rows: {1: frequent, ...}`` gives it by position (see :func:`_per_target_columns`).
+
 How answers read: export codes go through the instrument's ``codes`` map.
 ``answers:`` (for the whole codebook or per item) first maps what the export
 holds to an instrument code: ``{A1: 1, ..., A6: missing}``, or ``options``
@@ -62,6 +69,11 @@ class Codebook:
     values: str = "codes"                                        # codes | scores
     background_values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> allowed values
     background_keys: tuple[str, ...] = ()                        # panel-key fields (pseudonymised)
+    # ``items: {layout: per_target, ...}`` (one matrix question per target unit, one row per item):
+    # ``items`` is then empty and ``per_target`` holds ``questions`` (question -> unit) or ``pattern``
+    # (a heading with {target}), and optionally ``rows`` (row position "1", "2", ... -> item key)
+    item_layout: str = "per_item"                                # per_item | per_target
+    per_target: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +156,16 @@ def _row_text(question_text: str) -> str:
     return parts[-1] if len(parts) == 2 else text
 
 
+def _heading(question_text: str) -> str:
+    """A matrix row's heading: its question text without the row text (:func:`_row_text`) -- the
+    text before a trailing ``[...]`` or before the last ' - '; "" when the text has no row text."""
+    text = str(question_text).strip()
+    if text.endswith("]") and "[" in text and text[text.rindex("[") + 1:-1].strip():
+        return text[:text.rindex("[")].strip()
+    parts = text.rsplit(" - ", 1)
+    return parts[0].strip() if len(parts) == 2 else ""
+
+
 # --------------------------------------------------------------------------- loading
 
 _MAP_PATHS = (("rater_unit", "codes"), ("networks", "codes"), ("networks", "targets"), ("networks", "variables"),
@@ -162,7 +184,13 @@ def _stringify(data: dict) -> dict:
             node = node.get(k) if isinstance(node, dict) else None
         if isinstance(node, dict) and isinstance(node.get(path[-1]), dict):
             node[path[-1]] = _str_keys(node[path[-1]])
-    for spec in (data.get("items") or {}).values() if isinstance(data.get("items"), dict) else []:
+    items = data.get("items")
+    if _is_per_target(items):
+        for k in ("questions", "rows"):
+            if isinstance(items.get(k), dict):
+                items[k] = _str_keys(items[k])
+        return data
+    for spec in (items or {}).values() if isinstance(items, dict) else []:
         if isinstance(spec, dict):
             for k in ("variables", "targets", "answers"):
                 if isinstance(spec.get(k), dict):
@@ -191,6 +219,47 @@ def _check_pattern(spec: dict, where: str, source: str) -> None:
                                 file=source, hint="use {target} for text keys")
 
 
+def _is_per_target(items) -> bool:
+    """Whether a codebook's ``items`` is the per-target form (it names a ``layout``)."""
+    return isinstance(items, dict) and "layout" in items
+
+
+_PER_TARGET_FORMS = {"questions": ("layout", "rows"), "pattern": ("layout", "rows")}
+
+
+def _per_target_problems(spec: dict) -> list[str]:
+    """What is wrong with an ``items: {layout: per_target, ...}`` mapping, in the words of
+    :func:`_form_problems`."""
+    if spec.get("layout") != "per_target":
+        return [f"items: layout {spec.get('layout')!r} is not known: `layout: per_target` (one matrix question "
+                "per target unit, one row per item) is the only layout to name; the per-item form (item key -> "
+                "question) has no `layout` key"]
+    where = "items (layout: per_target)"
+    problems = _form_problems(spec, _PER_TARGET_FORMS, where)
+    if problems:
+        if "answers" in spec:
+            problems.append(f"{where}: an item's own `answers` is not available in this form: give `answers:` "
+                            "at the top level of the codebook (it applies to every item)")
+        return problems
+    pattern = spec.get("pattern")
+    if pattern is not None:
+        found = _PLACEHOLDER.findall(pattern) if isinstance(pattern, str) else []
+        if found != ["target"]:
+            problems.append(f"{where}: pattern {pattern!r} must hold exactly one {{target}} placeholder, where the "
+                            "question's heading names the target unit (e.g. 'Samarbejdet med {target}')")
+    rows = spec.get("rows")
+    if isinstance(rows, dict):
+        bad = [k for k in rows if not re.fullmatch(r"\s*[1-9]\d*\s*", str(k))]
+        if bad:
+            problems.append(f"{where}: rows are numbered by their position in the question (1 = the first row), "
+                            f"not {bad[0]!r}: e.g. rows: {{1: frequent, 2: timely}}")
+        bad = [v for v in rows.values() if not (isinstance(v, str) and v.strip())]
+        if bad:
+            problems.append(f"{where}: rows maps a row position to an item key of the instrument (e.g. rows: "
+                            f"{{1: frequent, 2: timely}}), not to {bad[0]!r}")
+    return problems
+
+
 _ITEM_FORMS = {"question": ("answers",), "variables": ("answers",), "pattern": ("targets", "answers")}
 _NETWORK_FORMS = {"question": ("selected", "not_selected"), "variables": ("selected", "not_selected"),
                   "pattern": ("targets", "selected", "not_selected"), "variable": ("separator", "codes")}
@@ -217,7 +286,9 @@ def codebook_from_dict(data: dict, source: str = "codebook") -> Codebook:
     data = _stringify(data or {})
     problems = []
     if isinstance(data, dict):
-        if isinstance(data.get("items"), dict):
+        if _is_per_target(data.get("items")):
+            problems += _per_target_problems(data["items"])
+        elif isinstance(data.get("items"), dict):
             for key, spec in data["items"].items():
                 problems += _form_problems(spec, _ITEM_FORMS, f"items/{key}")
         problems += _form_problems(data.get("networks"), _NETWORK_FORMS, "networks")
@@ -226,7 +297,7 @@ def codebook_from_dict(data: dict, source: str = "codebook") -> Codebook:
                             hint="the forms are documented in config/README.md (Codebooks)")
     if isinstance(data, dict):
         specs = [("networks", data.get("networks"))]
-        if isinstance(data.get("items"), dict):
+        if isinstance(data.get("items"), dict) and not _is_per_target(data["items"]):
             specs += [(f"items/{k}", v) for k, v in data["items"].items()]
         for where, spec in specs:
             if isinstance(spec, dict) and isinstance(spec.get("pattern"), str):
@@ -236,10 +307,14 @@ def codebook_from_dict(data: dict, source: str = "codebook") -> Codebook:
     rater_var, rater_codes = (rater, {}) if isinstance(rater, str) else (rater["variable"], dict(rater["codes"]))
     nets = data.get("networks")
     names, bg_values, bg_keys = background_spec(data.get("background"))
-    return Codebook(respondent_id=data["respondent_id"], rater_unit=rater_var, items=dict(data["items"]),
+    per_target = _is_per_target(data["items"])
+    return Codebook(respondent_id=data["respondent_id"], rater_unit=rater_var,
+                    items={} if per_target else dict(data["items"]),
                     networks=nets, background=names, source=source,
                     rater_codes=rater_codes, answers=data.get("answers"), values=data.get("values", "codes"),
-                    background_values=bg_values, background_keys=bg_keys)
+                    background_values=bg_values, background_keys=bg_keys,
+                    item_layout="per_target" if per_target else "per_item",
+                    per_target={k: v for k, v in data["items"].items() if k != "layout"} if per_target else {})
 
 
 def background_spec(spec) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], tuple[str, ...]]:
@@ -582,6 +657,21 @@ def _resolve_items(r: _Resolution, instrument: Instrument
     answers: dict[str, dict[str, str]] = {}
     unknown_rows: set[str] = set()   # matrix-row texts already told how to fix
     answer_specs: dict[str, object] = {}   # item -> the codebook's own `answers:` (checked against the options)
+    if getattr(codebook, "item_layout", "per_item") == "per_target":
+        before = len(r.problems)
+        item_rows = _per_target_columns(r, instrument)
+        found = {k for _, k, _ in item_rows}
+        for key in (k for k in instrument.keys if k in found):   # the codebook's `answers:` for every item
+            answer_specs[key] = codebook.answers
+            amap = _answer_map(codebook.answers, instrument.item(key), instrument, codebook.values, export.format,
+                               f"item {key}", r.problems)
+            if amap:
+                answers[key] = amap
+        missing_items = [k for k in instrument.index_keys if k not in found]
+        if missing_items and len(r.problems) == before:   # (else the problems above say why)
+            r.problems.append(f"the codebook maps no question to item(s) {', '.join(missing_items)}: no row of the "
+                              "per-target questions is about them")
+        return item_rows, answers, answer_specs
     for key, spec in codebook.items.items():
         if key not in instrument.keys:
             r.problems.append(f"codebook item {key!r} is not an item of the instrument ({', '.join(instrument.keys)})")
@@ -639,6 +729,145 @@ def _item_columns(r: _Resolution, key: str, spec, unknown_rows: set[str]) -> lis
     return out
 
 
+def _per_target_questions(r: _Resolution) -> dict[str, str]:
+    """Per-target layout: question name -> target unit, from ``questions:`` or the ``pattern:`` its
+    heading matches (in structure order)."""
+    spec, s = r.codebook.per_target, r.structure
+    every = unit_lookup(r.units)
+    where = "items (layout: per_target)"
+    out: dict[str, str] = {}
+    known = list(dict.fromkeys(s["questionName"]))
+    if "questions" in spec:
+        for q, text in spec["questions"].items():
+            rows = _question_rows(s, q)
+            if rows.empty:
+                r.problems.append(f"{where}: question {q!r} is not in the export's structure" + (
+                    f" (questions include {', '.join(map(repr, known[:8]))})" if known else
+                    " (this export has no question structure)"))
+                continue
+            uid = every.get(normalise_text(text))
+            if uid is None:
+                r.problems.append(f"{where}: question {q!r} maps to {text!r}, which is not a unit in the unit register "
+                                  f"for round {r.round_id}; {unit_fix(text, r.units, None)}")
+            else:
+                out[str(rows["questionName"].iat[0])] = uid
+        return out
+    pattern = spec["pattern"]
+    before, _, after = pattern.partition("{target}")
+
+    def literal(part: str, flexible: bool) -> str:   # a literal part of the pattern, matched ignoring case/blanks
+        core = normalise_text(part)
+        lead = " " if part[:1].isspace() and core else ""
+        trail = " " if part[-1:].isspace() and core else ""
+        text = (lead + core + trail) or (" " if part.strip() == "" and part else "")
+        return r"\s+".join(map(re.escape, text.split(" "))) if flexible else re.escape(text)
+
+    exact = re.compile(literal(before, False) + r"(?P<t>.+?)" + literal(after, False), re.S)
+    loose = re.compile(literal(before, True) + r"(?P<t>.+?)" + literal(after, True), re.S | re.I)
+    skip = {r.codebook.respondent_id, r.codebook.rater_unit, *r.codebook.background}
+    seen: list[str] = []
+    matched = 0
+    for q in known:
+        rows = s[s["questionName"] == q]
+        if q in skip or set(rows["variableName"]) <= skip:
+            continue
+        heads = [h for h in map(_heading, rows["questionText"]) if h]
+        if not heads:
+            continue
+        head = heads[0]
+        seen.append(head)
+        m = loose.fullmatch(" ".join(head.split())) or exact.fullmatch(normalise_text(head))
+        if not m:
+            continue
+        matched += 1
+        token = m.group("t").strip()
+        uid = every.get(normalise_text(token))
+        if uid is None:
+            r.problems.append(f"{where}: the heading of question {q!r} ({head!r}) matches the pattern {pattern!r}, "
+                              f"but {token!r} is not a unit in the unit register for round {r.round_id}; "
+                              f"{unit_fix(token, r.units, None)}")
+        else:
+            out[q] = uid
+    if not matched:
+        shown = ", ".join(repr(h) for h in list(dict.fromkeys(seen))[:6])
+        r.problems.append(f"{where}: no question's heading matches the pattern {pattern!r} (the heading is the "
+                          "question text before the row text, ' - ' or '[...]'; "
+                          + (f"the headings seen include {shown})" if shown else
+                             "this export has no matrix question with a heading)"))
+    return out
+
+
+def _item_texts(instrument: Instrument) -> dict[str, set[str]]:
+    """normalised question or label text (every language) -> the items that have it."""
+    out: dict[str, set[str]] = {}
+    for item in instrument.items:
+        for text in [*item.question.values(), *item.labels.values()]:
+            if str(text).strip():
+                out.setdefault(normalise_text(text), set()).add(item.key)
+    return out
+
+
+def _per_target_columns(r: _Resolution, instrument: Instrument) -> list[tuple[str, str, str]]:
+    """Per-target layout: the (variable, item, target unit) rows. A row's item is given by ``rows:``
+    (its 1-based position in the question) or found by its row text: exactly one instrument item
+    whose question or label (any language) it is."""
+    where = "items (layout: per_target)"
+    targets = _per_target_questions(r)
+    rows_spec = r.codebook.per_target.get("rows")
+    positions = {int(str(k).strip()): str(v) for k, v in (rows_spec or {}).items()}
+    unknown = sorted({k for k in positions.values() if k not in instrument.keys})
+    if unknown:
+        r.problems.append(f"{where}: rows names {', '.join(map(repr, unknown))}, not an item of the instrument "
+                          f"({', '.join(instrument.keys)})")
+    texts = _item_texts(instrument)
+    unmatched: dict[str, list[str]] = {}   # row text -> where it is
+    ambiguous: dict[str, set[str]] = {}
+    first_rows = 0
+    told_beyond = False
+    out = []
+    for q, uid in targets.items():
+        rows = _question_rows(r.structure, q)
+        first_rows = first_rows or len(rows)
+        beyond = sorted(p for p in positions if p > len(rows))
+        if beyond and not told_beyond:
+            told_beyond = True
+            r.problems.append(f"{where}: rows names row(s) {', '.join(map(str, beyond))}, but question {q!r} has "
+                              f"{len(rows)} row(s)")
+        for pos, (var, qtext, ctext) in enumerate(zip(rows["variableName"], rows["questionText"],
+                                                      rows["choiceText"]), start=1):
+            if rows_spec:
+                key = positions.get(pos)
+                if key is None or key in unknown:
+                    continue
+            else:
+                text = ctext if ctext.strip() else _row_text(qtext)
+                keys = texts.get(normalise_text(text), set())
+                if len(keys) != 1:
+                    if keys:
+                        ambiguous.setdefault(text.strip(), set()).update(keys)
+                    unmatched.setdefault(text.strip(), []).append(f"{q} row {pos}")
+                    continue
+                key = next(iter(keys))
+            r.need(var, f"item {key} about {uid}")
+            out.append((var, key, uid))
+    if unmatched:
+        said = "; ".join(
+            f"{t!r} ({', '.join(w[:3])}{', ...' if len(w) > 3 else ''}) is "
+            + (f"the text of more than one item ({', '.join(sorted(ambiguous[t]))})" if t in ambiguous else
+               "no item's question or label")
+            for t, w in list(unmatched.items())[:6])
+        said += f"; and {len(unmatched) - 6} more" if len(unmatched) > 6 else ""
+        choose = "; ".join(f"{i.key}: " + " / ".join(repr(t) for t in dict.fromkeys(
+            [*i.question.values(), *i.labels.values()]) if str(t).strip()) for i in instrument.items)
+        guess = ", ".join(f"{p}: {k}" for p, k in enumerate(instrument.keys[:first_rows or len(instrument.keys)],
+                                                             start=1))
+        r.problems.append(f"{where}: {len(unmatched)} row text(s) name no single item of the instrument "
+                          f"({instrument_file(instrument)}): {said}. The items' texts (question or label, any "
+                          f"language) are: {choose}. Name each row's item by its position in the question: add "
+                          f"`rows: {{{guess}}}` to `items:` in {r.codebook.source}")
+    return out
+
+
 def _check_item_design(r: _Resolution, items: pd.DataFrame) -> None:
     """The matrix design: every item asked about every unit, one variable per (item, target); in a
     canonical export every answer row belongs to a mapped item."""
@@ -656,10 +885,15 @@ def _check_item_design(r: _Resolution, items: pd.DataFrame) -> None:
     if r.export.format == "canonical":  # every answer row must belong to a mapped item
         asked = {normalise_text(spec if isinstance(spec, str) else spec.get("question", ""))
                  for spec in r.codebook.items.values()}
+        if getattr(r.codebook, "item_layout", "per_item") == "per_target":
+            mapped = set(items["variable"])
+            asked = {normalise_text(q) for v, q in zip(r.structure["variableName"], r.structure["questionName"])
+                     if v in mapped}
         for var, q in zip(r.structure["variableName"], r.structure["questionName"]):
             if normalise_text(q) not in asked:
                 r.problems.append(f"item {q!r} in responses.csv is not an item the codebook maps "
-                                  f"({', '.join(r.codebook.items)}){_where(r.export, var)}")
+                                  f"({', '.join(r.codebook.items or dict.fromkeys(items['item']))})"
+                                  f"{_where(r.export, var)}")
                 break
 
 

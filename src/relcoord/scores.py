@@ -62,7 +62,7 @@ def _require(df: pd.DataFrame, columns: Sequence[str], table: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise RelcoordError(f"table {table!r} lacks column(s) {missing}",
-                            hint=f"{table} must have the columns {list(columns)} (see DESIGN.md, output contract)")
+                            hint=f"{table} must have the columns {list(columns)} (see README.md, Outputs)")
 
 
 def _mean_of_valid(block: np.ndarray, minimum: int) -> tuple[np.ndarray, np.ndarray]:

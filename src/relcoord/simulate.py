@@ -46,10 +46,11 @@ import yaml
 from scipy.special import ndtr
 
 from .config import section
+from .errors import RelcoordError
 from .instrument import Instrument, default_instrument, load_instrument
 from .registry import memberships_in_round, shared_networks
-from .writers import write_round
-from .writers.surveyxact import read_codebook, write_surveyxact
+from .writers import FORMATS, write_round
+from .writers.surveyxact import LAYOUTS, read_codebook, write_surveyxact
 
 # ---------------------------------------------------------------------------
 # the fictional municipality
@@ -409,6 +410,12 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
         unit_in_net = np.array([[(net, base_ids[j]) in mem_k for net in net_ids] for j in range(J)],
                                dtype=bool).reshape(J, K)
         is_member = (rng.random((n, K)) < p["network_member_prob"]) & unit_in_net[unit_idx]
+        # a member unit takes part through its staff: at least one of its respondents is in each of its
+        # networks (so the memberships can be read back from the answers; no extra random draws)
+        starts = np.concatenate([[0], np.cumsum(n_u)[:-1]])
+        for j, q in zip(*np.nonzero(unit_in_net)):
+            if n_u[j] and not is_member[starts[j]:starts[j] + n_u[j], q].any():
+                is_member[starts[j], q] = True
         # shares_network for round k (never at the baseline)
         shares = np.zeros((J, T))
         if k > 0:
@@ -613,10 +620,18 @@ def _readme(truth: dict, fmt: dict[str, str]) -> str:
         "",
         "## Planted effects",
         "",
-        f"- network effect (difference in differences, shared vs non-shared base-unit ties, "
-        f"{t['followup']} vs {t['baseline']}): latent {t['network_effect_latent']:.3f}, "
-        f"on the RC scale {t['network_effect_rc']:.4f}",
-        f"- drift per round: latent {t['drift_latent_per_round']:.3f}, on the RC scale {t['drift_rc']:.4f}",
+    ]
+    if len(t.get("rounds", [])) > 1:
+        lines += [
+            f"- network effect (difference in differences, shared vs non-shared base-unit ties, "
+            f"{t['followup']} vs {t['baseline']}): latent {t['network_effect_latent']:.3f}, "
+            f"on the RC scale {t['network_effect_rc']:.4f}",
+            f"- drift per round: latent {t['drift_latent_per_round']:.3f}, on the RC scale {t['drift_rc']:.4f}",
+        ]
+    else:
+        lines.append(f"- one round only ({', '.join(t.get('rounds', []))}): no follow-up round, so neither the "
+                     "network effect nor the drift shows in the data")
+    lines += [
         f"- the small unit `{t['small_unit']}` has fewer than 5 respondents in every round (privacy suppression)",
         "",
         "## Deliberately invalid records",
@@ -635,10 +650,59 @@ def _readme(truth: dict, fmt: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: ``relcoord simulate --format``: the config's ``format`` names
+CLI_FORMATS: tuple[str, ...] = ("surveyxact", "qualtrics", "limesurvey", "spss", "generic", "canonical")
+#: ``--file-type`` (surveyxact: CSV trio or workbook; generic: wide CSV or workbook)
+FILE_TYPES: tuple[str, ...] = ("csv", "xlsx")
+#: make_demo's SurveyXact kinds (None = the demo mix)
+_SURVEYXACT_KINDS = (None, "csv", "xlsx")
+
+
+def demo_kind(config_format: str | None = None, file_type: str | None = None) -> str | None:
+    """make_demo's ``fmt`` for a config ``format`` name and a ``file_type``.
+
+    ``(None, None)`` is the demo mix (``None``); surveyxact gives ``"csv"`` /
+    ``"xlsx"`` (default csv), generic ``"generic-csv"`` / ``"generic-xlsx"``
+    (default csv), the other formats their own name (no file type).
+    """
+    if file_type is not None and file_type not in FILE_TYPES:
+        raise RelcoordError(f"unknown file type {file_type!r}; use one of {', '.join(FILE_TYPES)}")
+    if config_format is None or config_format == "surveyxact":
+        return file_type if file_type or config_format is None else "csv"
+    if config_format == "generic":
+        return f"generic-{file_type or 'csv'}"
+    if config_format not in CLI_FORMATS:
+        raise RelcoordError(f"unknown format {config_format!r}; use one of {', '.join(CLI_FORMATS)}")
+    if file_type is not None:
+        raise RelcoordError(f"--file-type applies to surveyxact and generic, not to {config_format}",
+                            hint=f"drop --file-type ({config_format} has one file type)")
+    return config_format
+
+
+def _round_plan(kind: str, rdir: Path, codebook: Path, config_dir: Path, layout: str | None = None) -> dict:
+    """What writing one round of ``kind`` into ``rdir`` produces: ``format`` and ``export`` (the config
+    values), ``codebook`` (the config value; ``writes_codebook`` when simulate writes it) and ``files``.
+    SurveyXact rounds read with ``codebook`` unless ``layout="per_target"``, whose codebook simulate writes
+    to ``<config_dir>/codebooks/surveyxact-per_target.yaml``."""
+    if kind in ("csv", "xlsx"):
+        files = [rdir / n for n in ("dataset.csv", "structure.csv", "labels.csv")] if kind == "csv" \
+            else [rdir / "export.xlsx"]
+        own = layout == "per_target"
+        return {"kind": kind, "format": "surveyxact", "export": rdir if kind == "csv" else files[0],
+                "codebook": config_dir / "codebooks" / "surveyxact-per_target.yaml" if own else codebook,
+                "writes_codebook": own, "files": files}
+    config_format, name, _ = FORMATS[kind]
+    export = rdir if name == "." else rdir / name
+    files = [rdir / "responses.csv", rdir / "respondents.csv"] if name == "." else [export]
+    return {"kind": kind, "format": config_format, "export": export,
+            "codebook": config_dir / "codebooks" / f"{kind}.yaml", "writes_codebook": True, "files": files}
+
+
 def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "config", seed: int = 2024, *,
               n_respondents: int = 450, n_base_units: int = 10, n_networks: int = 4,
               fmt: str | None = None, rounds=("2024", "2025"), instrument: str | Path | None = None,
-              codebook: str | Path | None = None, **sim_kwargs) -> dict:
+              codebook: str | Path | None = None, force: bool = False, layout: str | None = None,
+              language: str | None = None, **sim_kwargs) -> dict:
     """Simulate and write the demo data set; returns the truth (with invalid rows).
 
     ``fmt=None`` writes the first round as the SurveyXact CSV trio (``;``,
@@ -646,15 +710,52 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
     ``"csv"`` / ``"xlsx"`` use one format for every round; any other key of
     :data:`relcoord.writers.FORMATS` (``"qualtrics"``, ``"limesurvey"``,
     ``"spss"``, ``"generic-csv"``, ``"generic-xlsx"``, ``"canonical"``) writes
-    every round in that format and its codebook to ``<config_dir>/codebooks/<fmt>.yaml``.
-    """
+    every round in that format and its codebook to ``<config_dir>/codebooks/<fmt>.yaml``
+    (:func:`demo_kind` maps the config's ``format`` names onto these).
 
+    Nothing is written when a file it would write already exists (units.tsv,
+    memberships.tsv, codebooks, the exports, truth.json, README.md) unless
+    ``force=True``: a :class:`RelcoordError` lists them. ``layout`` and
+    ``language`` go to :func:`write_surveyxact` (SurveyXact rounds only).
+    """
+    return _make_demo(out_dir, config_dir, seed, n_respondents=n_respondents, n_base_units=n_base_units,
+                      n_networks=n_networks, fmt=fmt, rounds=rounds, instrument=instrument, codebook=codebook,
+                      force=force, layout=layout, language=language, **sim_kwargs)["truth"]
+
+
+def _make_demo(out_dir, config_dir, seed, *, n_respondents, n_base_units, n_networks, fmt, rounds, instrument,
+               codebook, force, layout, language, **sim_kwargs) -> dict:
+    """:func:`make_demo`, returning ``{truth, files (written, in order), rounds (round id -> plan)}``."""
     out_dir, config_dir = Path(out_dir), Path(config_dir)
+    if fmt not in _SURVEYXACT_KINDS and fmt not in FORMATS:
+        raise ValueError(f"unknown fmt {fmt!r}; use None, 'csv', 'xlsx' or one of {', '.join(FORMATS)}")
+    sx_opts = {k: v for k, v in (("layout", layout), ("language", language)) if v is not None}
+    if sx_opts and fmt not in _SURVEYXACT_KINDS:
+        raise RelcoordError(f"layout and language apply to SurveyXact exports only, not to {fmt}")
+    rounds = tuple(str(r) for r in rounds)
+    bad = [r for r in rounds if not r.strip() or r in (".", "..") or any(c in r for c in "/\\")]
+    if not rounds or bad or len(set(rounds)) != len(rounds):
+        raise RelcoordError(f"round ids must be distinct, non-empty folder names: {', '.join(rounds) or '(none)'}")
     here = Path(__file__).resolve().parents[2]
     instrument = Path(instrument) if instrument else here / "config" / "instrument.yaml"
     codebook = Path(codebook) if codebook else here / "config" / "codebooks" / "demo.yaml"
     inst = load_instrument(instrument)
     cb = read_codebook(codebook)
+    plan = {rid: _round_plan(fmt or ("csv" if k == 0 else "xlsx"), out_dir / rid, codebook, config_dir, layout)
+            for k, rid in enumerate(rounds)}
+    targets = [config_dir / "units.tsv", config_dir / "memberships.tsv"]
+    targets += [p["codebook"] for p in plan.values() if p["writes_codebook"]]
+    targets += [f for p in plan.values() for f in p["files"]]
+    targets += [out_dir / "truth.json", out_dir / "README.md"]
+    targets = list(dict.fromkeys(targets))
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        raise RelcoordError(
+            f"simulate would replace {len(existing)} existing file(s) and has written nothing:\n"
+            + "\n".join(f"    {p}" for p in existing),
+            hint="rerun with --force to replace them (make_demo(..., force=True) from Python), "
+                 "or choose another --out / --config-dir")
+
     study = simulate_study(seed=seed, rounds=rounds, n_respondents=n_respondents, n_base_units=n_base_units,
                            n_networks=n_networks, instrument=inst, **sim_kwargs)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -663,14 +764,15 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
     truth["export_quirks"] = []
     written: dict[str, str] = {}
     for k, rid in enumerate(study.round_ids):
-        kind = fmt or ("csv" if k == 0 else "xlsx")
+        rplan = plan[rid]
+        kind = rplan["kind"]
         rdir = out_dir / rid
         rdir.mkdir(parents=True, exist_ok=True)
         if kind not in ("csv", "xlsx"):  # the other formats' writers (relcoord.writers.FORMATS)
             info = write_round(kind, study.round(rid), study.units, inst, rdir, seed=seed + k)
             written[rid] = info["description"]
-            (config_dir / "codebooks").mkdir(parents=True, exist_ok=True)
-            (config_dir / "codebooks" / f"{kind}.yaml").write_text(
+            rplan["codebook"].parent.mkdir(parents=True, exist_ok=True)
+            rplan["codebook"].write_text(
                 yaml.safe_dump(info["codebook"], allow_unicode=True, sort_keys=False), encoding="utf-8")
             continue
         names = None
@@ -684,11 +786,14 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
             for u, a in names.items():
                 truth["export_quirks"].append(
                     f"round {rid}: unit {u} is written as its alias '{a}' (see aliases in config/units.tsv)")
-        path = rdir if kind == "csv" else rdir / "export.xlsx"
-        info = write_surveyxact(study.round(rid), study.units, inst, cb, path, kind=kind,
+        info = write_surveyxact(study.round(rid), study.units, inst, cb, rplan["export"], kind=kind,
                                 delimiter=";", encoding="latin-1", invalid_rows=True, seed=seed + k,
-                                names=names, trailing_space_choice_text=trailing)
+                                names=names, trailing_space_choice_text=trailing, **sx_opts)
         truth["invalid_rows"][rid] = info["invalid_rows"]
+        if rplan["writes_codebook"]:
+            rplan["codebook"].parent.mkdir(parents=True, exist_ok=True)
+            rplan["codebook"].write_text(
+                yaml.safe_dump(info["codebook"], allow_unicode=True, sort_keys=False), encoding="utf-8")
         written[rid] = ("SurveyXact CSV trio `dataset.csv`, `structure.csv`, `labels.csv` (`;`, Latin-1)"
                         if kind == "csv" else
                         f"SurveyXact workbook `export.xlsx` (sheets {', '.join(info['sheets'])})")
@@ -697,22 +802,42 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
     (out_dir / "README.md").write_text(_readme(truth, written), encoding="utf-8")
     _write_tsv(study.units, config_dir / "units.tsv")
     _write_tsv(study.memberships, config_dir / "memberships.tsv")
-    return truth
+    return {"truth": truth, "files": targets, "rounds": plan, "instrument": instrument,
+            "units": config_dir / "units.tsv", "memberships": config_dir / "memberships.tsv"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="relcoord simulate",
                                  description="Write a synthetic RC study (demo exports, unit register, truth).")
     ap.add_argument("--out", default="data/raw/demo", help="output folder for the exports (default data/raw/demo)")
-    ap.add_argument("--config-dir", default="config", help="where units.tsv and memberships.tsv go (default config)")
+    ap.add_argument("--config-dir", default="config",
+                    help="where units.tsv, memberships.tsv and written codebooks go (default config)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--respondents", type=int, default=450, help="respondents per round (default 450)")
     ap.add_argument("--units", type=int, default=10, help="base units (default 10)")
     ap.add_argument("--networks", type=int, default=4, help="networks (default 4)")
-    ap.add_argument("--format", choices=["csv", "xlsx", "qualtrics", "limesurvey", "spss", "generic-csv",
-                                         "generic-xlsx", "canonical"], default=None,
-                    help="one format for every round (default: first round SurveyXact CSV trio, later rounds "
-                         "SurveyXact xlsx); other formats also write their codebook to CONFIG_DIR/codebooks/")
+    ap.add_argument("--rounds", nargs="+", default=["2024", "2025"], metavar="ID",
+                    help="round ids to simulate, the first the baseline (default 2024 2025); one id gives one "
+                         "round (no follow-up, so no network effect)")
+    ap.add_argument("--format", choices=CLI_FORMATS, default=None,
+                    help="the config's format for every round (default: the demo mix, first round SurveyXact CSV "
+                         "trio, later rounds SurveyXact workbook); formats other than surveyxact also write "
+                         "their codebook to CONFIG_DIR/codebooks/")
+    ap.add_argument("--file-type", choices=FILE_TYPES, default=None,
+                    help="surveyxact: csv (the CSV trio, default with --format surveyxact) or xlsx (workbook); "
+                         "generic: csv (default) or xlsx")
+    ap.add_argument("--layout", choices=LAYOUTS, default=None,
+                    help="SurveyXact only: per_item (one matrix question per item, the default) or per_target "
+                         "(one question per target unit; its codebook goes to "
+                         "CONFIG_DIR/codebooks/surveyxact-per_target.yaml)")
+    ap.add_argument("--language", choices=("da", "en"), default=None,
+                    help="SurveyXact only: language of the item questions and answer options (default da)")
+    ap.add_argument("--instrument", default=None, metavar="PATH",
+                    help="instrument (items, code -> score coding) to simulate "
+                         "(default: the repository's config/instrument.yaml)")
+    ap.add_argument("--force", action="store_true",
+                    help="replace existing files (units.tsv, memberships.tsv, codebooks, exports, truth.json, "
+                         "README.md); without it nothing is written when any of them exists")
     return ap
 
 
@@ -721,13 +846,49 @@ def main_simulate(argv: list[str] | None = None) -> int:
     return run_simulate(build_parser().parse_args(argv))
 
 
+def _show(path: Path | str) -> str:
+    """``path`` relative to the working folder when it is inside it, as written in a config."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            p = p.relative_to(Path.cwd())
+        except ValueError:
+            pass
+    return p.as_posix()
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     """Run ``relcoord simulate`` with parsed arguments."""
-    truth = make_demo(args.out, args.config_dir, args.seed, n_respondents=args.respondents,
-                      n_base_units=args.units, n_networks=args.networks, fmt=args.format)
-    print(f"wrote synthetic study (seed {args.seed}) to {args.out}; units and memberships to {args.config_dir}")
-    print(f"planted network effect: latent {truth['network_effect_latent']:.3f}, "
-          f"RC scale {truth['network_effect_rc']:.4f}; drift RC scale {truth['drift_rc']:.4f}")
+    kind = demo_kind(args.format, args.file_type)
+    layout, language = getattr(args, "layout", None), getattr(args, "language", None)
+    if (layout or language) and kind not in _SURVEYXACT_KINDS:
+        raise RelcoordError(f"--layout and --language apply to SurveyXact exports only, not to --format {args.format}",
+                            hint="drop them, or use --format surveyxact")
+    rounds = tuple(args.rounds)
+    res = _make_demo(args.out, args.config_dir, args.seed, n_respondents=args.respondents,
+                     n_base_units=args.units, n_networks=args.networks, fmt=kind, rounds=rounds,
+                     instrument=args.instrument, codebook=None, force=args.force, layout=layout, language=language)
+    truth = res["truth"]
+    print(f"wrote synthetic study (seed {args.seed}, round{'s' if len(rounds) > 1 else ''} {', '.join(rounds)}) "
+          f"to {args.out}; units and memberships to {args.config_dir}")
+    print("files written:")
+    for p in res["files"]:
+        print(f"  {_show(p)}")
+    if len(rounds) > 1:
+        print(f"planted network effect: latent {truth['network_effect_latent']:.3f}, "
+              f"RC scale {truth['network_effect_rc']:.4f}; drift RC scale {truth['drift_rc']:.4f}")
+    else:
+        print("one round only: no follow-up round, so no planted network effect or drift shows in the data")
+    print("config lines for this study (paths as seen from the folder relcoord simulate ran in):")
+    print(f"units: {_show(res['units'])}")
+    print(f"memberships: {_show(res['memberships'])}")
+    print(f"instrument: {_show(res['instrument'])}")
+    print("rounds:")
+    for rid, p in res["rounds"].items():
+        print(f'  "{rid}":')
+        print(f"    format: {p['format']}")
+        print(f"    export: {_show(p['export'])}")
+        print(f"    codebook: {_show(p['codebook'])}")
     return 0
 
 

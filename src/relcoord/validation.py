@@ -409,7 +409,7 @@ def validate_export(
     units_file: str = "config/units.tsv",
 ) -> IngestResult:
     """Validate one export against its resolved codebook and build the
-    canonical tables (DESIGN.md output contract) for the valid records.
+    canonical tables (the output contract, README.md Outputs) for the valid records.
 
     A base unit of ``round_units`` left without a valid respondent is listed in
     ``summary["missing_units"]`` (those named in ``accept_missing_units`` also in

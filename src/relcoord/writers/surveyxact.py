@@ -10,8 +10,11 @@ R package readSX, github.com/sda030/readSX) and the codebook that describes them
   ``choiceText``); one matrix question per item (``s_N``) with one variable per
   target unit (``s_N_M``, questionText ``"<question> - <unit name>"``), holding
   export codes (the inverse of the item's code -> score map), 6 = "Ved ikke",
-  blank = not answered; free text ``t_1``; background ``b_1``; fields that must
-  not reach results (``email``, ``navn``) and the status flags ``stato_1..5``.
+  blank = not answered -- or, with ``layout="per_target"``, one matrix question
+  per target unit (``s_{3+m}``) with one row per item (``s_{3+m}_{q+1}``,
+  questionText ``"<heading naming the unit> - <item question>"``); free text
+  ``t_1``; background ``b_1``; fields that must not reach results (``email``,
+  ``navn``) and the status flags ``stato_1..5``.
 - ``structure``: questionName, variableName, questionType, subType,
   questionText, choiceValue, choiceText; in CSV every record row ends with a
   trailing delimiter (the SurveyXact export bug readers must tolerate).
@@ -23,6 +26,9 @@ sample), ``,`` (text fields quoted, like the comma sample) or tab + UTF-16
 when there are more than ``max_columns`` columns, nothing repeated),
 ``Structure``, ``Labels`` (no header), numbers as numbers; byte-identical for
 the same input (fixed document and zip timestamps).
+
+``language="en"`` writes the item questions and answer options (and "Don't
+know") from the instrument's English texts; the other questions stay Danish.
 
 ``invalid_rows=True`` inserts five deliberately invalid extra records (unknown
 unit code, out-of-range answer code, two records sharing an id, empty id) and
@@ -50,6 +56,8 @@ STATUS = ["Ny", "Distribueret", "Delvist besvaret", "Gennemført", "Frafaldet"]
 #: the language of the simulated surveys' texts (questions, answer options); not report.language
 EXPORT_LANG = "da"
 DONT_KNOW_LABEL = "Ved ikke"
+DONT_KNOW_LABELS = {"da": DONT_KNOW_LABEL, "en": "Don't know"}
+LAYOUTS = ("per_item", "per_target")
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)
 
 RATER_QUESTION = "Hvilken enhed er du ansat i?"
@@ -139,7 +147,8 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
                      delimiter: str = ";", encoding: str = "latin-1", invalid_rows: bool = True, seed: int = 0,
                      names: dict[str, str] | None = None, trailing_space_choice_text: bool = False,
                      max_columns: int = 60, quote_text: bool | None = None, lineterminator: str | None = None,
-                     dont_know_code: int = 6) -> dict:
+                     dont_know_code: int = 6, layout: str = "per_item", language: str = EXPORT_LANG,
+                     heading: str = "{name}") -> dict:
     """Write one round as a SurveyXact export; returns what was written.
 
     study_round: a :class:`relcoord.simulate.SimRound` or ``(responses, respondents[, dont_know])``
@@ -150,13 +159,21 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
     path: a folder for ``kind="csv"`` (dataset.csv, structure.csv, labels.csv), a ``.xlsx`` file for
         ``kind="xlsx"``.
     names: unit_id -> text to write instead of the unit's name (aliases, renames).
-    Returns a dict with ``files``, ``sheets``, ``columns``, ``n_records`` and ``invalid_rows`` (a list of
-    ``{kind, respondent_id, source_rows, column, value, file}``). The invalid records are extra
-    records (copies of simulated answers with the defect): none of them is in the canonical tables,
-    so the valid records of the export are exactly ``respondents``.
+    layout: ``"per_item"`` (one matrix question per item, the codebook's ``items`` naming them) or
+        ``"per_target"`` (one question ``s_{3+m}`` per target unit -- base units, then networks, in
+        register order -- with one row ``s_{3+m}_{q+1}`` per item in instrument order, questionText
+        ``f"{heading.format(name=<unit text>)} - <item question>"``).
+    language: the language of the item questions and answer options (``"da"`` or ``"en"``).
+    Returns a dict with ``files``, ``sheets``, ``columns``, ``n_records``, ``codebook`` (the codebook
+    dict that reads the export; per target: ``items: {layout: per_target, questions: {s_3: HJP,
+    ...}}``) and ``invalid_rows`` (a list of ``{kind, respondent_id, source_rows, column, value, file}``).
+    The invalid records are extra records (copies of simulated answers with the defect): none of
+    them is in the canonical tables, so the valid records of the export are exactly ``respondents``.
     """
     if kind not in ("csv", "xlsx"):
         raise ValueError(f"kind must be 'csv' or 'xlsx', not {kind!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
     cb = read_codebook(codebook)
     responses, respondents, dont_know = _split_round(study_round)
@@ -184,9 +201,11 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
         raise ValueError(f"rater units {sorted(unknown)} are not base units in the register")
 
     cb_items = cb["items"]
+    if isinstance(cb_items, dict) and "layout" in cb_items:  # a per-target codebook: every instrument item
+        cb_items = {key: f"s_{3 + q}" for q, key in enumerate(inst.keys)}
     for key in cb_items:
         inst.item(key)  # KeyError for an item the instrument lacks
-    item_keys = list(cb_items)
+    item_keys = list(cb_items) if layout == "per_item" else [k for k in inst.keys if k in cb_items]
     # (question name, [(variable, target unit)]) per item
     matrix: list[tuple[str, str, list[tuple[str, str]]]] = []
     all_targets = base_ids + net_ids
@@ -198,6 +217,8 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
             qname = re.sub(r"_\d+$", "", var_units[0][0])
             matrix.append((key, qname, var_units))
     targets = list(dict.fromkeys(t for _, _, vu in matrix for _, t in vu))
+    if layout == "per_target":
+        targets = list(all_targets)
     t_index, i_index = pd.Index(targets), pd.Index(item_keys)
 
     sel_rows = (responses["item"].isin(item_keys) & responses["target_unit"].isin(targets)).to_numpy()
@@ -256,16 +277,37 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
             labels += [[var, 0, "Ikke valgt"], [var, 1, "Valgt"]]
 
     item_cols: list[str] = []
-    for q, (key, qname, var_units) in enumerate(matrix):
+
+    def item_texts(key):  # (question, [[code, label]]) in the export's language
         item = inst.item(key)
-        question = item.question.get("da") or item.question.get("en") or item.label("da")
-        code_labels = [[c, option_label(item, c, EXPORT_LANG)] for c in sorted(item.codes)]
-        code_labels.append([dont_know_code, DONT_KNOW_LABEL])
-        for var, t in var_units:
-            cols.append(_Col(var, ints=codes[:, t_index.get_loc(t), q].copy()))
-            item_cols.append(var)
-            structure.append([qname, var, "Closed", "Single", f"{question} - {label_of.get(t, t)}", "", ""])
-            labels += [[var, c, lab] for c, lab in code_labels]
+        question = item.question.get(language) or item.question.get("en") or item.label(language)
+        code_labels = [[c, option_label(item, c, language)] for c in sorted(item.codes)]
+        code_labels.append([dont_know_code, DONT_KNOW_LABELS.get(language, DONT_KNOW_LABEL)])
+        return question, code_labels
+
+    if layout == "per_item":
+        for q, (key, qname, var_units) in enumerate(matrix):
+            question, code_labels = item_texts(key)
+            for var, t in var_units:
+                cols.append(_Col(var, ints=codes[:, t_index.get_loc(t), q].copy()))
+                item_cols.append(var)
+                structure.append([qname, var, "Closed", "Single", f"{question} - {label_of.get(t, t)}", "", ""])
+                labels += [[var, c, lab] for c, lab in code_labels]
+        out_items = dict(cb_items)
+    else:
+        texts = [item_texts(key) for key in item_keys]
+        out_items = {"layout": "per_target", "questions": {}}
+        for m, t in enumerate(targets):
+            qname = f"s_{3 + m}"
+            out_items["questions"][qname] = t
+            head = heading.format(name=label_of.get(t, t))
+            for q, (question, code_labels) in enumerate(texts):
+                var = f"{qname}_{q + 1}"
+                cols.append(_Col(var, ints=codes[:, m, q].copy()))
+                item_cols.append(var)
+                structure.append([qname, var, "Closed", "Single", f"{head} - {question}", "", ""])
+                labels += [[var, c, lab] for c, lab in code_labels]
+    out_codebook = {**cb, "items": out_items}
 
     answered = (codes >= 0).mean(axis=(1, 2)) if codes.size else np.ones(n)
     comment = np.full(n, "", dtype=object)
@@ -369,7 +411,7 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
     else:
         files, sheets = _write_xlsx(cols, structure, labels, path, max_columns=max_columns)
     return dict(files=[str(f) for f in files], sheets=sheets, columns=[c.name for c in cols],
-                n_records=n_records, invalid_rows=bad)
+                n_records=n_records, invalid_rows=bad, codebook=out_codebook)
 
 
 def _sheet_names(ncols: int, max_columns: int) -> list[str]:
