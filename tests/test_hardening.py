@@ -257,8 +257,9 @@ def test_workbook_with_a_dtd_stops(tmp_path):
 
 
 def test_a_large_real_workbook_passes_the_checks_quickly(tmp_path):
-    """10,000 respondents x 120 columns (as `relcoord simulate --respondents 10000 --format surveyxact --file-type xlsx` writes,
-    36 MB unpacked): the checks pass in a few seconds. (The full read takes ~20 s, so it is not repeated here.)"""
+    """10,000 respondents x 120 columns (as `relcoord simulate --respondents 10000 --format surveyxact
+    --file-type xlsx` writes, 36 MB unpacked): the checks pass in a few seconds. (The full read takes
+    ~20 s, so it is not repeated here.)"""
     from openpyxl.utils import get_column_letter
 
     letters = [get_column_letter(j) for j in range(1, 121)]

@@ -141,15 +141,15 @@ def test_spss_labels_contradicting_the_code_map_stop(tmp_path):
 
 
 def test_a_label_matching_nothing_stops_with_the_aliases_line(tmp_path):
-    odd = {**item_labels("timely"), 3: "Af og til", 5: "Hele tiden"}
+    odd = {**item_labels("timely"), 3: "Engang imellem", 5: "Hele tiden"}
     text = stop(tmp_path, "surveyxact", trio(tmp_path / "x", labels={"timely": odd}))
     assert "item timely: the export labels 2 scored codes with texts that are none of the item's options" in text
-    assert ("code 3 'Af og til' (variable s_4_1 and 3 more, in labels.csv), which `codes` scores 3 "
+    assert ("code 3 'Engang imellem' (variable s_4_1 and 3 more, in labels.csv), which `codes` scores 3 "
             "('Nogle gange')") in text
-    assert '`aliases: {3: ["Af og til"], 5: ["Hele tiden"]}`' in text
+    assert '`aliases: {3: ["Engang imellem"], 5: ["Hele tiden"]}`' in text
     # with the aliases in the instrument, the same export passes
     data = yaml.safe_load(INSTRUMENT_FILE.read_text(encoding="utf-8"))
-    next(i for i in data["items"] if i["key"] == "timely")["aliases"] = {3: ["Af og til"], 5: "Hele tiden"}
+    next(i for i in data["items"] if i["key"] == "timely")["aliases"] = {3: ["Engang imellem"], 5: "Hele tiden"}
     inst = instrument_from_dict(data, "instrument.yaml")
     assert colmap(read_surveyxact(tmp_path / "x"), inst).labels_checked["timely"] == 6
 

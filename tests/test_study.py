@@ -241,7 +241,7 @@ def test_items_with_the_same_options_and_plain_texts_stop_with_the_item_flags(tm
 
 def test_an_unknown_answer_wording_stops_naming_the_alias_to_add(tmp_path):
     trio = _demo_trio(tmp_path)
-    _edit(trio / "labels.csv", lambda t: t.replace(";Tilpas\n", ";Passende\n"))
+    _edit(trio / "labels.csv", lambda t: t.replace(";Tilpas\n", ";Nogenlunde\n"))
     with pytest.raises(RelcoordError) as err:
         init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
     assert "frequent" in str(err.value) and "aliases" in str(err.value)
@@ -320,8 +320,36 @@ def test_init_refuses_an_existing_study_and_a_folder_in_the_checkout(tmp_path):
     with pytest.raises(RelcoordError, match="inside the relcoord code checkout"):
         init_study(ROOT / "my-study", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     assert not (ROOT / "my-study").exists()
-    with pytest.raises(RelcoordError, match="fieldwork date"):
-        init_study(tmp_path / "t", ROOT / "data/raw/demo/2024", "2024")
+
+
+
+def test_without_a_date_the_round_id_or_the_export_dates_the_round(tmp_path):
+    w = init_study(tmp_path / "t", ROOT / "data/raw/demo/2024", "2024")
+    assert "date: 2024-01-01 (from the round id '2024'; give --date to set the fieldwork date)" in w.notes
+    w = add_round(tmp_path / "t", ROOT / "data/raw/demo/2025/export.xlsx", "followup")
+    cfg = yaml.safe_load((tmp_path / "t/config/config.yaml").read_text(encoding="utf-8"))
+    assert cfg["rounds"]["followup"]["date"] > cfg["rounds"]["2024"]["date"]
+    assert any(n.startswith("date: ") for n in w.notes)
+
+
+def test_a_unit_label_nobody_chose_and_nobody_rates_is_no_unit(tmp_path):
+    trio = _demo_trio(tmp_path)
+    _edit(trio / "labels.csv", lambda t: t.replace("s_1;10;Byggesager\n", "s_1;10;Byggesager\ns_1;11;Anden enhed\n"))
+    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+    assert any("not units" in n and "Anden enhed" in n for n in w.notes)
+    units = pd.read_csv(tmp_path / "s/config/units.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert "Anden enhed" not in set(units["name"])
+
+
+def test_a_rated_unit_without_respondents_is_accepted_as_missing(tmp_path):
+    trio = _demo_trio(tmp_path)
+    data = pd.read_csv(trio / "dataset.csv", sep=";", encoding="latin-1", dtype=str, keep_default_na=False)
+    data = data[data["s_1"].str.strip() != "10"]          # nobody from Byggesager answered
+    data.to_csv(trio / "dataset.csv", sep=";", encoding="latin-1", index=False)
+    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+    cfg = yaml.safe_load((tmp_path / "s/config/config.yaml").read_text(encoding="utf-8"))
+    assert cfg["validation"]["accept_missing_units"] == ["BYGGESAGER"]
+    assert w.summary["missing_units"] == ["BYGGESAGER"]
 
 
 def test_copy_puts_the_export_into_the_study(tmp_path):

@@ -95,6 +95,7 @@ class Inferred:
     option_labels: dict[str, dict[int, str]]     # item -> code -> the export's label (for the record)
     notes: list[str] = field(default_factory=list)
     answer_texts: bool = False                   # the export holds answer texts (codebook answers: options)
+    no_respondents: list[str] = field(default_factory=list)   # base units no valid-looking record names
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -594,6 +595,13 @@ def infer_study(export: RawExport, instrument: Instrument, *, choices: Choices |
     rank = {normalise_text(t): i for i, t in enumerate(target_texts)}
     base_codes = sorted(uq.labels, key=lambda c: _code_sort(c) if plain_code(c) is not None else
                         (1, rank.get(normalise_text(uq.labels[c]), len(rank)), uq.labels[c]))
+    # a label nobody chose that names no rated unit ("Anden enhed", "Other") is not a unit
+    chosen = {answer_key(x) for x in pd.unique(export.data[uq.name].astype(str).str.strip()) if x}
+    idle = [c for c in base_codes if c not in chosen and normalise_text(uq.labels[c]) not in targets]
+    if idle:
+        notes.append("not units (nobody chose them and no RC item asks about them): " + _fmt_list(
+            [f"{c} {uq.labels[c]!r}" for c in idle]))
+        base_codes = [c for c in base_codes if c not in idle]
     base_names = [uq.labels[c].strip() for c in base_codes]
     base_set = {normalise_text(n) for n in base_names}
     nq = _network_question(vars_, export, rc_vars | {uq.name}, base_set, targets, choices, source, notes)
@@ -659,6 +667,11 @@ def infer_study(export: RawExport, instrument: Instrument, *, choices: Choices |
             if counts.get(uid, 0):
                 mem.append((id_of[normalise_text(name)], uid, int(counts[uid])))
     memberships = pd.DataFrame(mem, columns=["network_id", "unit_id", "respondents"])
+    per_unit = rater[ok].value_counts()
+    silent = [id_of[normalise_text(n)] for n in base_names if not per_unit.get(id_of[normalise_text(n)], 0)]
+    if silent:
+        notes.append(f"base units without a respondent in this export: {_fmt_list(silent)} (accepted as missing: "
+                     "validation.accept_missing_units)")
     if len(nq):
         notes.append(f"memberships: {len(memberships)} (a base unit is in a network when at least one of its "
                      "respondents ticks it)")
@@ -717,7 +730,8 @@ def infer_study(export: RawExport, instrument: Instrument, *, choices: Choices |
     if answer_texts:
         codebook["answers"] = "options"
     return Inferred(layout=layout, codebook=codebook, units=units, memberships=memberships, codes=codes,
-                    missing_codes=missing, option_labels=option_labels, notes=notes, answer_texts=answer_texts)
+                    missing_codes=missing, option_labels=option_labels, notes=notes, answer_texts=answer_texts,
+                    no_respondents=silent)
 
 
 def _has(key: str):

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date as _date
+from datetime import date as _date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -209,15 +209,24 @@ def _export_entry(study: Path, export: Path, round_id: str, copy: bool) -> tuple
     return str(export), export
 
 
-def _round_date(round_id: str, date: str | None) -> str:
+def _round_date(round_id: str, date: str | None, export: Path, notes: list[str]) -> str:
+    """The round's date: --date; else from a round id that is a year (2024 -> 2024-01-01) or a month
+    (2024-03 -> 2024-03-01); else the export's modification date. Said in the notes."""
     if date:
         try:
             _date.fromisoformat(date)
         except ValueError:
             raise RelcoordError(f"--date {date!r} is not a date YYYY-MM-DD") from None
         return date
-    raise RelcoordError(f"round {round_id!r} needs its fieldwork date: the date orders the rounds",
-                        hint=f"add --date YYYY-MM-DD (e.g. --date {_date.today().isoformat()})")
+    m = re.fullmatch(r"((?:19|20)\d\d)(?:[-_.]?(0[1-9]|1[0-2]))?", round_id.strip())
+    if m:
+        out = f"{m.group(1)}-{m.group(2) or '01'}-01"
+        notes.append(f"date: {out} (from the round id {round_id!r}; give --date to set the fieldwork date)")
+        return out
+    files = [p for p in ([export] if export.is_file() else export.iterdir()) if p.is_file()]
+    out = _date.fromtimestamp(max(p.stat().st_mtime for p in files)).isoformat()
+    notes.append(f"date: {out} (the export's modification date; give --date to set the fieldwork date)")
+    return out
 
 
 def _template(instrument: str | None) -> tuple[dict, Path]:
@@ -237,7 +246,8 @@ def init_study(study: str | Path, export: str | Path, round_id: str, *, date: st
                             hint=f"add a later round with `relcoord add-round {study} --export PATH --round ID`")
     if not export.exists():
         raise RelcoordError(f"the export {export} does not exist", hint="give --export the export's file or folder")
-    date = _round_date(round_id, date)
+    date_notes: list[str] = []
+    date = _round_date(round_id, date, export, date_notes)
     fmt = fmt or detect_format(export)
     raw = read_export(fmt, export, reader)
     template, template_path = _template(instrument)
@@ -255,6 +265,9 @@ def init_study(study: str | Path, export: str | Path, round_id: str, *, date: st
     cfg = {"units": "config/units.tsv", "memberships": "config/memberships.tsv",
            "instrument": "config/instrument.yaml", "rounds": {round_id: rnd}, "comparisons": [],
            "privacy": {"min_group_size": 5}, "report": {"language": language}}
+    if inferred.no_respondents:
+        cfg["validation"] = {"accept_missing_units": list(inferred.no_respondents)}
+    inferred.notes[:0] = date_notes
     units = inferred.units.assign(area="", valid_from="", valid_to="", successor="", aliases="")
     mem = inferred.memberships.assign(from_round="", to_round="")
     files = {
@@ -334,9 +347,15 @@ def add_round(study: str | Path, export: str | Path, round_id: str, *, date: str
         raise RelcoordError(f"round {round_id!r} is already in {cfg_path}", hint="choose another --round id")
     if not export.exists():
         raise RelcoordError(f"the export {export} does not exist", hint="give --export the export's file or folder")
-    date = _round_date(round_id, date)
+    date_notes: list[str] = []
+    given = date
+    date = _round_date(round_id, date, export, date_notes)
     order = sorted(cfg["rounds"], key=lambda r: cfg["rounds"][r]["date"])
     previous = order[-1]
+    if not given and date <= cfg["rounds"][previous]["date"]:
+        date = (_date.fromisoformat(cfg["rounds"][previous]["date"]) + timedelta(days=1)).isoformat()
+        date_notes = [f"date: {date} (the day after round {previous!r}, the last round; give --date to set the "
+                      "fieldwork date)"]
     if date <= cfg["rounds"][previous]["date"]:
         last = cfg["rounds"][previous]["date"]
         raise RelcoordError(f"--date {date} is not after the last round {previous!r} ({last})",
@@ -364,7 +383,7 @@ def add_round(study: str | Path, export: str | Path, round_id: str, *, date: str
     new = inferred.units[~inferred.units["unit_id"].isin(known)]
     present = set(inferred.units["unit_id"]) - set(new["unit_id"])
     aliases, maybe = _sure_aliases(new, register, present, cur_codes, prev_codes, alias or {})
-    notes = list(inferred.notes)
+    notes = [*date_notes, *inferred.notes]
     register = register.copy()
     for text, uid in aliases.items():
         i = register.index[register["unit_id"] == uid][0]
@@ -430,6 +449,10 @@ def add_round(study: str | Path, export: str | Path, round_id: str, *, date: str
     raw_cfg = read_yaml(cfg_path)
     raw_cfg.setdefault("rounds", {})[round_id] = rnd
     raw_cfg["comparisons"] = [*(raw_cfg.get("comparisons") or []), {"baseline": previous, "followup": round_id}]
+    silent = [id_fix.get(u, u) for u in inferred.no_respondents]
+    if silent:
+        val = raw_cfg.setdefault("validation", {})
+        val["accept_missing_units"] = sorted({*val.get("accept_missing_units", []), *silent})
     cb_path = study / "config" / "codebooks" / f"{round_id}.yaml"
     cb_path.write_text(_codebook_text(inferred, round_id, str(export)), encoding="utf-8")
     _write_tsv(register, units_path, UNIT_COLUMNS)
