@@ -185,8 +185,29 @@ def test_exports_of_bare_codes_stop_saying_what_is_missing(tmp_path, study_round
     with pytest.raises(RelcoordError) as err:
         init_study(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt=kind)
     text = str(err.value)
-    assert "answer codes without labels" in text and "codebook by hand" in text
+    assert "answer codes without labels" in text and "--codebook FILE --units FILE" in text
     assert not (tmp_path / "s" / "config").exists()
+    # with the codebook and register written by hand (here: the writer's), init sets the study up from them
+    (tmp_path / "cb.yaml").write_text(yaml.safe_dump(info["codebook"], allow_unicode=True), encoding="utf-8")
+    st.units.to_csv(tmp_path / "units.tsv", sep="\t", index=False)
+    st.memberships.to_csv(tmp_path / "mem.tsv", sep="\t", index=False)
+    w = init_study(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt=kind, codebook=tmp_path / "cb.yaml",
+                   units=tmp_path / "units.tsv", memberships=tmp_path / "mem.tsv")
+    assert any("not read from the export" in n for n in w.notes)
+    ours, units = _validated(tmp_path / "s", "2024")
+    pd.testing.assert_frame_equal(_by_name(ours, units, st.units), _simulated(st))
+
+
+def test_a_failed_check_leaves_no_half_made_study(tmp_path, study_round):
+    st, inst = study_round
+    info = write_round("generic-csv", st.round("2024"), st.units, inst, tmp_path / "export")
+    (tmp_path / "cb.yaml").write_text(yaml.safe_dump({**info["codebook"], "respondent_id": "nope"}),
+                                      encoding="utf-8")
+    st.units.to_csv(tmp_path / "units.tsv", sep="\t", index=False)
+    with pytest.raises(RelcoordError, match="nope"):
+        init_study(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt="generic",
+                   codebook=tmp_path / "cb.yaml", units=tmp_path / "units.tsv")
+    assert not (tmp_path / "s").exists()
 
 
 # --------------------------------------------------------------------------- what cannot be decided

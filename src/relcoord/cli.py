@@ -123,7 +123,7 @@ def _print_written(w, what: str) -> None:
 def _cmd_init(args: argparse.Namespace) -> int:
     w = init_study(args.study, args.export, args.round, date=args.date, fmt=args.format, label=args.label,
                    copy=args.copy, instrument=args.instrument, language=args.language, choices=_choices(args),
-                   reader=_reader(args))
+                   reader=_reader(args), codebook=args.codebook, units=args.units, memberships=args.memberships)
     _print_written(w, "Created study")
     return 0
 
@@ -187,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     _round_arguments(i)
     i.add_argument("--instrument", help="instrument to start from (default: the checkout's config/instrument.yaml)")
     i.add_argument("--language", choices=["da", "en"], default="da", help="report language (default: %(default)s)")
+    h = i.add_argument_group("hand-written set-up, for an export of bare codes that cannot describe itself")
+    h.add_argument("--codebook", help="a codebook for the export (copied to config/codebooks/<round>.yaml)")
+    h.add_argument("--units", help="a unit register (copied to config/units.tsv)")
+    h.add_argument("--memberships", help="network memberships (copied to config/memberships.tsv; default none)")
     i.set_defaults(func=_cmd_init)
 
     a = sub.add_parser("add-round", help="add a later round's export to a study (and its comparison)")

@@ -276,7 +276,8 @@ def _find_items(vars_: dict[str, _Var], instrument: Instrument, choices: Choices
                   "answer or which unit, so relcoord cannot read the set-up from it",
                   "export the survey again with its texts (LimeSurvey: 'Full answers' and 'Question code & question "
                   "text' headings; Qualtrics: choice text; SurveyXact and SPSS exports carry value labels), or write "
-                  "the codebook by hand (config/README.md, Codebooks)", source)
+                  "the codebook and unit register by hand (config/README.md, Codebooks) and give them to init with "
+                  "--codebook FILE --units FILE [--memberships FILE]", source)
     if not fits:
         labelled = [v for v in vars_.values() if v.labels]
         _stop("no variable of the export has value labels that are the answer options of an RC item"

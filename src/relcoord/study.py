@@ -40,6 +40,7 @@ from .schema import read_yaml
 from .validation import check_missing_units
 
 MEMBERSHIP_COLUMNS = ["network_id", "unit_id", "from_round", "to_round"]
+_GITIGNORE = "# survey data and results never go into version control\nresults/\ndata/\n.snakemake/\nlogs/\n"
 
 
 def checkout() -> Path:
@@ -237,8 +238,11 @@ def _template(instrument: str | None) -> tuple[dict, Path]:
 def init_study(study: str | Path, export: str | Path, round_id: str, *, date: str | None = None,
                fmt: str | None = None, label: str | None = None, copy: bool = False,
                instrument: str | None = None, language: str = "da", choices: Choices | None = None,
-               reader: dict | None = None) -> Written:
-    """Create a study folder from one round's export (see the module docstring)."""
+               reader: dict | None = None, codebook: str | None = None, units: str | None = None,
+               memberships: str | None = None) -> Written:
+    """Create a study folder from one round's export (see the module docstring). With ``codebook``
+    and ``units`` (files written by hand, for an export of bare codes that cannot describe itself),
+    those are used instead of what the export says."""
     study, export = Path(study), Path(export)
     _check_outside_checkout(study)
     if (study / "config" / "config.yaml").exists():
@@ -246,9 +250,17 @@ def init_study(study: str | Path, export: str | Path, round_id: str, *, date: st
                             hint=f"add a later round with `relcoord add-round {study} --export PATH --round ID`")
     if not export.exists():
         raise RelcoordError(f"the export {export} does not exist", hint="give --export the export's file or folder")
+    if (codebook is None) != (units is None) or (memberships is not None and codebook is None):
+        raise RelcoordError("--codebook and --units go together (and --memberships needs them)",
+                            hint="give both to use hand-written files, or neither to read the set-up from the export")
+    fresh = not study.exists() or not any(study.iterdir())
     date_notes: list[str] = []
     date = _round_date(round_id, date, export, date_notes)
     fmt = fmt or detect_format(export)
+    if codebook is not None:
+        return _init_from_files(study, export, round_id, date, fmt, label, copy, instrument, language, reader,
+                                Path(codebook), Path(units), Path(memberships) if memberships else None, date_notes,
+                                fresh)
     raw = read_export(fmt, export, reader)
     template, template_path = _template(instrument)
     inst = instrument_from_dict(yaml.safe_load(_yaml(template)), str(template_path))
@@ -276,15 +288,63 @@ def init_study(study: str | Path, export: str | Path, round_id: str, *, date: st
         cfg_dir / "codebooks" / f"{round_id}.yaml": _codebook_text(inferred, round_id, str(export)),
         cfg_dir / "README.md": (checkout() / "config" / "README.md").read_text(encoding="utf-8"),
         study / "README.md": _study_readme(study.name),
-        study / ".gitignore": "# survey data and results never go into version control\nresults/\ndata/\n"
-                              ".snakemake/\nlogs/\n",
+        study / ".gitignore": _GITIGNORE,
     }
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
     _write_tsv(units, cfg_dir / "units.tsv", UNIT_COLUMNS)
     _write_tsv(mem, cfg_dir / "memberships.tsv", MEMBERSHIP_COLUMNS)
     out = Written(study, round_id, inferred.notes, [*files, cfg_dir / "units.tsv", cfg_dir / "memberships.tsv"])
-    out.summary = _check(study, round_id)
+    out.summary = _check_or_undo(study, round_id, fresh)
+    return out
+
+
+def _check_or_undo(study: Path, round_id: str, fresh: bool) -> dict:
+    """:func:`_check`; when it stops, a study folder init created is removed again (a half-made study
+    would refuse the corrected rerun)."""
+    try:
+        return _check(study, round_id)
+    except RelcoordError:
+        if fresh:
+            shutil.rmtree(study, ignore_errors=True)
+        raise
+
+
+def _init_from_files(study: Path, export: Path, round_id: str, date: str, fmt: str, label, copy: bool,
+                     instrument, language: str, reader, codebook: Path, units: Path, memberships: Path | None,
+                     notes: list[str], fresh: bool) -> Written:
+    """init with a hand-written codebook and unit register (and memberships) copied into the study."""
+    for p in (codebook, units, memberships, Path(instrument) if instrument else None):
+        if p is not None and not p.is_file():
+            raise RelcoordError(f"{p} does not exist", hint="give the path of an existing file")
+    cfg_dir = study / "config"
+    (cfg_dir / "codebooks").mkdir(parents=True, exist_ok=True)
+    (study / "results").mkdir(exist_ok=True)
+    entry, _ = _export_entry(study, export, round_id, copy)
+    rnd = {"date": date, "label": label or round_id, "format": fmt, "export": entry,
+           "codebook": f"config/codebooks/{round_id}.yaml"}
+    if reader:
+        rnd["reader"] = dict(reader)
+    cfg = {"units": "config/units.tsv", "memberships": "config/memberships.tsv",
+           "instrument": "config/instrument.yaml", "rounds": {round_id: rnd}, "comparisons": [],
+           "privacy": {"min_group_size": 5}, "report": {"language": language}}
+    inst_src = Path(instrument) if instrument else checkout() / "config" / "instrument.yaml"
+    files = {cfg_dir / "config.yaml": _config_text(cfg),
+             cfg_dir / "instrument.yaml": inst_src.read_text(encoding="utf-8"),
+             cfg_dir / "codebooks" / f"{round_id}.yaml": codebook.read_text(encoding="utf-8"),
+             cfg_dir / "units.tsv": units.read_text(encoding="utf-8"),
+             cfg_dir / "memberships.tsv": (memberships.read_text(encoding="utf-8") if memberships
+                                           else "\t".join(MEMBERSHIP_COLUMNS) + "\n"),
+             cfg_dir / "README.md": (checkout() / "config" / "README.md").read_text(encoding="utf-8"),
+             study / "README.md": _study_readme(study.name),
+             study / ".gitignore": _GITIGNORE}
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    notes = [*notes, f"codebook, unit register{', memberships' if memberships else ''} and instrument copied from "
+                     f"{codebook}, {units}{', ' + str(memberships) if memberships else ''}, {inst_src} (not read "
+                     "from the export)"]
+    out = Written(study, round_id, notes, list(files))
+    out.summary = _check_or_undo(study, round_id, fresh)
     return out
 
 
