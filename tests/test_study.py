@@ -268,6 +268,21 @@ def test_an_unknown_answer_wording_stops_naming_the_alias_to_add(tmp_path):
     assert "frequent" in str(err.value) and "aliases" in str(err.value)
 
 
+def test_an_unknown_wording_names_the_variable_and_the_alias_line_and_the_instrument_fixes_it(tmp_path):
+    trio = _demo_trio(tmp_path)
+    _edit(trio / "labels.csv", lambda t: t.replace(";Noget\n", ";Noget om\n"))
+    with pytest.raises(RelcoordError) as err:
+        init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+    text = str(err.value)
+    assert "no question has the answers of item(s) shared_knowledge" in text
+    assert "add to item shared_knowledge `aliases: {3: ['Noget om']}`" in text and "--instrument FILE" in text
+    data = yaml.safe_load(INSTRUMENT.read_text(encoding="utf-8"))
+    next(i for i in data["items"] if i["key"] == "shared_knowledge")["aliases"][3] = ["Noget om"]
+    (tmp_path / "inst.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01", instrument=str(tmp_path / "inst.yaml"))
+    assert w.summary["valid"] == 450
+
+
 def test_a_target_neither_unit_nor_network_stops_with_the_closest(tmp_path):
     trio = _demo_trio(tmp_path)
     _edit(trio / "structure.csv", lambda t: t.replace("- Vej og Park;", "- Vej & Park;"))

@@ -280,13 +280,12 @@ def _find_items(vars_: dict[str, _Var], instrument: Instrument, choices: Choices
                   "--codebook FILE --units FILE [--memberships FILE]", source)
     if not fits:
         labelled = [v for v in vars_.values() if v.labels]
+        near = _near_misses(vars_, meanings, instrument.keys, set())
         _stop("no variable of the export has value labels that are the answer options of an RC item"
               + (f" ({len(labelled)} labelled variables, e.g. "
                  + "; ".join(f"{v.name}: {_fmt_list(list(v.labels.values())[:4], 4)}" for v in labelled[:3]) + ")"
-                 if labelled else " (the export carries no value labels)"),
-              "the answer texts must be the instrument's options or aliases: add the export's wordings as "
-              "`aliases` of the items in the instrument (relcoord init --instrument FILE), or write the codebook "
-              "by hand (config/README.md, Codebooks)", source)
+                 if labelled else " (the export carries no value labels)") + near,
+              _ALIAS_HINT, source)
     by_q: dict[str, list[_Var]] = {}
     for name in fits:
         by_q.setdefault(vars_[name].question, []).append(vars_[name])
@@ -377,9 +376,9 @@ def _find_items(vars_: dict[str, _Var], instrument: Instrument, choices: Choices
         cands = sorted({c.question for c in cells})
         _stop("the RC items of the export cannot all be read:\n  - " + "\n  - ".join(
             dup + ([f"no question has the answers of item(s) {', '.join(missing)} (item questions found: "
-                    f"{_fmt_list(cands)})"] if missing else [])),
-              "choose with --item KEY=QUESTION; an item whose answer texts are other wordings needs them as "
-              "`aliases` in the instrument (relcoord init --instrument FILE)", source)
+                    f"{_fmt_list(cands)})"] if missing else []))
+              + _near_misses(vars_, meanings, missing, {c.var for c in cells}),
+              "choose with --item KEY=QUESTION; " + _ALIAS_HINT, source)
     item_meaning: dict[str, dict[str, object]] = {}
     for c in cells:
         for code, meaning in fits[c.var][c.item].items():
@@ -395,6 +394,47 @@ def _find_items(vars_: dict[str, _Var], instrument: Instrument, choices: Choices
             notes.append(f"item {key}: {'question' if layout == 'per_item' else 'rows of'} "
                          f"{_fmt_list(qs, 3)} ({'; '.join(hows)})")
     return layout, cells, item_meaning
+
+
+_ALIAS_HINT = ("an item whose answer texts are other wordings needs them as `aliases` in the instrument: copy "
+               "the code checkout's config/instrument.yaml, add the `aliases:` line shown to the item, and rerun "
+               "with --instrument FILE (or write the codebook by hand, config/README.md, Codebooks)")
+
+
+def _near_misses(vars_: dict[str, _Var], meanings: dict[str, dict], items: list[str], used: set[str]) -> str:
+    """Labelled variables whose labels are mostly an item's answers: the labels that are not, and the
+    `aliases:` line that would read them (the score guessed from the code's place, for the user to check)."""
+    lines, seen = [], set()
+    for key in items:
+        m = meanings[key]
+        for v in vars_.values():
+            if v.name in used or not v.labels:
+                continue
+            known = {c: m[_key(t)] for c, t in v.labels.items() if _key(t) in m}
+            scores = {c: s for c, s in known.items() if s != MISSING}
+            unknown = {c: t for c, t in v.labels.items() if _key(t) not in m}
+            if len(set(scores.values())) < 3 or not unknown or len(unknown) > 2:
+                continue
+            sig = (key, tuple(sorted(unknown.values())))
+            if sig in seen:
+                continue
+            seen.add(sig)
+            guess = {}
+            for c, t in unknown.items():
+                cc = plain_code(c)
+                ints = {int(plain_code(k)): s for k, s in scores.items() if plain_code(k) is not None}
+                if cc is not None and ints and all(s == k for k, s in ints.items()):
+                    guess[t] = int(cc)
+                elif cc is not None and ints and all(s == 6 - k for k, s in ints.items()):
+                    guess[t] = 6 - int(cc)
+            alias = ", ".join(f"{g}: [{t!r}]" for t, g in guess.items())
+            lines.append(f"{v.name} ({v.text[:50]!r}) has the answers of item {key} but for "
+                         f"{_fmt_list(list(unknown.values()), 2)}"
+                         + (f": if they mean what their place says, add to item {key} `aliases: {{{alias}}}`"
+                            if alias else ""))
+            if len(lines) >= 6:
+                break
+    return ("\n  - " + "\n  - ".join(lines)) if lines else ""
 
 
 def _natural(s: str):
