@@ -129,6 +129,31 @@ def test_both_layouts_and_languages_read_back_as_simulated(tmp_path, study_round
     pd.testing.assert_frame_equal(_by_name(ours, units, st.units), _simulated(st))
 
 
+def _rows_as_questions(folder: Path) -> None:
+    """Name every matrix row as a question of its own, as real SurveyXact exports do (``i_01``, ``i_02``
+    with questionText "heading - row"), instead of the shared ``s_3``."""
+    st = pd.read_csv(folder / "structure.csv", sep=";", encoding="latin-1", dtype=str, keep_default_na=False,
+                     index_col=False)
+    matrix = st["questionType"].eq("Closed") & st["subType"].eq("Single") & st["questionText"].str.contains(" - ")
+    st.loc[matrix, "questionName"] = st.loc[matrix, "variableName"]
+    st.to_csv(folder / "structure.csv", sep=";", encoding="latin-1", index=False)
+
+
+@pytest.mark.parametrize("layout", ["per_item", "per_target"])
+def test_matrix_rows_that_are_questions_of_their_own_are_grouped_by_their_heading(tmp_path, study_round, layout):
+    st, inst = study_round
+    export = tmp_path / "export"
+    write_surveyxact(st.round("2024"), st.units, inst, DEMO_CODEBOOK, export, kind="csv", layout=layout,
+                     invalid_rows=False, heading="Samarbejdet med {name}")
+    _rows_as_questions(export)
+    w = init_study(tmp_path / "s", export, "2024", date="2024-03-01")
+    cb = yaml.safe_load((tmp_path / "s" / "config" / "codebooks" / "2024.yaml").read_text(encoding="utf-8"))
+    assert all(len(spec["variables"]) == len(st.units) for spec in cb["items"].values())
+    assert any(".." in n for n in w.notes)
+    ours, units = _validated(tmp_path / "s", "2024")
+    pd.testing.assert_frame_equal(_by_name(ours, units, st.units), _simulated(st))
+
+
 def _identity_instrument(tmp_path: Path) -> Path:
     """The instrument with the frequency item coded in score order (1 = not nearly enough ... 5 = just right)."""
     data = yaml.safe_load(INSTRUMENT.read_text(encoding="utf-8"))

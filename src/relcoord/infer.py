@@ -287,8 +287,9 @@ def _find_items(vars_: dict[str, _Var], instrument: Instrument, choices: Choices
                  if labelled else " (the export carries no value labels)") + near,
               _ALIAS_HINT, source)
     by_q: dict[str, list[_Var]] = {}
+    group = _groups(vars_, fits)
     for name in fits:
-        by_q.setdefault(vars_[name].question, []).append(vars_[name])
+        by_q.setdefault(group[name], []).append(vars_[name])
     problems: list[str] = []
     cells: list[_Cell] = []
     layouts: dict[str, str] = {}
@@ -318,7 +319,7 @@ def _find_items(vars_: dict[str, _Var], instrument: Instrument, choices: Choices
         layouts[q] = "per_item"
         cands = sorted(common)
         heading = _split_heading(rows[0].text)[0] or rows[0].text
-        chosen = [k for k, fq in forced.items() if _key(fq) == _key(q)]
+        chosen = [k for k, fq in forced.items() if _key(fq) in {_key(q), *(_key(v.name) for v in rows)}]
         if len(chosen) == 1 and chosen[0] in cands:
             item, how = chosen[0], "chosen with --item"
         elif len(cands) == 1:
@@ -435,6 +436,27 @@ def _near_misses(vars_: dict[str, _Var], meanings: dict[str, dict], items: list[
             if len(lines) >= 6:
                 break
     return ("\n  - " + "\n  - ".join(lines)) if lines else ""
+
+
+def _groups(vars_: dict[str, _Var], names) -> dict[str, str]:
+    """variable -> the matrix it belongs to: its question name when the rows share one (``s_3`` with
+    rows s_3_1, s_3_2, ...), else, for a row that is a question of its own (real SurveyXact exports
+    name each matrix row ``i_01``, ``i_02``, ...), the rows sharing its heading: ``i_01..i_07``."""
+    per_q: dict[str, int] = {}
+    for x in vars_.values():
+        per_q[x.question] = per_q.get(x.question, 0) + 1
+    by_heading: dict[str, list[str]] = {}
+    for x in vars_.values():
+        if x.question == x.name and per_q[x.question] == 1:
+            h = _split_heading(x.text)[0]
+            if h:
+                by_heading.setdefault(h, []).append(x.name)
+    out = {}
+    for n in names:
+        v = vars_[n]
+        same = by_heading.get(_split_heading(v.text)[0], []) if per_q[v.question] == 1 else []
+        out[n] = f"{same[0]}..{same[-1]}" if len(same) > 1 else v.question
+    return out
 
 
 def _natural(s: str):
@@ -741,11 +763,14 @@ def infer_study(export: RawExport, instrument: Instrument, *, choices: Choices |
                      + (f"; don't know: {', '.join(map(str, missing[key]))}" if missing[key] else ""))
 
     cb_unit = dict(zip(units["name"].map(normalise_text), units["unit_id"]))
-    if layout == "per_item":
+    if any(".." in c.question for c in cells):   # matrix rows that are questions of their own: name the columns
+        items_spec = {k: {"variables": {c.var: cb_unit[normalise_text(c.target_text)] for c in cells if c.item == k}}
+                      for k in instrument.keys if any(c.item == k for c in cells)}
+    elif layout == "per_item":
         q_of = {}
         for c in cells:
             q_of.setdefault(c.item, c.question)
-        items_spec: dict | str = {k: q_of[k] for k in instrument.keys if k in q_of}
+        items_spec = {k: q_of[k] for k in instrument.keys if k in q_of}
     else:
         questions = {}
         rows_of: dict[str, dict[int, str]] = {}
