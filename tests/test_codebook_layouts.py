@@ -133,7 +133,7 @@ def test_unknown_target_in_heading(world):
 @pytest.mark.parametrize("layout", ["per_item", "per_target"])
 def test_english_export(world, layout):
     tmp, study, inst, rnd, ref = world
-    path, info = write(world, f"en-{layout}", layout=layout, language="en", encoding="utf-8")
+    path, info = write(world, f"en-{layout}", layout=layout, survey_language="en", encoding="utf-8")
     text = (path / "labels.csv").read_text(encoding="utf-8")
     assert "Just the right amount" in text and "Don't know" in text and "Tilpas" not in text
     assert "How frequently do people" in (path / "structure.csv").read_text(encoding="utf-8")

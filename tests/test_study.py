@@ -30,6 +30,11 @@ DEMO_CODEBOOK = ROOT / "config" / "codebooks" / "demo.yaml"
 SECRET = "test-secret-0123456789abcdef"
 
 
+def _init(*args, **kwargs):
+    """init_study as `relcoord init` without --language calls it (the report language the schema's)."""
+    return init_study(*args, language=kwargs.pop("language", None), **kwargs)
+
+
 @pytest.fixture(autouse=True)
 def _secret(monkeypatch):
     monkeypatch.setenv("RELCOORD_SECRET", SECRET)
@@ -74,7 +79,7 @@ def _simulated(st, round_id="2024") -> pd.DataFrame:
 @pytest.mark.parametrize("export", ["data/raw/demo/2024", "data/raw/demo/2025/export.xlsx"])
 def test_init_on_the_demo_exports_reads_what_the_hand_written_config_reads(tmp_path, export):
     round_id = export.split("/")[3]
-    w = init_study(tmp_path / "s", ROOT / export, round_id, date=f"{round_id}-03-01")
+    w = _init(tmp_path / "s", ROOT / export, round_id, date=f"{round_id}-03-01")
     assert (w.summary["records_in"], w.summary["valid"], w.summary["quarantined"]) == (455, 450, 5)
     ours, units = _validated(tmp_path / "s", round_id)
     settings = load_settings(ROOT / "config" / "config.yaml")
@@ -96,7 +101,7 @@ def test_init_on_the_demo_exports_reads_what_the_hand_written_config_reads(tmp_p
 
 
 def test_init_names_every_decision_in_the_codebook(tmp_path):
-    init_study(tmp_path / "s", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+    _init(tmp_path / "s", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     text = (tmp_path / "s" / "config" / "codebooks" / "2024.yaml").read_text(encoding="utf-8")
     for said in ("base-unit question: s_1", "network question: v_2", "respondent id: id",
                  "item frequent: codes 1=1, 2=3, 3=5, 4=4, 5=2", "memberships:"):
@@ -117,8 +122,8 @@ def test_both_layouts_and_languages_read_back_as_simulated(tmp_path, study_round
     st, inst = study_round
     export = tmp_path / "export"
     write_surveyxact(st.round("2024"), st.units, inst, DEMO_CODEBOOK, export, kind="csv", layout=layout,
-                     language=language, heading=heading, invalid_rows=False)
-    w = init_study(tmp_path / "s", export, "2024", date="2024-03-01")
+                     survey_language=language, heading=heading, invalid_rows=False)
+    w = _init(tmp_path / "s", export, "2024", date="2024-03-01")
     cb = yaml.safe_load((tmp_path / "s" / "config" / "codebooks" / "2024.yaml").read_text(encoding="utf-8"))
     if layout == "per_target":
         assert cb["items"]["layout"] == "per_target" and len(cb["items"]["questions"]) == len(st.units)
@@ -146,7 +151,7 @@ def test_matrix_rows_that_are_questions_of_their_own_are_grouped_by_their_headin
     write_surveyxact(st.round("2024"), st.units, inst, DEMO_CODEBOOK, export, kind="csv", layout=layout,
                      invalid_rows=False, heading="Samarbejdet med {name}")
     _rows_as_questions(export)
-    w = init_study(tmp_path / "s", export, "2024", date="2024-03-01")
+    w = _init(tmp_path / "s", export, "2024", date="2024-03-01")
     cb = yaml.safe_load((tmp_path / "s" / "config" / "codebooks" / "2024.yaml").read_text(encoding="utf-8"))
     assert all(len(spec["variables"]) == len(st.units) for spec in cb["items"].values())
     assert any(".." in n for n in w.notes)
@@ -172,7 +177,7 @@ def test_both_frequency_codings_score_by_their_labels(tmp_path, study_round, lay
     export = tmp_path / "export.xlsx"
     write_surveyxact(st.round("2024"), st.units, inst, DEMO_CODEBOOK, export, kind="xlsx", layout=layout,
                      invalid_rows=False)
-    init_study(tmp_path / "s", export, "2024", date="2024-03-01")   # starts from the display-order instrument
+    _init(tmp_path / "s", export, "2024", date="2024-03-01")   # starts from the display-order instrument
     inst_out = yaml.safe_load((tmp_path / "s" / "config" / "instrument.yaml").read_text(encoding="utf-8"))
     assert next(it for it in inst_out["items"] if it["key"] == "frequent")["codes"] == {c: c for c in range(1, 6)}
     ours, units = _validated(tmp_path / "s", "2024")
@@ -185,7 +190,7 @@ def test_other_formats_with_their_texts_read_back_as_simulated(tmp_path, study_r
     info = write_round(fmt, st.round("2024"), st.units, inst, tmp_path / "export")
     export = Path(info["export"])
     assert detect_format(export) == fmt
-    init_study(tmp_path / "s", export, "2024", date="2024-03-01")
+    _init(tmp_path / "s", export, "2024", date="2024-03-01")
     ours, units = _validated(tmp_path / "s", "2024")
     pd.testing.assert_frame_equal(_by_name(ours, units, st.units), _simulated(st))
     if fmt == "canonical":   # the canonical format names units by id: the same ids as the simulation's
@@ -198,7 +203,7 @@ def test_limesurvey_with_answer_texts_reads_back_as_simulated(tmp_path, study_ro
     st, inst = study_round
     write_limesurvey(st.round("2024"), st.units, inst, tmp_path / "export.csv", answers="text",
                      headings="code_text")
-    init_study(tmp_path / "s", tmp_path / "export.csv", "2024", date="2024-03-01", fmt="limesurvey")
+    _init(tmp_path / "s", tmp_path / "export.csv", "2024", date="2024-03-01", fmt="limesurvey")
     ours, units = _validated(tmp_path / "s", "2024")
     pd.testing.assert_frame_equal(_by_name(ours, units, st.units), _simulated(st))
 
@@ -208,7 +213,7 @@ def test_exports_of_bare_codes_stop_saying_what_is_missing(tmp_path, study_round
     st, inst = study_round
     info = write_round(fmt, st.round("2024"), st.units, inst, tmp_path / "export")
     with pytest.raises(RelcoordError) as err:
-        init_study(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt=kind)
+        _init(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt=kind)
     text = str(err.value)
     assert "answer codes without labels" in text and "--codebook FILE --units FILE" in text
     assert not (tmp_path / "s" / "config").exists()
@@ -216,7 +221,7 @@ def test_exports_of_bare_codes_stop_saying_what_is_missing(tmp_path, study_round
     (tmp_path / "cb.yaml").write_text(yaml.safe_dump(info["codebook"], allow_unicode=True), encoding="utf-8")
     st.units.to_csv(tmp_path / "units.tsv", sep="\t", index=False)
     st.memberships.to_csv(tmp_path / "mem.tsv", sep="\t", index=False)
-    w = init_study(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt=kind, codebook=tmp_path / "cb.yaml",
+    w = _init(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt=kind, codebook=tmp_path / "cb.yaml",
                    units=tmp_path / "units.tsv", memberships=tmp_path / "mem.tsv")
     assert any("not read from the export" in n for n in w.notes)
     ours, units = _validated(tmp_path / "s", "2024")
@@ -230,7 +235,7 @@ def test_a_failed_check_leaves_no_half_made_study(tmp_path, study_round):
                                       encoding="utf-8")
     st.units.to_csv(tmp_path / "units.tsv", sep="\t", index=False)
     with pytest.raises(RelcoordError, match="nope"):
-        init_study(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt="generic",
+        _init(tmp_path / "s", info["export"], "2024", date="2024-03-01", fmt="generic",
                    codebook=tmp_path / "cb.yaml", units=tmp_path / "units.tsv")
     assert not (tmp_path / "s").exists()
 
@@ -261,12 +266,12 @@ def test_two_questions_naming_the_units_stop_with_both_candidates(tmp_path):
     data.insert(2, "s_99", data["s_1"])
     data.to_csv(trio / "dataset.csv", sep=";", encoding="latin-1", index=False)
     with pytest.raises(RelcoordError) as err:
-        init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+        _init(tmp_path / "s", trio, "2024", date="2024-03-01")
     text = str(err.value)
     assert "base unit cannot be decided" in text and "s_1" in text and "s_99" in text
     assert "--unit-question" in text
     assert not (tmp_path / "s" / "config").exists()
-    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01", choices=Choices(unit_question="s_1"))
+    w = _init(tmp_path / "s", trio, "2024", date="2024-03-01", choices=Choices(unit_question="s_1"))
     assert "base-unit question: s_1 (chosen with --unit-question)" in w.notes
 
 
@@ -276,10 +281,10 @@ def test_items_with_the_same_options_and_plain_texts_stop_with_the_item_flags(tm
     _edit(trio / "structure.csv", lambda t: t.replace("Kommunikerer de med dig i rette tid?", "Spørgsmål 2")
           .replace("Kommunikerer de præcist med dig?", "Spørgsmål 3"))
     with pytest.raises(RelcoordError) as err:
-        init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+        _init(tmp_path / "s", trio, "2024", date="2024-03-01")
     text = str(err.value)
     assert "--item timely=s_4" in text and "--item accurate=s_5" in text
-    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01", choices=Choices(items={"timely": "s_4"}))
+    w = _init(tmp_path / "s", trio, "2024", date="2024-03-01", choices=Choices(items={"timely": "s_4"}))
     assert any("accurate: question 's_5' (the only item" in n for n in w.notes)
     cb = yaml.safe_load((tmp_path / "s" / "config" / "codebooks" / "2024.yaml").read_text(encoding="utf-8"))
     assert cb["items"]["timely"] == "s_4" and cb["items"]["accurate"] == "s_5"
@@ -289,7 +294,7 @@ def test_an_unknown_answer_wording_stops_naming_the_alias_to_add(tmp_path):
     trio = _demo_trio(tmp_path)
     _edit(trio / "labels.csv", lambda t: t.replace(";Tilpas\n", ";Nogenlunde\n"))
     with pytest.raises(RelcoordError) as err:
-        init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+        _init(tmp_path / "s", trio, "2024", date="2024-03-01")
     assert "frequent" in str(err.value) and "aliases" in str(err.value)
 
 
@@ -297,14 +302,14 @@ def test_an_unknown_wording_names_the_variable_and_the_alias_line_and_the_instru
     trio = _demo_trio(tmp_path)
     _edit(trio / "labels.csv", lambda t: t.replace(";Noget\n", ";Noget om\n"))
     with pytest.raises(RelcoordError) as err:
-        init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+        _init(tmp_path / "s", trio, "2024", date="2024-03-01")
     text = str(err.value)
     assert "no question has the answers of item(s) shared_knowledge" in text
     assert "add to item shared_knowledge `aliases: {3: ['Noget om']}`" in text and "--instrument FILE" in text
     data = yaml.safe_load(INSTRUMENT.read_text(encoding="utf-8"))
     next(i for i in data["items"] if i["key"] == "shared_knowledge")["aliases"][3] = ["Noget om"]
     (tmp_path / "inst.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01", instrument=str(tmp_path / "inst.yaml"))
+    w = _init(tmp_path / "s", trio, "2024", date="2024-03-01", instrument=str(tmp_path / "inst.yaml"))
     assert w.summary["valid"] == 450
 
 
@@ -312,7 +317,7 @@ def test_a_target_neither_unit_nor_network_stops_with_the_closest(tmp_path):
     trio = _demo_trio(tmp_path)
     _edit(trio / "structure.csv", lambda t: t.replace("- Vej og Park;", "- Vej & Park;"))
     with pytest.raises(RelcoordError) as err:
-        init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+        _init(tmp_path / "s", trio, "2024", date="2024-03-01")
     assert "'Vej & Park'" in str(err.value) and "closest: 'Vej og Park'" in str(err.value)
     assert "--extra-network" in str(err.value)
 
@@ -321,7 +326,7 @@ def test_a_target_neither_unit_nor_network_stops_with_the_closest(tmp_path):
 
 def test_add_round_matches_renames_and_follows_memberships(tmp_path):
     s = tmp_path / "s"
-    init_study(s, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+    _init(s, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     w = add_round(s, ROOT / "data/raw/demo/2025/export.xlsx", "2025", date="2025-03-01")
     units = pd.read_csv(s / "config/units.tsv", sep="\t", dtype=str, keep_default_na=False)
     ppr = units[units["name"] == "Pædagogisk Psykologisk Rådgivning"]
@@ -345,7 +350,7 @@ def test_add_round_matches_renames_and_follows_memberships(tmp_path):
 
 def test_add_round_lists_new_and_vanished_units_and_takes_aliases(tmp_path):
     s = tmp_path / "s"
-    init_study(s, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+    _init(s, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     trio = _demo_trio(tmp_path)
     _edit(trio / "labels.csv", lambda t: t.replace("s_1;10;Byggesager", "s_1;10;Byg og Plan"))
     _edit(trio / "structure.csv", lambda t: t.replace("- Byggesager;", "- Byg og Plan;"))
@@ -356,7 +361,7 @@ def test_add_round_lists_new_and_vanished_units_and_takes_aliases(tmp_path):
     assert any("possible rename" in n and "--alias 'Byg og Plan'=BYGGESAGER" in n for n in w.notes)
     # told that it is the same unit, the new name becomes an alias
     s2 = tmp_path / "s2"
-    init_study(s2, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+    _init(s2, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     add_round(s2, trio, "2025", date="2025-03-01", alias={"Byg og Plan": "BYGGESAGER"})
     units = pd.read_csv(s2 / "config/units.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert units.loc[units["unit_id"] == "BYGGESAGER", "aliases"].iat[0] == "Byg og Plan"
@@ -365,7 +370,7 @@ def test_add_round_lists_new_and_vanished_units_and_takes_aliases(tmp_path):
 
 def test_add_round_needs_a_later_date_and_a_new_id(tmp_path):
     s = tmp_path / "s"
-    init_study(s, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+    _init(s, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     with pytest.raises(RelcoordError, match="already in"):
         add_round(s, ROOT / "data/raw/demo/2025/export.xlsx", "2024", date="2025-03-01")
     with pytest.raises(RelcoordError, match="not after the last round"):
@@ -375,17 +380,17 @@ def test_add_round_needs_a_later_date_and_a_new_id(tmp_path):
 # --------------------------------------------------------------------------- the folder
 
 def test_init_refuses_an_existing_study_and_a_folder_in_the_checkout(tmp_path):
-    init_study(tmp_path / "s", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+    _init(tmp_path / "s", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     with pytest.raises(RelcoordError, match="already a study"):
-        init_study(tmp_path / "s", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+        _init(tmp_path / "s", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     with pytest.raises(RelcoordError, match="inside the relcoord code checkout"):
-        init_study(ROOT / "my-study", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
+        _init(ROOT / "my-study", ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     assert not (ROOT / "my-study").exists()
 
 
 
 def test_without_a_date_the_round_id_or_the_export_dates_the_round(tmp_path):
-    w = init_study(tmp_path / "t", ROOT / "data/raw/demo/2024", "2024")
+    w = _init(tmp_path / "t", ROOT / "data/raw/demo/2024", "2024")
     assert "date: 2024-01-01 (from the round id '2024'; give --date to set the fieldwork date)" in w.notes
     w = add_round(tmp_path / "t", ROOT / "data/raw/demo/2025/export.xlsx", "followup")
     cfg = yaml.safe_load((tmp_path / "t/config/config.yaml").read_text(encoding="utf-8"))
@@ -396,7 +401,7 @@ def test_without_a_date_the_round_id_or_the_export_dates_the_round(tmp_path):
 def test_a_unit_label_nobody_chose_and_nobody_rates_is_no_unit(tmp_path):
     trio = _demo_trio(tmp_path)
     _edit(trio / "labels.csv", lambda t: t.replace("s_1;10;Byggesager\n", "s_1;10;Byggesager\ns_1;11;Anden enhed\n"))
-    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+    w = _init(tmp_path / "s", trio, "2024", date="2024-03-01")
     assert any("not units" in n and "Anden enhed" in n for n in w.notes)
     units = pd.read_csv(tmp_path / "s/config/units.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert "Anden enhed" not in set(units["name"])
@@ -407,14 +412,14 @@ def test_a_rated_unit_without_respondents_is_accepted_as_missing(tmp_path):
     data = pd.read_csv(trio / "dataset.csv", sep=";", encoding="latin-1", dtype=str, keep_default_na=False)
     data = data[data["s_1"].str.strip() != "10"]          # nobody from Byggesager answered
     data.to_csv(trio / "dataset.csv", sep=";", encoding="latin-1", index=False)
-    w = init_study(tmp_path / "s", trio, "2024", date="2024-03-01")
+    w = _init(tmp_path / "s", trio, "2024", date="2024-03-01")
     cfg = yaml.safe_load((tmp_path / "s/config/config.yaml").read_text(encoding="utf-8"))
     assert cfg["validation"]["accept_missing_units"] == ["BYGGESAGER"]
     assert w.summary["missing_units"] == ["BYGGESAGER"]
 
 
 def test_copy_puts_the_export_into_the_study(tmp_path):
-    init_study(tmp_path / "s", ROOT / "data/raw/demo/2025/export.xlsx", "2025", date="2025-03-01", copy=True)
+    _init(tmp_path / "s", ROOT / "data/raw/demo/2025/export.xlsx", "2025", date="2025-03-01", copy=True)
     cfg = yaml.safe_load((tmp_path / "s/config/config.yaml").read_text(encoding="utf-8"))
     assert cfg["rounds"]["2025"]["export"] == "data/raw/2025/export.xlsx"
     assert (tmp_path / "s/data/raw/2025/export.xlsx").read_bytes() == \

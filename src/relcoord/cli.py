@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("init", help="create a study folder from a round's export (set-up read from the export)")
     _round_arguments(i)
     i.add_argument("--instrument", help="instrument to start from (default: the checkout's config/instrument.yaml)")
-    i.add_argument("--language", choices=["da", "en"], default="da", help="report language (default: %(default)s)")
+    i.add_argument("--language", choices=["da", "en"],
+                   help="report language (default: the schema's, Danish; written to config.yaml when given)")
     h = i.add_argument_group("hand-written set-up, for an export of bare codes that cannot describe itself")
     h.add_argument("--codebook", help="a codebook for the export (copied to config/codebooks/<round>.yaml)")
     h.add_argument("--units", help="a unit register (copied to config/units.tsv)")

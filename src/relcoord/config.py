@@ -12,7 +12,7 @@ mapping: this module is the only one that reads one.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -326,3 +326,41 @@ def section(name: str, values: Mapping[str, Any] | None = None) -> Privacy | Sco
             hint="the allowed keys and values are documented in config/README.md",
         )
     return _SECTIONS[name](data[name])
+
+
+# --------------------------------------------------------------------------- writing a study's config
+
+def study_config(round_id: str, round_entry: Mapping[str, Any], *, language: str | None,
+                 accept_missing_units: Sequence[str]) -> dict:
+    """A new study's config.yaml (relcoord init): its first round, the register paths, the report
+    language when given (else the schema's default), the base units accepted as missing."""
+    cfg: dict[str, Any] = {"units": "config/units.tsv", "memberships": "config/memberships.tsv",
+                           "instrument": "config/instrument.yaml", "rounds": {round_id: dict(round_entry)},
+                           "comparisons": []}
+    if language:
+        cfg["report"] = {"language": language}
+    if accept_missing_units:
+        cfg["validation"] = {"accept_missing_units": list(accept_missing_units)}
+    return cfg
+
+
+def config_with_round(cfg: Mapping[str, Any], round_id: str, round_entry: Mapping[str, Any], previous: str, *,
+                      accept_missing_units: Sequence[str]) -> dict:
+    """``cfg`` (a study's config.yaml as read) with a later round, its comparison with ``previous`` and
+    more base units accepted as missing (relcoord add-round)."""
+    out = copy.deepcopy(dict(cfg))
+    out.setdefault("rounds", {})[round_id] = dict(round_entry)
+    out["comparisons"] = [*(out.get("comparisons") or []), {"baseline": previous, "followup": round_id}]
+    if accept_missing_units:
+        val = out.setdefault("validation", {})
+        val["accept_missing_units"] = sorted({*val.get("accept_missing_units", []), *accept_missing_units})
+    return out
+
+
+def config_text(cfg: Mapping[str, Any]) -> str:
+    """config.yaml as relcoord init / add-round write it."""
+    import yaml  # noqa: PLC0415 - only the study commands write a config
+
+    return ("# relcoord study configuration (written by `relcoord init` / `add-round`; every key is documented\n"
+            "# in config/README.md). Paths are relative to this study's folder unless absolute.\n"
+            + yaml.safe_dump(dict(cfg), allow_unicode=True, sort_keys=False, width=110))

@@ -702,7 +702,7 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
               n_respondents: int = 450, n_base_units: int = 10, n_networks: int = 4,
               fmt: str | None = None, rounds=("2024", "2025"), instrument: str | Path | None = None,
               codebook: str | Path | None = None, force: bool = False, layout: str | None = None,
-              language: str | None = None, **sim_kwargs) -> dict:
+              survey_language: str | None = None, **sim_kwargs) -> dict:
     """Simulate and write the demo data set; returns the truth (with invalid rows).
 
     ``fmt=None`` writes the first round as the SurveyXact CSV trio (``;``,
@@ -716,20 +716,20 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
     Nothing is written when a file it would write already exists (units.tsv,
     memberships.tsv, codebooks, the exports, truth.json, README.md) unless
     ``force=True``: a :class:`RelcoordError` lists them. ``layout`` and
-    ``language`` go to :func:`write_surveyxact` (SurveyXact rounds only).
+    ``survey_language`` go to :func:`write_surveyxact` (SurveyXact rounds only).
     """
     return _make_demo(out_dir, config_dir, seed, n_respondents=n_respondents, n_base_units=n_base_units,
                       n_networks=n_networks, fmt=fmt, rounds=rounds, instrument=instrument, codebook=codebook,
-                      force=force, layout=layout, language=language, **sim_kwargs)["truth"]
+                      force=force, layout=layout, survey_language=survey_language, **sim_kwargs)["truth"]
 
 
 def _make_demo(out_dir, config_dir, seed, *, n_respondents, n_base_units, n_networks, fmt, rounds, instrument,
-               codebook, force, layout, language, **sim_kwargs) -> dict:
+               codebook, force, layout, survey_language, **sim_kwargs) -> dict:
     """:func:`make_demo`, returning ``{truth, files (written, in order), rounds (round id -> plan)}``."""
     out_dir, config_dir = Path(out_dir), Path(config_dir)
     if fmt not in _SURVEYXACT_KINDS and fmt not in FORMATS:
         raise ValueError(f"unknown fmt {fmt!r}; use None, 'csv', 'xlsx' or one of {', '.join(FORMATS)}")
-    sx_opts = {k: v for k, v in (("layout", layout), ("language", language)) if v is not None}
+    sx_opts = {k: v for k, v in (("layout", layout), ("survey_language", survey_language)) if v is not None}
     if sx_opts and fmt not in _SURVEYXACT_KINDS:
         raise RelcoordError(f"layout and language apply to SurveyXact exports only, not to {fmt}")
     rounds = tuple(str(r) for r in rounds)
@@ -867,7 +867,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     rounds = tuple(args.rounds)
     res = _make_demo(args.out, args.config_dir, args.seed, n_respondents=args.respondents,
                      n_base_units=args.units, n_networks=args.networks, fmt=kind, rounds=rounds,
-                     instrument=args.instrument, codebook=None, force=args.force, layout=layout, language=language)
+                     instrument=args.instrument, codebook=None, force=args.force, layout=layout,
+                     survey_language=language)
     truth = res["truth"]
     print(f"wrote synthetic study (seed {args.seed}, round{'s' if len(rounds) > 1 else ''} {', '.join(rounds)}) "
           f"to {args.out}; units and memberships to {args.config_dir}")

@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from .codes import normalise_text
-from .config import load_config, load_settings
+from .config import config_text, config_with_round, load_config, load_settings, study_config
 from .errors import RelcoordError
 from .infer import Choices, Inferred, infer_study
 from .ingest import ingest_round, read_export
@@ -141,11 +141,6 @@ def _codebook_text(inferred: Inferred, round_id: str, export: str, answers: dict
     return "\n".join(lines) + "\n" + _yaml(cb)
 
 
-def _config_text(cfg: dict) -> str:
-    return ("# relcoord study configuration (written by `relcoord init`; every key is documented in\n"
-            "# config/README.md). Paths are relative to this study's folder unless absolute.\n" + _yaml(cfg))
-
-
 def _study_readme(name: str) -> str:
     return f"""# Study: {name}
 
@@ -235,9 +230,10 @@ def _template(instrument: str | None) -> tuple[dict, Path]:
     return read_yaml(path), path
 
 
-def init_study(study: str | Path, export: str | Path, round_id: str, *, date: str | None = None,
+def init_study(study: str | Path, export: str | Path, round_id: str, *, language: str | None,
+               date: str | None = None,
                fmt: str | None = None, label: str | None = None, copy: bool = False,
-               instrument: str | None = None, language: str = "da", choices: Choices | None = None,
+               instrument: str | None = None, choices: Choices | None = None,
                reader: dict | None = None, codebook: str | None = None, units: str | None = None,
                memberships: str | None = None) -> Written:
     """Create a study folder from one round's export (see the module docstring). With ``codebook``
@@ -274,16 +270,12 @@ def init_study(study: str | Path, export: str | Path, round_id: str, *, date: st
            "codebook": f"config/codebooks/{round_id}.yaml"}
     if reader:
         rnd["reader"] = dict(reader)
-    cfg = {"units": "config/units.tsv", "memberships": "config/memberships.tsv",
-           "instrument": "config/instrument.yaml", "rounds": {round_id: rnd}, "comparisons": [],
-           "privacy": {"min_group_size": 5}, "report": {"language": language}}
-    if inferred.no_respondents:
-        cfg["validation"] = {"accept_missing_units": list(inferred.no_respondents)}
+    settings = study_config(round_id, rnd, language=language, accept_missing_units=inferred.no_respondents)
     inferred.notes[:0] = date_notes
     units = inferred.units.assign(area="", valid_from="", valid_to="", successor="", aliases="")
     mem = inferred.memberships.assign(from_round="", to_round="")
     files = {
-        cfg_dir / "config.yaml": _config_text(cfg),
+        cfg_dir / "config.yaml": config_text(settings),
         cfg_dir / "instrument.yaml": _instrument_text(template, inferred, round_id, str(export)),
         cfg_dir / "codebooks" / f"{round_id}.yaml": _codebook_text(inferred, round_id, str(export)),
         cfg_dir / "README.md": (checkout() / "config" / "README.md").read_text(encoding="utf-8"),
@@ -325,11 +317,9 @@ def _init_from_files(study: Path, export: Path, round_id: str, date: str, fmt: s
            "codebook": f"config/codebooks/{round_id}.yaml"}
     if reader:
         rnd["reader"] = dict(reader)
-    cfg = {"units": "config/units.tsv", "memberships": "config/memberships.tsv",
-           "instrument": "config/instrument.yaml", "rounds": {round_id: rnd}, "comparisons": [],
-           "privacy": {"min_group_size": 5}, "report": {"language": language}}
+    settings = study_config(round_id, rnd, language=language, accept_missing_units=())
     inst_src = Path(instrument) if instrument else checkout() / "config" / "instrument.yaml"
-    files = {cfg_dir / "config.yaml": _config_text(cfg),
+    files = {cfg_dir / "config.yaml": config_text(settings),
              cfg_dir / "instrument.yaml": inst_src.read_text(encoding="utf-8"),
              cfg_dir / "codebooks" / f"{round_id}.yaml": codebook.read_text(encoding="utf-8"),
              cfg_dir / "units.tsv": units.read_text(encoding="utf-8"),
@@ -402,22 +392,22 @@ def add_round(study: str | Path, export: str | Path, round_id: str, *, date: str
     if not cfg_path.exists():
         raise RelcoordError(f"{study} is not a study (no config/config.yaml)",
                             hint=f"create it with `relcoord init {study} --export PATH --round ID --date YYYY-MM-DD`")
-    cfg = load_config(cfg_path)
-    if round_id in cfg["rounds"]:
+    rounds = load_config(cfg_path)["rounds"]
+    if round_id in rounds:
         raise RelcoordError(f"round {round_id!r} is already in {cfg_path}", hint="choose another --round id")
     if not export.exists():
         raise RelcoordError(f"the export {export} does not exist", hint="give --export the export's file or folder")
     date_notes: list[str] = []
     given = date
     date = _round_date(round_id, date, export, date_notes)
-    order = sorted(cfg["rounds"], key=lambda r: cfg["rounds"][r]["date"])
+    order = sorted(rounds, key=lambda r: rounds[r]["date"])
     previous = order[-1]
-    if not given and date <= cfg["rounds"][previous]["date"]:
-        date = (_date.fromisoformat(cfg["rounds"][previous]["date"]) + timedelta(days=1)).isoformat()
+    if not given and date <= rounds[previous]["date"]:
+        date = (_date.fromisoformat(rounds[previous]["date"]) + timedelta(days=1)).isoformat()
         date_notes = [f"date: {date} (the day after round {previous!r}, the last round; give --date to set the "
                       "fieldwork date)"]
-    if date <= cfg["rounds"][previous]["date"]:
-        last = cfg["rounds"][previous]["date"]
+    if date <= rounds[previous]["date"]:
+        last = rounds[previous]["date"]
         raise RelcoordError(f"--date {date} is not after the last round {previous!r} ({last})",
                             hint="add-round adds a later round; its date must be after every configured round")
     fmt = fmt or detect_format(export)
@@ -506,18 +496,13 @@ def add_round(study: str | Path, export: str | Path, round_id: str, *, date: str
            "codebook": f"config/codebooks/{round_id}.yaml"}
     if reader:
         rnd["reader"] = dict(reader)
-    raw_cfg = read_yaml(cfg_path)
-    raw_cfg.setdefault("rounds", {})[round_id] = rnd
-    raw_cfg["comparisons"] = [*(raw_cfg.get("comparisons") or []), {"baseline": previous, "followup": round_id}]
     silent = [id_fix.get(u, u) for u in inferred.no_respondents]
-    if silent:
-        val = raw_cfg.setdefault("validation", {})
-        val["accept_missing_units"] = sorted({*val.get("accept_missing_units", []), *silent})
+    updated = config_with_round(read_yaml(cfg_path), round_id, rnd, previous, accept_missing_units=silent)
     cb_path = study / "config" / "codebooks" / f"{round_id}.yaml"
     cb_path.write_text(_codebook_text(inferred, round_id, str(export)), encoding="utf-8")
     _write_tsv(register, units_path, UNIT_COLUMNS)
     _write_tsv(mem, mem_path, MEMBERSHIP_COLUMNS)
-    cfg_path.write_text(_config_text(raw_cfg), encoding="utf-8")
+    cfg_path.write_text(config_text(updated), encoding="utf-8")
     out = Written(study, round_id, notes, [cfg_path, cb_path, units_path, mem_path])
     out.summary = _check(study, round_id)
     return out

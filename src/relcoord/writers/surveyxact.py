@@ -27,7 +27,7 @@ when there are more than ``max_columns`` columns, nothing repeated),
 ``Structure``, ``Labels`` (no header), numbers as numbers; byte-identical for
 the same input (fixed document and zip timestamps).
 
-``language="en"`` writes the item questions and answer options (and "Don't
+``survey_language="en"`` writes the item questions and answer options (and "Don't
 know") from the instrument's English texts; the other questions stay Danish.
 
 ``invalid_rows=True`` inserts five deliberately invalid extra records (unknown
@@ -147,7 +147,7 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
                      delimiter: str = ";", encoding: str = "latin-1", invalid_rows: bool = True, seed: int = 0,
                      names: dict[str, str] | None = None, trailing_space_choice_text: bool = False,
                      max_columns: int = 60, quote_text: bool | None = None, lineterminator: str | None = None,
-                     dont_know_code: int = 6, layout: str = "per_item", language: str = EXPORT_LANG,
+                     dont_know_code: int = 6, layout: str = "per_item", survey_language: str = EXPORT_LANG,
                      heading: str = "{name}") -> dict:
     """Write one round as a SurveyXact export; returns what was written.
 
@@ -163,13 +163,14 @@ def write_surveyxact(study_round, units: pd.DataFrame, instrument, codebook, pat
         ``"per_target"`` (one question ``s_{3+m}`` per target unit -- base units, then networks, in
         register order -- with one row ``s_{3+m}_{q+1}`` per item in instrument order, questionText
         ``f"{heading.format(name=<unit text>)} - <item question>"``).
-    language: the language of the item questions and answer options (``"da"`` or ``"en"``).
+    survey_language: the language of the item questions and answer options (``"da"`` or ``"en"``).
     Returns a dict with ``files``, ``sheets``, ``columns``, ``n_records``, ``codebook`` (the codebook
     dict that reads the export; per target: ``items: {layout: per_target, questions: {s_3: HJP,
     ...}}``) and ``invalid_rows`` (a list of ``{kind, respondent_id, source_rows, column, value, file}``).
     The invalid records are extra records (copies of simulated answers with the defect): none of
     them is in the canonical tables, so the valid records of the export are exactly ``respondents``.
     """
+    language = survey_language
     if kind not in ("csv", "xlsx"):
         raise ValueError(f"kind must be 'csv' or 'xlsx', not {kind!r}")
     if layout not in LAYOUTS:
