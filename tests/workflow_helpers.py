@@ -45,6 +45,8 @@ PLANTED_UNIT_CODE, PLANTED_UNIT = 3, "TRR"
 
 
 def _planted(col: str, i: int) -> int | None:
+    if re.fullmatch(r"v_2_\d+", str(col)):
+        return 0   # the small unit's respondents in no network: its values reach no network rater's tie either
     m = re.fullmatch(r"s_(\d+)_\d+", str(col))
     if not m or not 3 <= int(m.group(1)) <= 9:
         return None
