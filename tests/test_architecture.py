@@ -18,7 +18,7 @@ lower one, never of a higher one:
  2    instrument      labels, instrument, privacy (group-size rule, personal-
                       data masking, suppression)
  3    register/codes  codebook, registry, validation, infer (set-up read from an export)
- 4    statistics      scores, reliability, group_tests, reml, compare
+ 4    statistics      scores, reliability, group_tests, reml, compare, cfa
  5    simulation      writers, simulate, calibration, bench
  6    presentation    present, figures, report, validation_report
  7    orchestration   ingest, stages, provenance, study (init, add-round, run), cli
@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("readers", ["readers", "readers.*"]),
     ("instrument", ["labels", "instrument", "privacy"]),
     ("register", ["codebook", "registry", "validation", "infer"]),
-    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish"]),
+    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish", "cfa"]),
     ("simulation", ["writers", "writers.*", "simulate", "calibration", "bench"]),
     ("presentation", ["present", "figures", "report", "validation_report"]),
     ("orchestration", ["ingest", "stages", "provenance", "study", "cli", "__main__"]),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from .cfa import cfa_tables, factor_models, invariance_table
 from .compare import compare_rounds
 from .config import Scoring
 from .instrument import Instrument
@@ -55,6 +56,19 @@ def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b
                          units, memberships, round_a=baseline, round_b=followup, round_order=list(round_order),
                          k=k, seed=seed, panel_key=panel_key)
     return {"changes": suppress_changes(out["changes"], k, public_a, public_b), "model": out["model"]}
+
+
+def measurement(respondent_ties: pd.DataFrame, instrument: Instrument) -> dict[str, pd.DataFrame]:
+    """A round's confirmatory factor analyses (relcoord.cfa: one factor, two correlated factors; ML as lavaan),
+    with rater-unit-clustered standard errors as a sensitivity: ``{cfa, cfa_loadings}``. Aggregates over every
+    respondent-tie with all items answered, so no group size applies."""
+    cfa, loadings = cfa_tables(respondent_ties, factor_models(instrument), cluster="rater_unit")
+    return {"cfa": cfa, "cfa_loadings": loadings}
+
+
+def invariance(rt_a: pd.DataFrame, rt_b: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Configural, metric and scalar invariance of the factor models across a comparison's two rounds."""
+    return invariance_table(rt_a, rt_b, factor_models(instrument))
 
 
 PUBLIC_NAMES = ("ties", "units", "blocks", "edges", "organisation", "reliability", "agreement")

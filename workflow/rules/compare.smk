@@ -11,9 +11,11 @@ rule compare_rounds:
         followup_public=comparison_public("followup"),
         units=SETTINGS.units,
         memberships=SETTINGS.memberships,
+        instrument=SETTINGS.instrument,
     output:
         changes="results/comparisons/{comparison}/changes.csv",
         model="results/comparisons/{comparison}/model.csv",
+        invariance="results/comparisons/{comparison}/invariance.csv",
     log:
         "logs/comparisons/{comparison}/compare_rounds.log",
     benchmark:

@@ -1,4 +1,4 @@
-# Scores, reliability and agreement per round.
+# Scores, reliability, agreement and the factor analyses per round.
 
 
 rule score_round:
@@ -17,6 +17,8 @@ rule score_round:
         agreement="results/{round}/scores/agreement.csv",
         respondent_ties="results/{round}/scores/respondent_ties.parquet",
         respondent_index="results/{round}/scores/respondent_index.parquet",
+        cfa="results/{round}/scores/cfa.csv",
+        cfa_loadings="results/{round}/scores/cfa_loadings.csv",
     log:
         "logs/{round}/score_round.log",
     benchmark:
