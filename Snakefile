@@ -19,6 +19,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/trends.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/cleanup.smk"
 

@@ -18,9 +18,10 @@ lower one, never of a higher one:
  2    instrument      labels, instrument, privacy (group-size rule, personal-
                       data masking, suppression)
  3    register/codes  codebook, registry, validation, infer (set-up read from an export)
- 4    statistics      scores, reliability, group_tests, reml, compare, cfa
+ 4    statistics      scores, reliability, group_tests, reml, compare
  5    simulation      writers, simulate, calibration, bench
- 6    presentation    present, figures, report, validation_report
+ 6    presentation    present, figures, report, validation_report, unit_pages,
+                      workbook (tables.xlsx)
  7    orchestration   ingest, stages, provenance, study (init, add-round, run), cli
 ====  ==============  ==========================================================
 
@@ -44,9 +45,10 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("readers", ["readers", "readers.*"]),
     ("instrument", ["labels", "instrument", "privacy"]),
     ("register", ["codebook", "registry", "validation", "infer"]),
-    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish", "cfa"]),
+    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish", "cfa", "trends"]),
     ("simulation", ["writers", "writers.*", "simulate", "calibration", "bench"]),
-    ("presentation", ["present", "figures", "report", "validation_report"]),
+    ("presentation", ["present", "figures", "report", "validation_report", "unit_pages", "workbook",
+                      "trend_report"]),
     ("orchestration", ["ingest", "stages", "provenance", "study", "cli", "__main__"]),
 ]
 

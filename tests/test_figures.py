@@ -791,3 +791,227 @@ def test_number_formatting():
     assert F.band_of(3.49, BANDS) == "weak" and F.band_of(3.5, BANDS) == "moderate"
     assert F.band_of(4.0, BANDS) == "moderate"
     assert F.band_of(4.01, BANDS) == "strong" and F.band_of(np.nan, BANDS) is None
+
+
+# --------------------------------------------------------------------------- issue 15: small fixes
+
+
+def _parse(label: str) -> float:
+    return float(label.replace("−", "-").replace(",", "."))
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_band_follows_the_printed_value_at_the_edges(lang):
+    sep = "," if lang == "da" else "."
+    cases = {
+        3.49944: ("3{}50", "moderate"),    # the issue: printed 3,50, drawn as weak before
+        3.494: ("3{}49", "weak"),
+        3.4949: ("3{}49", "weak"),
+        3.495: ("3{}50", "moderate"),      # binary 3.49500000000000010658...
+        3.5: ("3{}50", "moderate"),
+        4.0: ("4{}00", "moderate"),
+        4.004: ("4{}00", "moderate"),
+        4.005: ("4{}00", "moderate"),      # binary 4.00499999999999989...: prints 4,00
+        4.0051: ("4{}01", "strong"),
+        4.00999: ("4{}01", "strong"),
+    }
+    for v, (label, band) in cases.items():
+        assert F.fmt_num(v, lang, F.VALUE_DIGITS) == label.format(sep), v
+        assert F.band_of(v, BANDS) == band, v
+    # the unrounded comparison is still there on request (as relcoord.scores)
+    assert F.band_of(3.49944, BANDS, digits=None) == "weak" and F.band_of(4.004, BANDS, digits=None) == "strong"
+    # never a contradiction: the band of a value is the band of its label, on a fine grid around both thresholds
+    for v in np.concatenate([np.arange(3.48, 3.52, 0.00007), np.arange(3.98, 4.02, 0.00007)]):
+        label = F.fmt_num(v, lang, F.VALUE_DIGITS)
+        assert F.band_of(v, BANDS) == F.band_of(_parse(label), BANDS, digits=None), (v, label)
+    assert F.printed_value(np.nan) is None and F.printed_value("x") is None and F.band_of(None, BANDS) is None
+
+
+def test_figures_colour_a_number_by_its_printed_band():
+    st, internal, public = demo_round()
+    ties = public["ties"].copy()
+    vis = ties.index[~ties["suppressed"] & (ties["rater_unit"] != ties["target_unit"])]
+    i, j = vis[0], vis[1]
+    ties.loc[i, "rc_mean"] = 3.49944   # prints 3,50: moderate
+    ties.loc[j, "rc_mean"] = 4.004     # prints 4,00: moderate
+    fig = F.rc_matrix(ties, st.units, **FIGB)
+    values, cells = by_gid(fig, "value:"), by_gid(fig, "cell:")
+    for idx, label in ((i, "3,50"), (j, "4,00")):
+        key = f"{ties.at[idx, 'rater_unit']}->{ties.at[idx, 'target_unit']}"
+        assert values[key].get_text() == label
+        assert hexcolour(cells[key]) == F.BAND_FILLS["moderate"].lower(), key
+    # the map draws both as moderate ties (in the moderate + strong panel)
+    arrows = by_gid(F.rc_map(ties, st.units, **FIGB), "tie:")
+    for idx in (i, j):
+        a = arrows[f"{ties.at[idx, 'rater_unit']}->{ties.at[idx, 'target_unit']}"]
+        assert mcolors.to_hex(a.get_edgecolor()) == F.BAND_COLOURS["moderate"].lower()
+    # the profile's dot for an organisation mean printed 3,50 is moderate grey, not weak orange
+    org = public["organisation"].copy()
+    org.loc[org["measure"] == "frequent", "mean"] = 3.49944
+    for lang in ("da", "en"):
+        fig = F.dimension_profile(org, public["ties"], st.units, instrument(), lang=lang, **KB)
+        ax = fig.get_axes()[0]
+        label = F.fmt_num(3.49944, lang, 2)
+        assert any(t.get_text().startswith(label) for t in ax.texts)
+        dots = [ln for ln in ax.lines if ln.get_marker() in ("o", "D") and np.isclose(ln.get_xdata()[0], 3.49944)]
+        assert dots and mcolors.to_hex(dots[0].get_color()) == F.BAND_COLOURS["moderate"].lower()
+
+
+def _legend_labels(fig) -> list[str]:
+    out = []
+    for f in [fig, *fig.subfigs, *(s for sf in fig.subfigs for s in sf.subfigs)]:
+        out += [t.get_text() for leg in f.legends for t in leg.get_texts()]
+    return out
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_hidden_and_no_data_cells_look_different_and_are_both_in_the_legend(lang):
+    st, internal, public = demo_round()
+    t_ = F.FIG_TEXT[lang]
+    ties = public["ties"].copy()
+    # not asked: the diagonal of one unit and one pair are missing from ties.csv
+    gone = [("HJP", "HJP"), ("SUC", "JOB")] if {"HJP", "SUC", "JOB"} <= set(ties["rater_unit"]) else []
+    if not gone:
+        r0 = ties["rater_unit"].iloc[0]
+        gone = [(r0, r0), (ties["rater_unit"].iloc[-1], ties["target_unit"].iloc[0])]
+    keep = ~pd.Series([(r, c) in set(gone) for r, c in zip(ties["rater_unit"], ties["target_unit"])], index=ties.index)
+    asked = ties[keep]
+    fig = F.rc_matrix(asked, st.units, lang=lang, **KB)
+    hidden, nodata, values = by_gid(fig, "hidden:"), by_gid(fig, "nodata:"), by_gid(fig, "value:")
+    for r, c in gone:
+        key = f"{r}->{c}"
+        assert key in nodata and key not in hidden and key not in values
+        assert not nodata[key].get_hatch() and hexcolour(nodata[key]) == "#ffffff"
+    sup = asked[asked["suppressed"]]
+    assert len(sup)
+    for r, c in zip(sup["rater_unit"], sup["target_unit"]):
+        assert f"{r}->{c}" in hidden and hidden[f"{r}->{c}"].get_hatch() and f"{r}->{c}" not in nodata
+    labels = _legend_labels(fig)
+    assert t_["hidden"].format(k=K) in labels and t_["no_data"] in labels
+    # a figure with every pair asked has no "no data" cell and says nothing about it
+    full = F.rc_matrix(ties, st.units, lang=lang, **KB)
+    assert not by_gid(full, "nodata:") and t_["no_data"] not in _legend_labels(full)
+    # visible by flag and count but without a value: no data, not hidden
+    odd = ties.copy()
+    i = odd.index[~odd["suppressed"]][0]
+    odd.loc[i, "rc_mean"] = np.nan
+    key = f"{odd.at[i, 'rater_unit']}->{odd.at[i, 'target_unit']}"
+    fig = F.rc_matrix(odd, st.units, lang=lang, **KB)
+    assert key in by_gid(fig, "nodata:") and key not in by_gid(fig, "hidden:")
+
+
+def test_profile_tells_hidden_from_no_data():
+    st, internal, public = demo_round()
+    ties = public["ties"].copy()
+    base = st.units.loc[st.units["kind"] == "base", "unit_id"].tolist()
+    nobody, secret = base[0], base[1]
+    towards = (ties["rater_kind"] == "base") & (ties["rater_unit"] != ties["target_unit"])
+    ties = ties[~(towards & (ties["target_unit"] == nobody))].copy()        # nobody asked about it
+    hide = towards & (ties["target_unit"] == secret)
+    ties.loc[hide, ["suppressed", "suppression"]] = [True, "primary"]       # every rating of it hidden
+    inst = instrument()
+    fig = F.dimension_profile(public["organisation"], ties, st.units, inst, **FIGB)
+    hidden, nodata = by_gid(fig, "hidden:"), by_gid(fig, "nodata:")
+    for it in inst.index_keys:
+        assert f"{nobody}:{it}" in nodata and f"{nobody}:{it}" not in hidden
+        assert f"{secret}:{it}" in hidden and f"{secret}:{it}" not in nodata
+    labels = _legend_labels(fig)
+    assert F.FIG_TEXT["da"]["hidden"].format(k=K) in labels and F.FIG_TEXT["da"]["no_data"] in labels
+    # without either, the legend lists only the bands
+    fig = F.dimension_profile(public["organisation"], public["ties"], st.units, inst, **FIGB)
+    assert F.FIG_TEXT["da"]["no_data"] not in _legend_labels(fig)
+
+
+LONG = {
+    "PPR": "Pædagogisk Psykologisk Rådgivning og Specialundervisning Nord",
+    "HJP": "Hjemmeplejen, sygeplejen & den akutte natlige indsats i eget hjem",
+}
+
+
+def _long_units(st) -> pd.DataFrame:
+    u = st.units.copy()
+    u["name"] = [LONG.get(i, n) for i, n in zip(u["unit_id"], u["name"])]
+    return u
+
+
+def _svg_titles(svg: str) -> dict[str, list[str]]:
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    out: dict[str, list[str]] = {}
+    for g in ET.fromstring(svg).iter(f"{ns}g"):        # parses: the inserted titles are well-formed XML
+        t = g.find(f"{ns}title")
+        if t is not None:
+            out.setdefault(g.get("id"), []).append(t.text)
+    return out
+
+
+def test_long_names_are_cut_keyed_in_full_and_titled_in_the_svg(tmp_path):
+    st, internal, public = demo_round()
+    units = _long_units(st)
+    summary = summary_for(st, "2024")
+    makers = {
+        "rc_matrix": lambda: F.rc_matrix(public["ties"], units, **FIGB),
+        "rc_map": lambda: F.rc_map(public["ties"], units, **FIGB),
+        "dimension_profile": lambda: F.dimension_profile(
+            public["organisation"], public["ties"], units, instrument(), **FIGB
+        ),
+        "response_overview": lambda: F.response_overview(summary, units, **FIG),
+    }
+    for name, make in makers.items():
+        fig = make()
+        shown = " ".join(t.get_text() for ax in fig.get_axes() for t in ax.get_yticklabels())
+        if name == "rc_map":
+            shown = " ".join(t.get_text() for t in by_gid(fig, "key:").values())
+        assert "…" in shown and LONG["PPR"] not in shown, name
+        # the key below the figure gives every cut name in full
+        key = {t.get_gid(): t.get_text() for t in texts(fig) if str(t.get_gid()).startswith("name-key:")}
+        register = dict(zip(units["unit_id"], units["name"]))
+        assert all(key[f"name-key:{u}"] == full for u, full in LONG.items()), name
+        assert all(register[g.split(":", 1)[1]] == full for g, full in key.items()), name
+        assert F.FIG_TEXT["da"]["name_key"] in [t.get_text() for t in texts(fig)]
+        # hover titles in the SVG, byte-identical on rerun (PNG too)
+        digests = []
+        for run in range(2):
+            png, svg = F.save_figure(make(), tmp_path / f"run{run}" / name)
+            digests.append((png.read_bytes(), svg.read_bytes()))
+        assert digests[0] == digests[1], name
+        titles = _svg_titles(digests[0][1].decode("utf-8"))
+        for u, full in LONG.items():
+            assert titles.get(f"row-label:{u}" if name != "rc_map" else f"key:{u}") == [f"{full} ({u})"], name
+            assert titles[f"name-key:{u}"] == [f"{full} ({u})"]
+        assert "&amp;" in digests[0][1].decode("utf-8")  # "&" in a name is escaped
+    # the matrix: every row and column label, chip and cell carries the full names
+    titles = _svg_titles((tmp_path / "run0" / "rc_matrix.svg").read_text(encoding="utf-8"))
+    assert titles["unit-col:PPR"] == [f"{LONG['PPR']} (PPR)"] and titles["col-label:PPR"] == [f"{LONG['PPR']} (PPR)"]
+    cell = [v[0] for k_, v in titles.items() if k_.startswith(("cell:HJP->PPR", "hidden:HJP->PPR"))]
+    assert cell and cell[0].startswith(f"{LONG['HJP']} (HJP) → {LONG['PPR']} (PPR): ")
+    # no value hides in a title of a hidden cell
+    sup = public["ties"][public["ties"]["suppressed"]]
+    for r, c in zip(sup["rater_unit"], sup["target_unit"]):
+        assert titles[f"hidden:{r}->{c}"][0].endswith(
+            (F.FIG_TEXT["da"]["hidden"].format(k=K), F.FIG_TEXT["da"]["hidden_protect"])
+        )
+    # short names: no key, and the figure is laid out as before
+    short = st.units.assign(name=st.units["name"].str.slice(0, 20))
+    fig = F.rc_matrix(public["ties"], short, **FIGB)
+    assert not fig.subfigs and not any(str(t.get_gid()).startswith("name-key:") for t in texts(fig))
+
+
+def test_comparison_figures_title_ties_and_units_with_full_names(tmp_path):
+    st = study()
+    units = _long_units(st)
+    changes, model, pairs, pa, pb = demo_comparison()
+    fig = F.forest_changes(changes, units, instrument(), public_a=pa, public_b=pb, **FIG)
+    png, svg = F.save_figure(fig, tmp_path / "forest")
+    titles = _svg_titles(svg.read_text(encoding="utf-8"))
+    ties = [v[0] for k_, v in titles.items() if k_.startswith("row-label:tie:")]
+    assert ties and all(" → " in t and t.count("(") == 2 for t in ties)
+    fig = F.tie_dumbbell(changes, units, shared_pairs=pairs, public_a=pa, public_b=pb, **FIGB)
+    png, svg = F.save_figure(fig, tmp_path / "dumbbell")
+    titles = _svg_titles(svg.read_text(encoding="utf-8"))
+    labels = [t.get_text().rstrip(" *") for t in fig.get_axes()[0].get_yticklabels()]
+    names = dict(zip(units["unit_id"], units["name"]))
+    for lab in labels:
+        a, b = lab.split(" → ")
+        assert titles[f"row-label:tie:{a}->{b}"] == [f"{names[a]} ({a}) → {names[b]} ({b})"]

@@ -61,10 +61,64 @@ def test_catalogues_have_the_same_keys_and_placeholders():
 
 def test_catalogue_groups_cover_what_the_code_shows():
     t = L.text("da")
-    assert set(t) == {"number", "report", "index", "figures", "blocks", "captions", "snakemake_report",
-                      "validation"}
+    assert set(t) >= {"number", "report", "index", "sentences", "glossary", "figures", "blocks", "captions",
+                      "snakemake_report", "validation"}
     assert list(t["captions"]) == list(F.ROUND_FIGURES + F.COMPARISON_FIGURES)
     assert set(t["snakemake_report"]) == {"workflow", "round_report", "comparison_report"}
+
+
+def test_every_validation_rule_has_words_and_what_to_do():
+    from relcoord.validation import RULES
+
+    for lang in L.languages():
+        v = L.text(lang)["validation"]
+        for rule in RULES:
+            assert v.get(f"rule_{rule}") and v.get(f"todo_{rule}"), (lang, rule)
+        assert v["action_quarantined"] and v["action_warned"]
+
+
+def test_glossaries_name_only_terms_the_catalogue_explains():
+    from relcoord import report as R
+
+    for lang in L.languages():
+        g = L.text(lang)["glossary"]
+        for term in set(R.ROUND_GLOSSARY) | set(R.COMPARISON_GLOSSARY):
+            assert set(g[term]) == {"term", "def"}, (lang, term)
+
+
+#: the groups whose words the reports, the validation report and the figures show
+READER_GROUPS = ("report", "index", "sentences", "glossary", "figures", "blocks", "captions", "snakemake_report",
+                 "validation")
+#: one vocabulary: "relation" for A → B, "niveau" / "level" for weak, moderate, strong
+OLD_WORDS = {"da": re.compile(r"\b(bånd\w*|styrkebånd|blokke?)\b", re.I),
+             "en": re.compile(r"\b(ties?|bands?|blocks?|quarantined)\b", re.I)}
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_one_vocabulary(lang):
+    t = L.text(lang)
+    found = [(g, k, s) for g in READER_GROUPS for k, s in _flat(t[g]) if OLD_WORDS[lang].search(s)]
+    assert not found, found
+
+
+# --------------------------------------------------------------------------- per-language config texts
+
+
+def test_round_labels_and_title_may_be_given_per_language():
+    from relcoord.config import in_language, settings_from_config
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    assert isinstance(cfg["rounds"]["2024"]["label"], dict)                    # the demo gives both
+    cfg["report"]["title"] = {"da": "Koordinering", "en": "Coordination"}
+    cfg["rounds"]["2025"]["label"] = "Runde 2025"                               # a plain string still works
+    for lang, label, title in (("da", "Før 2024", "Koordinering"), ("en", "Baseline 2024", "Coordination")):
+        s = settings_from_config({**cfg, "report": {**cfg["report"], "language": lang}})
+        assert s.rounds["2024"].label == label and s.report.title == title and s.rounds["2025"].label == "Runde 2025"
+    assert in_language({"en": "Baseline"}, "da") == "Baseline"                # a missing language: the first text
+    assert in_language(None, "da", "2024") == "2024" and in_language("", "en", "x") == "x"
+    with pytest.raises(Exception, match="rounds/2024/label"):
+        settings_from_config({**cfg, "rounds": {**cfg["rounds"], "2024": {**cfg["rounds"]["2024"],
+                                                                          "label": {"de": "Vorher"}}}})
 
 
 def test_catalogue_is_read_once_and_read_only():

@@ -156,11 +156,40 @@ def test_index_page_links_every_report(lang):
               ("2025", "Follow-up 2025", "2025/report.html")]
     comps = [{"id": "2024_vs_2025", "label": "2024 → 2025", "href": "comparisons/2024_vs_2025/report.html"}]
     html = R.index_page(rounds, comps, lang=lang)
-    for href in ("2024/report.html", "2025/report.html", "comparisons/2024_vs_2025/report.html"):
+    for href in ("2024/report.html", "2025/report.html", "comparisons/2024_vs_2025/report.html",
+                 "2024/validation/report.html", "2025/validation/report.html"):
         assert f'href="{href}"' in html
     assert "Baseline 2024" in html and R.TEXT[lang]["rounds"] in html
+    assert {"da": "1. marts 2024", "en": "1 March 2024"}[lang] in html and "2024-03-01" not in html
+    assert f'<html lang="{lang}">' in html and "units/index.html" not in html
     empty = R.index_page([], [], lang=lang)
     assert R.TEXT[lang]["no_reports"] in empty
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_index_page_links_unit_pages_that_exist_and_provenance_for_analysts(lang, tmp_path):
+    (tmp_path / "2024/units").mkdir(parents=True)
+    (tmp_path / "2024/units/index.html").write_text("x", encoding="utf-8")
+    (tmp_path / "2024/validation").mkdir(parents=True)
+    (tmp_path / "2024/validation/report.html").write_text("x", encoding="utf-8")
+    rounds = [{"id": r, "label": r, "href": f"{r}/report.html", "date": f"{r}-03-01"} for r in ("2024", "2025")]
+    html = R.index_page(rounds, [], lang=lang, root=tmp_path, provenance_href="provenance.json")
+    assert 'href="2024/units/index.html"' in html and "2025/units" not in html
+    assert 'href="2024/validation/report.html"' in html and "2025/validation" not in html   # only what exists
+    # provenance one click down, under "for analysts"
+    analysts = html[html.index('<details class="analysts"'):]
+    assert 'href="provenance.json"' in analysts and R.TEXT[lang]["analysts"] in analysts
+    assert html.count('href="provenance.json"') == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_round_report_links_validation_report_and_unit_pages(lang):
+    html = render_round(lang)
+    assert 'href="validation/report.html"' in html and 'href="units/index.html"' in html
+    st, _, public = demo_round()
+    none = R.round_report("2024", "Baseline 2024", public, summary_for(st, "2024"), None, st.units, instrument(),
+                          PROVENANCE, **round_kw(lang), units_href=None)
+    assert "units/index.html" not in none
 
 
 # --------------------------------------------------------------------------- privacy
@@ -307,20 +336,23 @@ def test_comparison_findings_do_not_overclaim(lang):
     text = " ".join(str(f) for f in R.comparison_findings(ch, model, k=K, label_a="2024", label_b="2025",
                                                            lang=lang, public_a=pa, public_b=pb)).lower()
     if lang == "en":
-        assert "difference-in-differences estimate" in text
-        assert "not proof" in text and "fdr" in text
+        assert "not proof" in text and "share a network" in text
         for phrase in ("led to", "resulted in", "because of the network", "due to the network", "thanks to",
                        "caused by", "improved because", "proves"):
             assert phrase not in text, phrase
     else:
-        assert "forskel-i-forskelle-estimatet" in text and "ikke et bevis" in text
+        assert "ikke et bevis" in text and "deler et netværk" in text
         for phrase in ("førte til", "skyldes netværk", "på grund af netværk", "takket være"):
             assert phrase not in text, phrase
+    # plain words in the headline; the technical names live in the tables, the methods and the glossary
+    assert "hedges" not in text and "fdr" not in text and "forskel-i-forskelle" not in text \
+        and "difference-in-differences" not in text
     did = F.did_estimate(model)
-    assert F.fmt_num(did["estimate"], lang, 2, sign=True).lower() in text
+    assert F.fmt_num(abs(did["estimate"]), lang, 2) in text
 
 
-def test_comparison_findings_say_plainly_when_nothing_changed():
+@pytest.mark.parametrize("lang", LANGS)
+def test_comparison_findings_say_plainly_when_nothing_changed(lang):
     study()
     ia, pa = scored("2024")
     ib, pb = scored("2025")
@@ -328,9 +360,72 @@ def test_comparison_findings_say_plainly_when_nothing_changed():
     ch.loc[ch["level"] == "organisation", ["p", "p_fdr"]] = 0.4
     model = synthetic_model(0.01)
     model.loc[model["term"] == "round:shares_network", ["ci_low", "ci_high"]] = [-0.03, 0.05]
-    text = " ".join(str(f) for f in R.comparison_findings(ch, model, k=K, lang="en"))
-    assert "<strong>not</strong> statistically significant" in text
-    assert "includes 0" in text
+    found = [str(f) for f in R.comparison_findings(ch, model, k=K, lang=lang)]
+    no_change = {"da": "ændrede sig ikke påviseligt", "en": "showed no clear change"}[lang]
+    no_diff = {"da": "ikke påviseligt forskelligt", "en": "no clear difference"}[lang]
+    assert no_change in found[0] and no_diff in found[1]
+    for f in found[:2]:
+        assert not re.search(r"\b(steg|faldt|rose|fell)\b", f), f
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_glossary_explains_the_technical_terms_kept(lang):
+    rnd, cmp_ = render_round(lang), render_comparison(lang)
+    g = __import__("relcoord.locales", fromlist=["text"]).text(lang)["glossary"]
+    for html, terms in ((rnd, R.ROUND_GLOSSARY), (cmp_, R.COMPARISON_GLOSSARY)):
+        body = html[html.index('id="glossary"'):html.index('id="provenance"')]
+        for term in terms:
+            assert str(escape(g[term]["term"].format(k=K))) in body, term
+    for term in ("hedges_g", "fdr", "did", "mixed_model"):
+        assert term in R.COMPARISON_GLOSSARY
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_low_reliability_is_flagged_in_table_and_text(lang):
+    st, internal, public = demo_round()
+    public = {k_: v.copy() for k_, v in public.items()}
+    rel = public["reliability"]
+    row = rel.index[(rel["measure"] == "alpha_listwise") & (rel["scope"] == "communication")][0]
+    rel.loc[row, "value"] = 0.57
+    html = render_round(lang, tables=public)
+    v = F.fmt_num(0.57, lang)
+    mark = R.TEXT[lang]["below_mark"]
+    assert f'<td class="num low">{v} ({mark})</td>' in html
+    assert R.TEXT[lang]["below"].format(name=R.TEXT[lang]["alpha_short"], value=v) in __import__("html").unescape(html)
+    assert R.TEXT[lang]["scope_communication"] in " ".join(str(f) for f in _findings(html))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_not_available_is_marked_apart_from_hidden(lang):
+    """A response rate without `invited` is "ikke oplyst" / "n/a", explained under the table; "–" means hidden."""
+    from relcoord.present import not_available
+
+    st = study()
+    ch, model, pairs, pa, pb = demo_comparison()
+    html = R.comparison_report("2024_vs_2025", "2024", "2025", ch, model, None, st.units, instrument(), PROVENANCE,
+                               **{**comparison_kw(lang), "invited": {}},
+                               summaries={"2024": summary_for(st, "2024"), "2025": summary_for(st, "2025")},
+                               public_a=pa, public_b=pb)
+    resp = html[html.index('id="response"'):html.index('id="organisation"')]
+    assert f'<td class="num">{not_available(lang)}</td>' in resp and "<td class=\"num\">–</td>" not in resp
+    assert R.TEXT[lang]["resp_note"][:20].replace('"', "&#34;") in resp
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_model_table_speaks_the_report_language(lang):
+    html = render_comparison(lang)
+    model = html[html.index('id="model"'):html.index('id="methods"')]
+    for dev in ("engine:", "lme4 formulation", "Wald z", "shares_network:", "deler_netværk", "synthetic"):
+        assert dev not in model, dev
+    assert '<code class="rule">round:shares_network</code>' in model          # the term's name, for analysts
+    assert R.TEXT[lang]["term_round_shares_network"] in model
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_round_labels_head_the_change_tables(lang):
+    html = render_comparison(lang)
+    org = html[html.index('id="organisation"'):html.index('id="blocks"')]
+    assert '<th class="num" scope="col">2024</th>' in org and '<th class="num" scope="col">2025</th>' in org
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -430,3 +525,25 @@ def test_console_summary_is_a_few_plain_lines():
                                                 records_set_aside=0, missing_units=[]), "r.html")
     assert clean.splitlines() == ["Round 2025: 455 records in, 455 valid, 0 quarantined (set aside), 0 warned",
                                   "  validation report: r.html"]
+
+
+@pytest.mark.parametrize("lang,big", [("da", "12.345"), ("en", "12,345")])
+def test_validation_report_in_the_report_language(lang, big):
+    """Thousands separators, rules in plain words (the rule's name beside for analysts), actions and what to do
+    in the report language: no developer English left on the Danish page."""
+    failures = pd.DataFrame([
+        {"source_file": "x.csv", "source_row": 24, "column": "s_1", "value": "99", "rule": "unknown_unit",
+         "message": "base-unit code '99' is not a unit of this round", "action": "quarantined"},
+        {"source_file": "x.csv", "source_row": 30, "column": "", "value": "5", "rule": "straightlining",
+         "message": "the same answer code (5) to every item", "action": "warned"}])
+    html = validation_report_html(_validation_summary(records_in=12345, valid=12340), failures, "2025", lang)
+    assert f"<b>{big}</b>" in html
+    for rule in ("unknown_unit", "straightlining", "duplicate_respondent_id"):
+        assert str(escape(VTEXT[lang][f"rule_{rule}"])) + f' <code class="rule">{rule}</code>' in html
+    assert str(escape(VTEXT[lang]["todo_unknown_unit"])) in html
+    assert VTEXT[lang]["action_quarantined"] in html and VTEXT[lang]["action_warned"] in html
+    assert "is not a unit of this round" not in html                    # the message stays in failures.csv
+    if lang == "da":
+        text = re.sub(r"<code[^>]*>.*?</code>|<[^>]+>", " ", html)
+        for word in ("quarantined", "warned", "What to do", "Rule"):
+            assert word not in text, word

@@ -138,7 +138,7 @@ def test_a_failed_round_leaves_no_stale_results(demo, tmp_path):
     links = set(re.findall(r'href="([^"]+)"', index))
     assert "2024/report.html" in links
     assert not {h for h in links if h.startswith(("2025/", "comparisons/"))}, links
-    assert "Follow-up 2025" in index and "logs/2025/validate_round.log" in index
+    assert "Efter 2025" in index and "logs/2025/validate_round.log" in index   # the demo's Danish label
     # fixed: everything is back, the index links every report again
     _write_cfg(work, {**cfg, "rounds": {**cfg["rounds"], "2025": {**cfg["rounds"]["2025"],
                                                                   "codebook": "config/codebooks/demo.yaml"}}})

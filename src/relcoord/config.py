@@ -34,6 +34,8 @@ def normalise_keys(cfg: dict) -> dict:
     for r in (cfg.get("rounds") or {}).values():
         if isinstance(r, dict) and "date" in r and not isinstance(r["date"], str):
             r["date"] = str(r["date"])
+    if isinstance(cfg.get("trends"), list):
+        cfg["trends"] = [x if isinstance(x, str) else str(x) for x in cfg["trends"]]
     return cfg
 
 
@@ -53,6 +55,11 @@ def check_config(cfg: dict, source: str = "config/config.yaml") -> dict:
             problems.append(
                 f"comparisons/{i}: baseline {c['baseline']!r} is not dated before followup {c['followup']!r}"
             )
+    for r in cfg.get("trends") or []:
+        if r not in rounds:
+            problems.append(f"trends: round {r!r} is not configured under rounds (configured: {', '.join(rounds)})")
+    if len(cfg.get("trends") or []) in (1, 2):
+        problems.append("trends: name three or more rounds (a trend needs three points), or [] for no trend")
     dates = [r["date"] for r in rounds.values()]
     if len(set(dates)) != len(dates):
         problems.append("two rounds share a date; dates order the rounds and must differ")
@@ -182,7 +189,7 @@ class Validation:
 
 @dataclass(frozen=True)
 class Report:
-    """``report``: the readers' language and the reports' title."""
+    """``report``: the readers' language and the reports' title (in that language, :func:`in_language`)."""
 
     language: str
     title: str
@@ -190,7 +197,8 @@ class Report:
 
 @dataclass(frozen=True)
 class Round:
-    """One entry of ``rounds``. ``label`` is the round id when the config gives none."""
+    """One entry of ``rounds``. ``label`` is in the report language (:func:`in_language`; the config may
+    give it per language), the round id when the config gives none."""
 
     id: str
     date: str
@@ -230,6 +238,9 @@ class Settings:
     validation: Validation
     report: Report
     seed: int
+    #: the rounds of results/trends/ in date order (``trends``; every round when the config leaves it out
+    #: and has three or more); empty: no trend
+    trends: tuple[str, ...]
 
 
 def _privacy(p: Mapping[str, Any]) -> Privacy:
@@ -260,8 +271,20 @@ def _validation(v: Mapping[str, Any]) -> Validation:
     )
 
 
+def in_language(value: Any, lang: str, default: str = "") -> str:
+    """A text the config may give per language: a plain string (every language), or a mapping
+    language -> text (``{da: Før 2024, en: Baseline 2024}``), read in ``lang``; a language the
+    mapping leaves out reads its first text; ``default`` when there is none."""
+    if isinstance(value, Mapping):
+        if lang in value and value[lang] not in (None, ""):
+            return str(value[lang])
+        return next((str(v) for v in value.values() if v not in (None, "")), default)
+    return default if value is None or value == "" else str(value)
+
+
 def _report(r: Mapping[str, Any]) -> Report:
-    return Report(language=str(r["language"]), title=str(r["title"]))
+    lang = str(r["language"])
+    return Report(language=lang, title=in_language(r["title"], lang))
 
 
 _SECTIONS = {"privacy": _privacy, "scoring": _scoring, "validation": _validation, "report": _report}
@@ -273,11 +296,12 @@ def settings_from_config(cfg: Mapping[str, Any], source: str = "config/config.ya
     cross-checked (:func:`check_config`). ``cfg`` itself is not changed.
     Raises RelcoordError naming each problem."""
     cfg = check_config(validate(normalise_keys(copy.deepcopy(dict(cfg))), "config.schema.yaml", source), source)
+    lang = str(cfg["report"]["language"])
     rounds = {
         rid: Round(
             id=rid,
             date=r["date"],
-            label=str(r.get("label", rid)),
+            label=in_language(r.get("label"), lang, rid),
             format=r["format"],
             export=r["export"],
             codebook=r["codebook"],
@@ -301,6 +325,8 @@ def settings_from_config(cfg: Mapping[str, Any], source: str = "config/config.ya
         validation=_validation(cfg["validation"]),
         report=_report(cfg["report"]),
         seed=int(cfg["seed"]),
+        trends=tuple(r for r in round_order(cfg)
+                     if r in cfg.get("trends", list(cfg["rounds"]) if len(cfg["rounds"]) >= 3 else [])),
     )
 
 

@@ -16,13 +16,26 @@ gives the one-line caption of every figure in Danish or English.
 
 Colours: strength bands use a blue/orange/grey scale that survives the common
 colour-vision deficiencies (Okabe & Ito 2008 hues) and is always doubled by a
-number, a line width or a legend; each unit keeps one colour in every figure
+number, a line width or a legend; a number's band is decided on the number as
+printed (:func:`band_of`: 3.49944 prints "3,50" and is moderate), so a colour
+never contradicts its label; each unit keeps one colour in every figure
 (:func:`unit_colours`, derived from the unit register only).
+
+Cells without a number have two different marks (:data:`CELL_MARKS`), each in
+the figure's legend when it is used: *hidden* (privacy; hatched, dotted when
+hidden to protect another small group) and *no data* (not asked or nobody rated:
+blank with a light frame).
+
+Unit names too long for a label are cut with "…" and then listed in full in a
+key below the figure (same image); in the SVG every unit label, chip, node,
+bar and cell carries the full names as a ``<title>`` (hover text).
 """
 
 from __future__ import annotations
 
+import html
 import math
+import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -64,6 +77,8 @@ __all__ = [
     "fmt_num",
     "fmt_int",
     "band_of",
+    "printed_value",
+    "VALUE_DIGITS",
     "save_figure",
     "rc_matrix",
     "rc_map",
@@ -232,14 +247,31 @@ def _bands(bands: Mapping[str, float]) -> dict[str, float]:
     return {"weak_below": bands["weak_below"], "strong_above": bands["strong_above"]}
 
 
-def band_of(value: float, bands: Mapping[str, float]) -> str | None:
-    """weak < weak_below <= moderate <= strong_above < strong (as relcoord.scores)."""
-    b = _bands(bands)
+#: decimals of every score printed in a figure (and in the reports' tables)
+VALUE_DIGITS = 2
+
+
+def printed_value(value: Any, digits: int | None = VALUE_DIGITS) -> float | None:
+    """``value`` as a reader sees it: rounded to ``digits`` exactly as :func:`fmt_num`
+    prints it (same string formatting, so 3.49944 -> 3.50 and 4.005 -> 4.00, the binary
+    4.00499...); None when it is missing or not finite. ``digits=None``: unrounded."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         return None
     if not math.isfinite(v):
+        return None
+    return v if digits is None else float(f"{v:.{int(digits)}f}")
+
+
+def band_of(value: float, bands: Mapping[str, float], digits: int | None = VALUE_DIGITS) -> str | None:
+    """weak < weak_below <= moderate <= strong_above < strong, decided on the value
+    **as printed** (:func:`printed_value`, ``digits`` decimals), so a colour never
+    contradicts the number next to it: 3.49944 prints "3,50" and is moderate.
+    ``digits=None`` compares the unrounded value (as ``relcoord.scores`` does)."""
+    b = _bands(bands)
+    v = printed_value(value, digits)
+    if v is None:
         return None
     return "weak" if v < b["weak_below"] else ("strong" if v > b["strong_above"] else "moderate")
 
@@ -312,6 +344,80 @@ def _wrap(s: str, width: int) -> str:
     return "\n".join(textwrap.wrap(s, max(width, 4), break_long_words=False)) or s
 
 
+# --------------------------------------------------------------------------- full names: hover titles and key
+
+
+def _root(fig) -> Figure:
+    return fig.get_figure(root=True) if hasattr(fig, "get_figure") else fig
+
+
+def _hover(fig, artist, gid: str, title: str) -> None:
+    """Give ``artist`` the SVG id ``gid`` and, in the SVG :func:`save_figure` writes,
+    a ``<title>`` (the tooltip a browser shows on hover) ``title``."""
+    artist.set_gid(gid)
+    root = _root(fig)
+    titles = getattr(root, "_relcoord_titles", None)
+    if titles is None:
+        titles = root._relcoord_titles = {}
+    titles[gid] = str(title)
+
+
+def _full(uid: str, names: Mapping[str, str]) -> str:
+    """"Full name (ID)", or the bare id when the unit has no other name."""
+    name = str(names.get(uid, uid))
+    return f"{name} ({uid})" if name != uid else str(uid)
+
+
+def _tie_title(r: str, c: str, names: Mapping[str, str], what: str) -> str:
+    return f"{_full(r, names)} → {_full(c, names)}: {what}"
+
+
+def _hover_ticks(fig, labels, uids: Sequence[str], names: Mapping[str, str], prefix: str) -> None:
+    for lab, u in zip(labels, uids):
+        _hover(fig, lab, f"{prefix}:{u}", _full(u, names))
+
+
+def _cut(names: Mapping[str, str], uids: Iterable[str], width: int) -> dict[str, str]:
+    """uid -> full name of the units :func:`_short` cuts at ``width``."""
+    return {u: str(names.get(u, u)) for u in uids if len(str(names.get(u, u))) > width}
+
+
+_KEY_FONT = 8.0  # points
+_KEY_LINE = _KEY_FONT * 1.5 / 72  # inches per key line
+_CHAR_IN = _KEY_FONT * 0.62 / 72  # a generous mean glyph width (DejaVu Sans), inches
+
+
+def _with_name_key(fig: Figure, cut: Mapping[str, str], order: Sequence[str], lang: str):
+    """The area to draw a figure in: ``fig`` itself, or, when some unit names are cut
+    (``cut``: uid -> full name), the upper part of ``fig`` with a key below it (in the
+    same image) giving every cut name in full, "ID  full name", in register ``order``
+    and in as many columns as fit. The figure grows by the key's height."""
+    if not cut:
+        return fig
+    ids = [u for u in order if u in cut] + sorted(u for u in cut if u not in order)
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    id_w = (max(len(u) for u in ids) + 2) * _CHAR_IN * 1.1  # ids bold
+    col_w = id_w + max(len(cut[u]) for u in ids) * _CHAR_IN + 0.3
+    ncol = max(1, min(3, len(ids), int((width - 0.2) // col_w)))
+    nrow = math.ceil(len(ids) / ncol)
+    key_h = (nrow + 1.5) * _KEY_LINE + 0.12
+    fig.set_figheight(height + key_h)
+    main, key = fig.subfigures(2, 1, height_ratios=[height, key_h])
+    t_ = _text(lang)
+    top = 1.0 - 0.06 / key_h
+    key.text(0.1 / width, top, t_["name_key"], ha="left", va="top", fontsize=_KEY_FONT,
+             fontweight="bold", color="#333333")
+    step_w = (width - 0.2) / ncol
+    for i, u in enumerate(ids):
+        col, row = divmod(i, nrow)
+        x = (0.1 + col * step_w) / width
+        y = top - (row + 1.25) * _KEY_LINE / key_h
+        key.text(x, y, u, ha="left", va="top", fontsize=_KEY_FONT, fontweight="bold", color="#222222")
+        txt = key.text(x + id_w / width, y, cut[u], ha="left", va="top", fontsize=_KEY_FONT, color="#222222")
+        _hover(fig, txt, f"name-key:{u}", _full(u, {u: cut[u]}))
+    return main
+
+
 # --------------------------------------------------------------------------- saving
 
 
@@ -328,16 +434,65 @@ def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
 
 def save_figure(fig: Figure, stem: str | Path, dpi: int = DPI) -> tuple[Path, Path]:
     """Write ``stem.png`` (``dpi``) and ``stem.svg``, byte-identical on every run:
-    no dates or software tags in the metadata, a fixed SVG hash salt, glyphs as paths."""
+    no dates or software tags in the metadata, a fixed SVG hash salt, glyphs as paths;
+    the SVG's labelled elements get their ``<title>`` (full unit names, on hover)."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     png, svg = stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")
     with mpl.rc_context({"svg.hashsalt": "relcoord", "svg.fonttype": "path", "path.simplify": True}):
+        _freeze_layout(fig, dpi)  # solve the layout once, at the PNG's dpi, for both files
         fig.savefig(png, dpi=dpi, format="png", metadata={"Software": None})
-        if fig.get_layout_engine() is not None:  # layout is done: keep it, don't solve it again for the SVG
-            fig.set_layout_engine("none")
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    _add_svg_titles(svg, getattr(fig, "_relcoord_titles", None) or {})
     return png, svg
+
+
+#: decimals (figure fractions) kept of a solved layout
+_LAYOUT_DECIMALS = 9
+
+
+def _freeze_layout(fig: Figure, dpi: float) -> None:
+    """Run the figure's constrained layout once at ``dpi``, round every axes and
+    subfigure position to :data:`_LAYOUT_DECIMALS` and switch the layout off. The
+    solver (kiwisolver) can differ from run to run in the last bits (~1e-16) when
+    subfigures are nested, which is invisible but changes the SVG's clip-path ids
+    (hashes of the exact coordinates); rounded, both files are the same on every run."""
+    from matplotlib import cbook
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    from matplotlib.transforms import Bbox
+
+    if not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        return
+    with cbook._setattr_cm(fig, dpi=dpi):
+        fig.draw_without_rendering()
+    stack = list(fig.subfigs)
+    while stack:
+        sf = stack.pop()
+        sf.bbox_relative.set_points(np.round(sf.bbox_relative.get_points(), _LAYOUT_DECIMALS))
+        stack.extend(sf.subfigs)
+    for ax in fig.get_axes():
+        pos = ax.get_position(original=True).get_points()
+        ax.set_position(Bbox(np.round(pos, _LAYOUT_DECIMALS)), which="both")
+    fig.set_layout_engine("none")
+
+
+_SVG_GROUP = re.compile(r'<g id="([^"]*)">')
+
+
+def _add_svg_titles(svg: Path, titles: Mapping[str, str]) -> None:
+    """Insert ``<title>`` (hover text) as first child of every ``<g id=...>`` whose id
+    has a title (:func:`_hover`); same input, same bytes."""
+    if not titles:
+        return
+    text = svg.read_text(encoding="utf-8")
+
+    def add(m: re.Match) -> str:
+        title = titles.get(html.unescape(m.group(1)))
+        if title is None:
+            return m.group(0)
+        return f"{m.group(0)}<title>{html.escape(title, quote=False)}</title>"
+
+    svg.write_text(_SVG_GROUP.sub(add, text), encoding="utf-8", newline="\n")
 
 
 def _new_figure(figsize: tuple[float, float]) -> Figure:
@@ -362,7 +517,9 @@ def _title(fig: Figure, title: str, subtitle: str | None = None, ax=None) -> Non
         ax.set_title(subtitle, loc="left", fontsize=9, color="#333333")
 
 
-def _band_handles(lang: str, bands: Mapping[str, float], k: int, fills: bool = True, hidden: bool = True) -> list:
+def _band_handles(lang: str, bands: Mapping[str, float], k: int, fills: bool = True, hidden: bool = False) -> list:
+    """Legend entries of the three bands (cell fills or line colours); ``hidden``: also
+    the hatched "hidden" mark (prefer :func:`_mark_handles`, which adds only the marks used)."""
     t = _text(lang)
     b = {"weak": fmt_num(bands["weak_below"], lang, 1), "strong": fmt_num(bands["strong_above"], lang, 1)}
     hs = []
@@ -372,18 +529,36 @@ def _band_handles(lang: str, bands: Mapping[str, float], k: int, fills: bool = T
             hs.append(Patch(facecolor=BAND_FILLS[band], edgecolor="#666666", linewidth=0.5, label=lab))
         else:
             hs.append(Line2D([], [], color=BAND_COLOURS[band], lw=_BAND_LW[band], label=lab))
-    if hidden:
-        hs.append(
-            Patch(
-                facecolor=HIDDEN_FILL,
-                hatch="////",
-                hatchcolor=HIDDEN_HATCH,
-                edgecolor="#666666",
-                linewidth=0.5,
-                label=t["hidden"].format(k=k),
-            )
-        )
-    return hs
+    return hs + (_mark_handles(lang, k, {"hidden"}) if hidden else [])
+
+
+#: the marks of a cell without a number: hidden by privacy (hatched), hidden to protect
+#: a small group (dotted), no data at all: not asked or nobody answered (blank, light frame)
+CELL_MARKS: tuple[str, ...] = ("hidden", "protect", "no_data")
+NO_DATA_FILL, NO_DATA_EDGE = "#FFFFFF", "#C8C8C8"
+
+
+def _mark_patch(mark: str, **kw) -> dict[str, Any]:
+    if mark == "no_data":
+        return dict(facecolor=NO_DATA_FILL, edgecolor=NO_DATA_EDGE, linewidth=0.6, **kw)
+    return dict(
+        facecolor=HIDDEN_FILL, hatch=PROTECT_HATCH if mark == "protect" else "////", hatchcolor=HIDDEN_HATCH, **kw
+    )
+
+
+def _mark_handles(lang: str, k: int, used: Iterable[str]) -> list:
+    """Legend entries of the cell marks in ``used`` (a subset of :data:`CELL_MARKS`), in that order."""
+    t = _text(lang)
+    labels = {"hidden": t["hidden"].format(k=k), "protect": t["hidden_protect"], "no_data": t["no_data"]}
+    used = set(used)
+    out = []
+    for m in CELL_MARKS:
+        if m in used:
+            kw = _mark_patch(m, label=labels[m])
+            if m != "no_data":
+                kw.update(edgecolor="#666666", linewidth=0.5)
+            out.append(Patch(**kw))
+    return out
 
 
 _BAND_LW = {"weak": 1.5, "moderate": 0.6, "strong": 1.5}
@@ -401,6 +576,32 @@ def _tie_frame(ties: pd.DataFrame, k: int) -> pd.DataFrame:
     return t
 
 
+_MATRIX_NAME_W = 28  # characters of a unit name in the matrix's row labels
+
+
+def _tie_marks(t: pd.DataFrame, k: int) -> dict[tuple[str, str], str | None]:
+    """(rater, target) -> None for a tie shown with its value, else its mark
+    (:data:`CELL_MARKS`): ``hidden`` when flagged ``suppressed`` or without a count
+    of at least k (whatever value it still carries), ``protect`` when hidden to
+    protect another group (``suppression`` secondary/complementary), ``no_data``
+    when visible by its flag and count but without a value (no RC defined)."""
+    flag = _as_bool(t["suppressed"].fillna(True)) if "suppressed" in t.columns else pd.Series(False, index=t.index)
+    why = t["suppression"].fillna("").astype(str) if "suppression" in t.columns else pd.Series("", index=t.index)
+    n = pd.to_numeric(t["n"], errors="coerce") if "n" in t.columns else pd.Series(np.inf, index=t.index)
+    counted = n >= k
+    out: dict[tuple[str, str], str | None] = {}
+    for r, c, vis, f, w, ok in zip(t["rater_unit"], t["target_unit"], t["visible"], flag, why, counted):
+        if vis:
+            out[(r, c)] = None
+        elif w in _PROTECT_REASONS:
+            out[(r, c)] = "protect"
+        elif f or not ok:
+            out[(r, c)] = "hidden"
+        else:
+            out[(r, c)] = "no_data"
+    return out
+
+
 def _cell_grid(ax, n_rows: int, n_cols: int) -> None:
     ax.set_xlim(-1.0, n_cols)
     ax.set_ylim(n_rows, -1.0)
@@ -414,44 +615,48 @@ def _draw_cell(
     r: int,
     c: int,
     value: float | None,
-    visible: bool,
-    present: bool,
+    mark: str | None,
     bands,
     lang: str,
     fontsize: float,
     gid: str,
-    protect: bool = False,
-) -> None:
-    if not present:
-        ax.add_patch(Rectangle((c, r), 1, 1, facecolor="#FFFFFF", edgecolor="#DDDDDD", linewidth=0.5))
-        return
-    if not visible:
-        ax.add_patch(
-            Rectangle(
-                (c, r),
-                1,
-                1,
-                facecolor=HIDDEN_FILL,
-                hatch=PROTECT_HATCH if protect else "////",
-                hatchcolor=HIDDEN_HATCH,
-                edgecolor="#FFFFFF",
-                linewidth=1.0,
-                gid=f"hidden:{gid}",
-            )
-        )
-        return
-    band = band_of(value, bands)
-    ax.add_patch(Rectangle((c, r), 1, 1, facecolor=BAND_FILLS[band], edgecolor="#FFFFFF", linewidth=1.0))
-    ax.text(
-        c + 0.5,
-        r + 0.5,
-        fmt_num(value, lang, 2),
-        ha="center",
-        va="center",
-        fontsize=fontsize,
-        color="#111111",
-        gid=f"value:{gid}",
-    )
+    title: str,
+    k: int | None,
+) -> str:
+    """One cell at row ``r``, column ``c``: ``value`` printed on its band fill when
+    ``mark`` is None, else the mark (:data:`CELL_MARKS`) and no text at all. The band
+    follows the printed value (:func:`band_of`). ``title``: hover text in the SVG
+    (the cell's state is appended). Returns the mark drawn ("value" for a number)."""
+    fig = ax.figure
+    t_ = _text(lang)
+    if mark is None and band_of(value, bands) is None:
+        mark = "no_data"
+    if mark == "no_data":
+        p = ax.add_patch(Rectangle((c + 0.04, r + 0.04), 0.92, 0.92, **_mark_patch("no_data")))
+        if title:
+            _hover(fig, p, f"nodata:{gid}", f"{title}: {t_['no_data']}")
+        else:
+            p.set_gid(f"nodata:{gid}")
+        return mark
+    if mark in ("hidden", "protect"):
+        p = ax.add_patch(Rectangle((c, r), 1, 1, **_mark_patch(mark, edgecolor="#FFFFFF", linewidth=1.0)))
+        what = t_["hidden_protect"] if mark == "protect" else t_["hidden"].format(k=k)
+        if title:
+            _hover(fig, p, f"hidden:{gid}", f"{title}: {what}")
+        else:
+            p.set_gid(f"hidden:{gid}")
+        return mark
+    band = band_of(value, bands)  # the band of the printed number, never of the unrounded one
+    p = ax.add_patch(Rectangle((c, r), 1, 1, facecolor=BAND_FILLS[band], edgecolor="#FFFFFF", linewidth=1.0))
+    label = fmt_num(value, lang, VALUE_DIGITS)
+    txt = ax.text(c + 0.5, r + 0.5, label, ha="center", va="center", fontsize=fontsize, color="#111111")
+    if title:
+        _hover(fig, p, f"cell:{gid}", f"{title}: {label}")
+        _hover(fig, txt, f"value:{gid}", f"{title}: {label}")
+    else:
+        p.set_gid(f"cell:{gid}")
+        txt.set_gid(f"value:{gid}")
+    return "value"
 
 
 def _group_spans(order: Sequence[str], units) -> list[tuple[str, str, int, int]]:
@@ -470,8 +675,8 @@ def _group_spans(order: Sequence[str], units) -> list[tuple[str, str, int, int]]
     return spans
 
 
-def _chip(ax, x: float, y: float, colour: str, gid: str, network: bool) -> None:
-    ax.add_patch(
+def _chip(ax, x: float, y: float, colour: str, gid: str, network: bool) -> Rectangle:
+    return ax.add_patch(
         Rectangle(
             (x + 0.2, y + 0.2),
             0.6,
@@ -496,9 +701,14 @@ def rc_matrix(
     round_label: str | None = None,
 ) -> Figure:
     """Directed RC matrix: rows = rater group, columns = target, ``rc_mean``
-    annotated (2 decimals) on a band-coloured cell; suppressed ties hatched and
-    empty; units ordered base by area, then networks, with area separators and
-    labels; the diagonal (within-group RC) outlined; unit colour chips."""
+    annotated (2 decimals) on a cell coloured by the band of the printed value;
+    suppressed ties hatched and empty (dotted when hidden to protect a small
+    group), pairs absent from ties.csv (not asked, e.g. the diagonal) blank with
+    a light frame, each mark in the legend when used; units ordered base by
+    area, then networks, with area separators and labels; the diagonal
+    (within-group RC) outlined; unit colour chips. Row names longer than 28
+    characters are cut with "…" and given in full in a key below the matrix;
+    in the SVG every cell, chip and label has the full names as hover title."""
     t_ = _text(lang)
     k, b = int(min_group_size), _bands(bands)
     t = _tie_frame(ties, k)
@@ -508,27 +718,38 @@ def rc_matrix(
     names, kinds, colours = _names(units), _kinds(units), unit_colours(units)
     cell = 0.42
     fig = _new_figure(figsize=(3.9 + cell * len(cols), 3.0 + cell * len(rows)))
-    ax = fig.add_subplot()
+    main = _with_name_key(fig, _cut(names, rows, _MATRIX_NAME_W), order, lang)
+    ax = main.add_subplot()
     _cell_grid(ax, len(rows), len(cols))
-    lookup = {(r, c): (v, vis) for r, c, v, vis in zip(t["rater_unit"], t["target_unit"], t["rc_mean"], t["visible"])}
-    why = t["suppression"].fillna("").astype(str) if "suppression" in t.columns else pd.Series("", index=t.index)
-    protect = {(r, c) for r, c, w in zip(t["rater_unit"], t["target_unit"], why) if w in _PROTECT_REASONS}
+    marks = _tie_marks(t, k)
+    lookup = {(r, c): v for r, c, v in zip(t["rater_unit"], t["target_unit"], t["rc_mean"])}
     fs = 7.5
+    used = set()
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
-            v, vis = lookup.get((r, c), (None, False))
-            _draw_cell(ax, i, j, v, bool(vis), (r, c) in lookup, b, lang, fs, f"{r}->{c}", protect=(r, c) in protect)
+            # a pair missing from ties.csv was not asked (or nobody was asked): no data, not hidden
+            mark = marks.get((r, c), "no_data")
+            used.add(
+                _draw_cell(
+                    ax, i, j, lookup.get((r, c)), mark, b, lang, fs, f"{r}->{c}",
+                    title=f"{_full(r, names)} → {_full(c, names)}", k=k,
+                )
+            )
             if r == c:
                 ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="#222222", linewidth=1.4, zorder=3))
     for i, r in enumerate(rows):
-        _chip(ax, -1.0, i, colours.get(r, UNKNOWN_COLOUR), f"unit-row:{r}", kinds.get(r) == "network")
+        chip = _chip(ax, -1.0, i, colours.get(r, UNKNOWN_COLOUR), f"unit-row:{r}", kinds.get(r) == "network")
+        _hover(fig, chip, f"unit-row:{r}", _full(r, names))
     for j, c in enumerate(cols):
-        _chip(ax, j, -1.0, colours.get(c, UNKNOWN_COLOUR), f"unit-col:{c}", kinds.get(c) == "network")
-    ax.set_yticks(np.arange(len(rows)) + 0.5, [f"{_short(names.get(r, r), 28)} ({r})" for r in rows])
+        chip = _chip(ax, j, -1.0, colours.get(c, UNKNOWN_COLOUR), f"unit-col:{c}", kinds.get(c) == "network")
+        _hover(fig, chip, f"unit-col:{c}", _full(c, names))
+    ax.set_yticks(np.arange(len(rows)) + 0.5, [f"{_short(names.get(r, r), _MATRIX_NAME_W)} ({r})" for r in rows])
     ax.set_xticks(np.arange(len(cols)) + 0.5, cols, rotation=90)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.set_xlabel(t_["target"])
+    _hover_ticks(fig, ax.get_yticklabels(), rows, names, "row-label")
+    _hover_ticks(fig, ax.get_xticklabels(), cols, names, "col-label")
     ax.set_ylabel(t_["rater"])
     # separators and group labels (columns: below the matrix; rows: right of it)
     for spans, along in ((_group_spans(cols, units), "x"), (_group_spans(rows, units), "y")):
@@ -571,24 +792,8 @@ def rc_matrix(
                     clip_on=False,
                     linespacing=1.0,
                 )
-    extra = (
-        [
-            Patch(
-                facecolor=HIDDEN_FILL,
-                hatch=PROTECT_HATCH,
-                hatchcolor=HIDDEN_HATCH,
-                edgecolor="#666666",
-                linewidth=0.5,
-                label=t_["hidden_protect"],
-            )
-        ]
-        if protect
-        else []
-    )
-    fig.legend(
-        handles=_band_handles(lang, b, k)
-        + extra
-        + [Patch(facecolor="#FFFFFF", edgecolor="#DDDDDD", label=t_["no_data"])],
+    main.legend(
+        handles=_band_handles(lang, b, k) + _mark_handles(lang, k, used),
         loc="outside lower center",
         ncol=3,
         frameon=False,
@@ -598,6 +803,13 @@ def rc_matrix(
 
 
 # --------------------------------------------------------------------------- round: map
+
+
+_MAP_KEY_W = 36  # characters of "ID  name" in the map's key (names cut to fit)
+
+
+def _map_name_w(uid: str) -> int:
+    return max(16, _MAP_KEY_W - len(str(uid)))
 
 
 def _circle_positions(order: Sequence[str], units) -> dict[str, tuple[float, float, float]]:
@@ -755,7 +967,8 @@ def rc_map(
     once; a panel holding more than ``max_ties`` ties shows only the most
     extreme ones (the weakest, resp. the strongest) and says so in its title,
     so a large organisation does not become a hairball. Suppressed ties are
-    not drawn. A key lists the code and name of every unit. ``hidden``: unit ->
+    not drawn. A key lists the code and name of every unit (names cut to fit are
+    given in full below the figure). ``hidden``: unit ->
     why its count is hidden (:func:`hidden_count_reasons`); a unit hidden to
     protect a small group (``secondary``) is drawn with a dashed outline and
     keyed as such, never as "< k"."""
@@ -781,20 +994,23 @@ def rc_map(
     radius = {u: (_node_radius(sizes.get(u), n_max) if sizes else 10.0) * scale for u in order}
     square = {u: kinds.get(u) == "network" for u in order}
     bw = {"weak": fmt_num(b["weak_below"], lang, 1), "strong": fmt_num(b["strong_above"], lang, 1)}
+    cut = {u: full for u in order for full in _cut(names, [u], _map_name_w(u)).values()}
     if split:
         fig = _new_figure(figsize=(13.0, 7.4) if big else (12.0, 6.6))
-        gs = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.0, 0.72])
+        main = _with_name_key(fig, cut, order, lang)
+        gs = main.add_gridspec(1, 3, width_ratios=[1.0, 1.0, 0.72])
         panels = [
             (("weak",), t_["band_weak"].format(**bw)),
             (("moderate", "strong"), t_["band_moderate"].format(**bw) + " · " + t_["band_strong"].format(**bw)),
         ]
     else:
         fig = _new_figure(figsize=(11.5, 8.6) if big else (10.5, 7.6))
-        gs = fig.add_gridspec(1, 2, width_ratios=[1.0, 0.45])
+        main = _with_name_key(fig, cut, order, lang)
+        gs = main.add_gridspec(1, 2, width_ratios=[1.0, 0.45])
         panels = [(("weak", "moderate", "strong"), "")]
     lim = 1.30
-    axes = [fig.add_subplot(gs[0, i]) for i in range(len(panels))]
-    kax = fig.add_subplot(gs[0, len(panels)])
+    axes = [main.add_subplot(gs[0, i]) for i in range(len(panels))]
+    kax = main.add_subplot(gs[0, len(panels)])
     kax.axis("off")
     for pi, (ax, (shown, title)) in enumerate(zip(axes, panels)):
         edges = [e for e in g.edges(data=True) if e[2]["band"] in shown]
@@ -806,6 +1022,14 @@ def rc_map(
         elif split:
             title += "\n" + t_["n_ties"].format(n=len(edges))
         _draw_map_panel(ax, fig, edges, order, pos, radius, square, colours, curvature, big, lim, title, protect)
+        for art in ax.get_children():
+            gid = art.get_gid()
+            if isinstance(gid, str) and gid.startswith(("unit-node:", "label:")):
+                u = gid.split(":", 1)[1]
+                _hover(fig, art, gid, _full(u, names))
+            elif isinstance(gid, str) and gid.startswith("tie:"):
+                r, c = gid[4:].split("->", 1)
+                _hover(fig, art, gid, _tie_title(r, c, names, fmt_num(g.edges[r, c]["rc"], lang, VALUE_DIGITS)))
     unit_handles = [
         Line2D(
             [],
@@ -815,7 +1039,7 @@ def rc_map(
             markersize=7,
             markerfacecolor=colours.get(u, UNKNOWN_COLOUR),
             markeredgecolor="#222222",
-            label=f"{u}  {_short(names.get(u, u), 24)}",
+            label=f"{u}  {_short(names.get(u, u), _map_name_w(u))}",
         )
         for u in order
     ]
@@ -830,6 +1054,8 @@ def rc_map(
         alignment="left",
     )
     kax.add_artist(leg1)
+    for txt, u in zip(leg1.get_texts(), order):
+        _hover(fig, txt, f"key:{u}", _full(u, names))
     shown_n = sorted({n for n in sizes.values() if n}, reverse=True)
     ref: list[int | None] = list(dict.fromkeys([shown_n[0], shown_n[len(shown_n) // 2]])) if shown_n else []
     if any(sizes.get(u, 0) is None and u not in protect for u in order) or not protect:
@@ -872,8 +1098,8 @@ def rc_map(
         borderaxespad=0,
         alignment="left",
     )
-    fig.legend(
-        handles=_band_handles(lang, b, k, fills=False, hidden=False),
+    main.legend(
+        handles=_band_handles(lang, b, k, fills=False),
         title=t_["map_ties"],
         loc="outside lower center",
         ncol=3,
@@ -907,6 +1133,25 @@ def _received_items(ties: pd.DataFrame, items: Sequence[str], order: Sequence[st
     return out
 
 
+_PROFILE_NAME_W = 26  # characters of a unit name in the profile's row labels
+
+
+def _received_marks(ties: pd.DataFrame, order: Sequence[str], k: int) -> dict[str, str]:
+    """target -> the mark of its empty profile cells: ``hidden`` when ties from other
+    (base) groups towards it exist but are hidden (``protect`` when all of them are
+    hidden to protect a small group), ``no_data`` when there are none (nobody was asked)."""
+    t = _tie_frame(ties, k)
+    t = t[t["rater_unit"] != t["target_unit"]]
+    if "rater_kind" in t.columns:
+        t = t[t["rater_kind"].astype(str) == "base"]
+    marks = _tie_marks(t, k)
+    out = {}
+    for u in order:
+        got = [m for (r, c), m in marks.items() if c == u and m in ("hidden", "protect")]
+        out[u] = ("protect" if all(m == "protect" for m in got) else "hidden") if got else "no_data"
+    return out
+
+
 @_styled
 def dimension_profile(
     organisation: pd.DataFrame,
@@ -922,7 +1167,9 @@ def dimension_profile(
     """Left: the organisation profile (RC index, the two subscales and the seven
     items, mean and 95 % CI from organisation.csv). Right: per unit, how the
     *other* base units rate it on each item (n-weighted mean of the visible
-    ties towards it; band-coloured, annotated; hatched when no tie is visible)."""
+    ties towards it; band-coloured, annotated; hatched when every such tie is
+    hidden, blank when there is none: no data). On the left a hidden measure
+    reads "hidden", one missing from organisation.csv "no data"."""
     t_ = _text(lang)
     k, b = int(min_group_size), _bands(bands)
     items = list(instrument.index_keys)
@@ -935,13 +1182,17 @@ def dimension_profile(
     rows = ["rc", "communication", *comm, "relationship", *rel, *other]
     order = unit_order(units, set(ties["target_unit"].astype(str)))
     rec = _received_items(ties, items, order, k)
+    names, colours, kinds = _names(units), unit_colours(units), _kinds(units)
     fig = _new_figure(figsize=(11.5, max(5.6, 2.3 + 0.32 * max(len(order), len(rows)))))
-    left_fig, right_fig = fig.subfigures(1, 2, width_ratios=[1.0, 1.3])
+    main = _with_name_key(fig, _cut(names, order, _PROFILE_NAME_W), order, lang)
+    left_fig, right_fig = main.subfigures(1, 2, width_ratios=[1.0, 1.3])
     ax = left_fig.add_subplot()
     hx = right_fig.add_subplot()
     # left: dots with CI, bands shaded
     y = np.arange(len(rows))
     present = [m in org.index for m in rows]
+    # a measure in organisation.csv but not visible is hidden; one missing from it has no data
+    in_table = set(organisation["measure"].astype(str))
     means = np.array([org.at[m, "mean"] if p else np.nan for m, p in zip(rows, present)], dtype=float)
     lo = np.array([org.at[m, "ci_low"] if p else np.nan for m, p in zip(rows, present)], dtype=float)
     hi = np.array([org.at[m, "ci_high"] if p else np.nan for m, p in zip(rows, present)], dtype=float)
@@ -955,10 +1206,11 @@ def dimension_profile(
     ax.axvspan(b["strong_above"], xhi, color=BAND_FILLS["strong"], alpha=0.45, lw=0, zorder=0)
     for i, m in enumerate(rows):
         if not finite[i]:
-            ax.text(xlo + 0.05, i, "–", va="center", color="#555555")
+            what = t_["hidden"].format(k=k) if m in in_table else t_["no_data"]
+            ax.text(xlo + 0.05, i, what, va="center", color="#555555", fontsize=8, fontstyle="italic")
             continue
         heavy = m in ("rc", "communication", "relationship")
-        colour = BAND_COLOURS[band_of(means[i], b)]
+        colour = BAND_COLOURS[band_of(means[i], b)]  # the band of the printed mean
         if np.isfinite(lo[i]) and np.isfinite(hi[i]):
             ax.plot([lo[i], hi[i]], [i, i], color="#333333", lw=2.2 if heavy else 1.4, solid_capstyle="butt")
         ax.plot(
@@ -974,7 +1226,7 @@ def dimension_profile(
         ax.text(
             hi[i] + 0.04 if np.isfinite(hi[i]) else means[i] + 0.06,
             i,
-            fmt_num(means[i], lang, 2) + ci,
+            fmt_num(means[i], lang, VALUE_DIGITS) + ci,
             va="center",
             ha="left",
             fontsize=8,
@@ -995,18 +1247,28 @@ def dimension_profile(
     ax.grid(axis="x", color="#DDDDDD", lw=0.6)
     ax.set_axisbelow(True)
     # right: received item means per unit
-    names, colours, kinds = _names(units), unit_colours(units), _kinds(units)
+    empty = _received_marks(ties, order, k)
+    used = set()
     hx.set_xlim(-0.6, len(items))
     hx.set_ylim(len(order), 0)
     for s in hx.spines.values():
         s.set_visible(False)
     hx.tick_params(length=0)
     for i, u in enumerate(order):
-        _chip(hx, -0.6, i, colours.get(u, UNKNOWN_COLOUR), f"unit-profile:{u}", kinds.get(u) == "network")
+        chip = _chip(hx, -0.6, i, colours.get(u, UNKNOWN_COLOUR), f"unit-profile:{u}", kinds.get(u) == "network")
+        _hover(fig, chip, f"unit-profile:{u}", _full(u, names))
         for j, it in enumerate(items):
             v = rec.at[u, it] if u in rec.index else np.nan
-            _draw_cell(hx, i, j, v, bool(np.isfinite(v)), True, b, lang, 7.5, f"{u}:{it}")
-    hx.set_yticks(np.arange(len(order)) + 0.5, [f"{_short(names.get(u, u), 26)} ({u})" for u in order])
+            v = float(v) if pd.notna(v) else np.nan  # a target without any visible tie: NA
+            mark = None if np.isfinite(v) else empty.get(u, "no_data")
+            used.add(
+                _draw_cell(
+                    hx, i, j, v, mark, b, lang, 7.5, f"{u}:{it}",
+                    title=f"{_full(u, names)}, {measure_label(it, lang, instrument)}", k=k,
+                )
+            )
+    hx.set_yticks(np.arange(len(order)) + 0.5, [f"{_short(names.get(u, u), _PROFILE_NAME_W)} ({u})" for u in order])
+    _hover_ticks(fig, hx.get_yticklabels(), order, names, "row-label")
     hx.set_xticks(
         np.arange(len(items)) + 0.5,
         [_short(measure_label(i, lang, instrument), 30) for i in items],
@@ -1019,7 +1281,8 @@ def dimension_profile(
     hx.set_xlabel(t_["dimension"])
     hx.set_ylabel(t_["receiving"])
     hx.set_title(t_["profile_units"], loc="left")
-    fig.legend(handles=_band_handles(lang, b, k), loc="outside lower center", ncol=4, frameon=False)
+    handles = _band_handles(lang, b, k) + _mark_handles(lang, k, used)
+    main.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
     _title(fig, t_["profile_title"] + (f" – {round_label}" if round_label else ""))
     return fig
 
@@ -1151,6 +1414,9 @@ def item_distributions(
 # --------------------------------------------------------------------------- round: response overview
 
 
+_OVERVIEW_NAME_W = 28  # characters of a unit name in the response overview
+
+
 @_styled
 def response_overview(
     summary: Mapping[str, Any],
@@ -1165,7 +1431,8 @@ def response_overview(
     than k shows "< k" and no bar, a count hidden by secondary suppression
     "–" and no bar). Right: records in the export, valid, set aside and
     warned, and the answer cells (valid / don't know / blank); the response
-    rate when ``invited`` is given."""
+    rate when ``invited`` is given. A legend below explains "< k" and "–" when
+    used; unit names over 28 characters are cut and given in full below."""
     t_ = _text(lang)
     k = int(min_group_size)
     readers = summary_for_readers(summary, k)
@@ -1180,13 +1447,15 @@ def response_overview(
     ]
     names, colours = _names(units), unit_colours(units)
     fig = _new_figure(figsize=(12.0, max(4.6, 1.8 + 0.32 * len(order))))
-    gs = fig.add_gridspec(2, 2, width_ratios=[1.35, 1.0])
-    ax = fig.add_subplot(gs[:, 0])
+    main = _with_name_key(fig, _cut(names, order, _OVERVIEW_NAME_W), order, lang)
+    gs = main.add_gridspec(2, 2, width_ratios=[1.35, 1.0])
+    ax = main.add_subplot(gs[:, 0])
     counts = [per.get(u, 0) for u in order]
     top = max([c for c in counts if c >= k] or [k])
+    marks: set[str] = set()
     for i, (u, n) in enumerate(zip(order, counts)):
         if n >= k:
-            ax.barh(
+            bars = ax.barh(
                 i,
                 n,
                 color=colours.get(u, UNKNOWN_COLOUR),
@@ -1195,11 +1464,14 @@ def response_overview(
                 height=0.7,
                 gid=f"unit-bar:{u}",
             )
+            _hover(fig, bars.patches[0], f"unit-bar:{u}", f"{_full(u, names)}: {fmt_int(n, lang)}")
             ax.text(n + top * 0.01, i, fmt_int(n, lang), va="center", fontsize=8)
         else:
             label = f"< {k}" if n >= 0 or why.get(u) == "primary" else "–"
+            marks.add(label)
             ax.text(top * 0.01, i, label, va="center", fontsize=8, color="#444444", fontstyle="italic")
-    ax.set_yticks(np.arange(len(order)), [f"{_short(names.get(u, u), 28)} ({u})" for u in order])
+    ax.set_yticks(np.arange(len(order)), [f"{_short(names.get(u, u), _OVERVIEW_NAME_W)} ({u})" for u in order])
+    _hover_ticks(fig, ax.get_yticklabels(), order, names, "row-label")
     ax.set_ylim(len(order) - 0.5, -0.5)
     ax.set_xlim(0, top * 1.12)
     ax.set_xlabel(t_["respondents"])
@@ -1208,7 +1480,7 @@ def response_overview(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v, lang)))
     # right top: records
-    rx = fig.add_subplot(gs[0, 1])
+    rx = main.add_subplot(gs[0, 1])
     rec_in, valid = int(summary.get("records_in", 0)), int(summary.get("valid", 0))
     quar, warn = int(summary.get("quarantined", 0)), int(summary.get("warned", 0))
     bars = [
@@ -1233,7 +1505,7 @@ def response_overview(
     rx.set_title(title, loc="left")
     rx.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_int(v, lang)))
     # right bottom: answer cells
-    ax2 = fig.add_subplot(gs[1, 1])
+    ax2 = main.add_subplot(gs[1, 1])
     a = summary.get("answers") or {}
     cells = int(a.get("cells", 0)) or 1
     parts = [
@@ -1253,6 +1525,12 @@ def response_overview(
     ax2.xaxis.set_major_formatter(_formatter(lang, 0))
     ax2.set_xlabel(t_["share"])
     ax2.set_title(t_["answers"] + f": {fmt_int(cells, lang)}", loc="left")
+    # what "< k" and "–" instead of a count mean (only the marks used)
+    notes = [(f"< {k}", t_["hidden"].format(k=k)), ("–", t_["hidden_protect"])]
+    handles = [Line2D([], [], linestyle="", label=f"{m}   {lab}") for m, lab in notes if m in marks]
+    if handles:
+        main.legend(handles=handles, loc="outside lower left", ncol=len(handles), frameon=False,
+                    handlelength=0, handletextpad=0, columnspacing=2.5, fontsize=8)
     _title(fig, t_["response_title"] + (f" – {round_label}" if round_label else ""))
     return fig
 
@@ -1272,6 +1550,9 @@ def _sig(row, alpha: float = 0.05) -> str:
     return "up" if row.get("diff", 0) > 0 else "down"
 
 
+_FOREST_NAME_W = 26  # characters of a unit name in the forest plot
+
+
 def _row_label(row: Mapping[str, Any], lang: str, names: Mapping[str, str], instrument: Any) -> str:
     lvl = row["level"]
     if lvl == "organisation":
@@ -1280,8 +1561,24 @@ def _row_label(row: Mapping[str, Any], lang: str, names: Mapping[str, str], inst
         return block_label(row.get("block") or f"{row['rater_unit']}_to_{row['target_unit']}", lang)
     if lvl.startswith("unit_"):
         u = row["rater_unit"] or row["target_unit"]
-        return f"{_short(names.get(u, u), 26)} ({u})"
+        return f"{_short(names.get(u, u), _FOREST_NAME_W)} ({u})"
     return f"{row['rater_unit']} → {row['target_unit']}"
+
+
+def _row_title(row: Mapping[str, Any], names: Mapping[str, str]) -> tuple[str, str] | None:
+    """(gid, hover title with full names) of a unit or tie row, None for other rows."""
+    lvl = row["level"]
+    if lvl.startswith("unit_"):
+        u = row["rater_unit"] or row["target_unit"]
+        return f"row-label:{lvl}:{u}", _full(u, names)
+    if lvl == "tie":
+        r, c = row["rater_unit"], row["target_unit"]
+        return f"row-label:tie:{r}->{c}", f"{_full(r, names)} → {_full(c, names)}"
+    return None
+
+
+def _row_units(row: Mapping[str, Any]) -> list[str]:
+    return [row["rater_unit"] or row["target_unit"]] if str(row["level"]).startswith("unit_") else []
 
 
 @_styled
@@ -1342,17 +1639,19 @@ def forest_changes(
             panels.append((title, d.reset_index(drop=True)))
     heights = [max(len(d), 1) + 1.2 for _, d in panels] or [3]
     fig = _new_figure(figsize=(11.0, 1.6 + 0.24 * sum(heights)))
+    shown = [u for _, d in panels for row in d.to_dict("records") for u in _row_units(row)]
+    main = _with_name_key(fig, _cut(names, shown, _FOREST_NAME_W), unit_order(units, set(shown)), lang)
     if not panels:
-        _empty(fig.add_subplot(), lang)
+        _empty(main.add_subplot(), lang)
         _title(fig, t_["forest_title"].format(a=label_a, b=label_b))
         return fig
-    gs = fig.add_gridspec(len(panels), 1, height_ratios=heights)
+    gs = main.add_gridspec(len(panels), 1, height_ratios=heights)
     lo_all = np.nanmin([np.nanmin(d["g_ci_low"]) for _, d in panels])
     hi_all = np.nanmax([np.nanmax(d["g_ci_high"]) for _, d in panels])
     span = max(abs(lo_all), abs(hi_all), 0.3) * 1.08
     first = None
     for pi, (title, d) in enumerate(panels):
-        ax = fig.add_subplot(gs[pi, 0], sharex=first)
+        ax = main.add_subplot(gs[pi, 0], sharex=first)
         first = first or ax
         ax.axvspan(-0.2, 0.2, color="#EEEEEE", lw=0, zorder=0)
         ax.axvline(0, color="#444444", lw=0.8, zorder=1)
@@ -1384,7 +1683,12 @@ def forest_changes(
                 fontsize=7.5,
                 clip_on=False,
             )
-        ax.set_yticks(range(len(d)), [_row_label(r, lang, names, instrument) for r in d.to_dict("records")])
+        recs = d.to_dict("records")
+        ax.set_yticks(range(len(d)), [_row_label(r, lang, names, instrument) for r in recs])
+        for lab, rec in zip(ax.get_yticklabels(), recs):
+            got = _row_title(rec, names)
+            if got:
+                _hover(fig, lab, *got)
         ax.set_ylim(len(d) - 0.5, -0.7)
         ax.set_title(title, loc="left", fontsize=9, fontweight="bold")
         ax.grid(axis="x", color="#E0E0E0", lw=0.6)
@@ -1394,7 +1698,7 @@ def forest_changes(
     first.set_xlim(-span, span)
     first.xaxis.set_major_formatter(_formatter(lang, 1))
     ax.set_xlabel(t_["effect_g"])
-    fig.supylabel("")
+    main.supylabel("")
     handles = [
         Line2D([], [], marker="o", color=CHANGE_COLOURS["up"], label=t_["sig_up"], linestyle="-"),
         Line2D([], [], marker="o", color=CHANGE_COLOURS["down"], label=t_["sig_down"], linestyle="-"),
@@ -1409,7 +1713,7 @@ def forest_changes(
         ),
         Patch(facecolor="#EEEEEE", label=t_["small_zone"]),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
+    main.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
     _title(fig, t_["forest_title"].format(a=label_a, b=label_b))
     return fig
 
@@ -1499,6 +1803,9 @@ def tie_dumbbell(
             fontsize=7.5,
         )
     ax.set_yticks(range(len(d)), labels)
+    names = _names(units)
+    for lab, r, c in zip(ax.get_yticklabels(), d["rater_unit"], d["target_unit"]):
+        _hover(fig, lab, f"row-label:tie:{r}->{c}", f"{_full(r, names)} → {_full(c, names)}")
     ax.set_ylim(len(d) - 0.5, -0.6)
     ax.set_xlim(xlo, xhi)
     ax.xaxis.set_major_formatter(_formatter(lang, 1))
@@ -1521,7 +1828,7 @@ def tie_dumbbell(
         Line2D([], [], color=OTHER_COLOUR, lw=2, label=t_["not_shared"]),
         Line2D([], [], linestyle="", label=t_["sig_marker"]),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
     _title(
         fig,
         t_["dumbbell_title"].format(a=label_a, b=label_b),

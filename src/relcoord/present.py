@@ -2,9 +2,14 @@
 
 Numbers follow the language's catalogue (``number`` in ``locales/<lang>.yaml``):
 decimal and thousands separators, the percent pattern, intervals ("3,58–3,66";
-with a negative bound "−0,10 til 0,20", since a dash would read as a minus).
-Every number has a true minus sign; a missing or hidden value is "–"; a count
-below k is "< k" (:class:`Fmt`).
+with a negative bound "−0,10 til 0,20", since a dash would read as a minus),
+dates ("1. marts 2024"). Every number has a true minus sign; a hidden value is
+"–"; a count below k is "< k" (:class:`Fmt`); a number that does not exist
+(not asked, not computed) is "ikke oplyst" / "n/a" (:func:`not_available`).
+
+The headline's sentences (``s_*``) are pure functions, numbers in, text out:
+each direction word ("steg", "fell less", ...) follows from the sign and the
+significance of the numbers it stands beside (tests/test_sentences.py).
 
 Units are shown in one order everywhere (:func:`unit_order`: base units grouped
 by area in register order, then networks) under their register names
@@ -18,11 +23,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from .locales import text
 
-__all__ = ["MISSING", "fmt_num", "fmt_int", "fmt_pct", "fmt_ci", "fmt_p", "fmt_tick", "Fmt", "units_frame",
-           "unit_groups", "unit_order", "unit_names", "unit_kinds", "unit_label"]
+__all__ = ["MISSING", "fmt_num", "fmt_int", "fmt_pct", "fmt_ci", "fmt_p", "fmt_tick", "fmt_date", "not_available",
+           "Fmt", "units_frame", "unit_groups", "unit_order", "unit_names", "unit_kinds", "unit_label",
+           "ci_direction", "test_direction", "magnitude", "network_case", "s_org_level", "s_subscales", "s_change",
+           "s_network_effect", "s_sensitivity", "s_ties", "s_blocks"]
 
 #: a missing or hidden value
 MISSING = "–"
@@ -126,6 +134,11 @@ class Fmt:
     def pct(self, x: float, digits: int = 0) -> str:
         return fmt_pct(x, self.lang, digits)
 
+    @property
+    def na(self) -> str:
+        """The mark of a number that does not exist (:func:`not_available`)."""
+        return not_available(self.lang)
+
 
 # --------------------------------------------------------------------------- units
 
@@ -188,3 +201,167 @@ def unit_kinds(units: pd.DataFrame | Sequence[str] | None) -> dict[str, str]:
 def unit_label(uid: str, names: Mapping[str, str]) -> str:
     """"Name (ID)" in tables; the bare id when the unit has no other name."""
     return f"{names.get(uid, uid)} ({uid})" if names.get(uid, uid) != uid else uid
+
+
+# --------------------------------------------------------------------------- dates and marks
+
+
+def fmt_date(iso: Any, lang: str) -> str:
+    """An ISO date ("2024-03-01") the language's way ("1. marts 2024", "1 March 2024");
+    anything else is returned as given."""
+    s = "" if iso is None else str(iso)
+    try:
+        y, m, d = (int(x) for x in s[:10].split("-"))
+        months = _number(lang)["months"].split()
+        return _number(lang)["date"].format(day=d, month=months[m - 1], year=y)
+    except (ValueError, IndexError):
+        return s
+
+
+def not_available(lang: str) -> str:
+    """The mark of a number that does not exist (not asked, not computed), as opposed to a hidden one ("–")."""
+    return _number(lang)["not_available"]
+
+
+# --------------------------------------------------------------------------- sentences
+# The headline's sentences: pure functions, numbers in, text out (Markup: labels are escaped). Each
+# says what its numbers say: the direction word comes from the sign of the estimate, and only when it
+# is significant (p below alpha, or a confidence interval that leaves out 0); otherwise "no clear
+# change". The texts are the catalogue's group ``sentences``.
+
+ALPHA = 0.05
+
+
+def _s(lang: str) -> Mapping[str, str]:
+    return text(lang)["sentences"]
+
+
+def _say(lang: str, key: str, **kw: Any) -> Markup:
+    return Markup(_s(lang)[key]).format(**kw)
+
+
+def ci_direction(lo: Any, hi: Any) -> int:
+    """+1 when a confidence interval lies above 0, −1 when below, 0 when it covers 0 (or is missing)."""
+    a, b = _finite(lo), _finite(hi)
+    if a is None or b is None:
+        return 0
+    return 1 if a > 0 else -1 if b < 0 else 0
+
+
+def test_direction(estimate: Any, p: Any, alpha: float = ALPHA) -> int:
+    """+1 / −1: the sign of a significant estimate (p < alpha); 0 otherwise."""
+    e, pv = _finite(estimate), _finite(p)
+    if e is None or pv is None or pv >= alpha or e == 0:
+        return 0
+    return 1 if e > 0 else -1
+
+
+test_direction.__test__ = False          # not a pytest test
+
+
+def magnitude(x: Any, lang: str) -> str:
+    """|x| with two decimals; "under 0,01" when it would print as 0,00."""
+    v = _finite(x)
+    if v is None:
+        return MISSING
+    s = fmt_num(abs(v), lang)
+    return _s(lang)["tiny"].format(v=fmt_num(0.01, lang)) if abs(v) < 0.005 else s
+
+
+def s_org_level(mean: Any, lo: Any, hi: Any, n: Any, level: str | None, lang: str) -> Markup:
+    """The round's headline: the organisation's RC index and its level (weak | moderate | strong)."""
+    if _finite(mean) is None or level is None:
+        return _say(lang, "org_hidden")
+    return _say(lang, "org_level", mean=fmt_num(mean, lang), lo=fmt_num(lo, lang), hi=fmt_num(hi, lang),
+                n=fmt_int(n, lang), level=_s(lang)[f"level_{level}"])
+
+
+def s_subscales(comm: Any, comm_lo: Any, comm_hi: Any, rel: Any, rel_lo: Any, rel_hi: Any, lang: str) -> Markup:
+    """Communication against goals, knowledge and respect: higher / lower only when the intervals do not overlap."""
+    kw = {"comm": fmt_num(comm, lang), "rel": fmt_num(rel, lang)}
+    c_lo, c_hi, r_lo, r_hi = (_finite(x) for x in (comm_lo, comm_hi, rel_lo, rel_hi))
+    if None not in (c_lo, c_hi, r_lo, r_hi):
+        if c_hi < r_lo:
+            return _say(lang, "sub_lower", **kw)
+        if r_hi < c_lo:
+            return _say(lang, "sub_higher", **kw)
+    return _say(lang, "sub_same", **kw)
+
+
+def s_change(diff: Any, p: Any, mean_a: Any, mean_b: Any, label_a: str, label_b: str, lang: str) -> Markup:
+    """The comparison's headline: the organisation's coordination rose / fell / did not change clearly
+    (``p``: the FDR-adjusted p value of the change)."""
+    if _finite(diff) is None:
+        return _say(lang, "change_hidden")
+    kw = {"a": fmt_num(mean_a, lang), "b": fmt_num(mean_b, lang), "la": label_a, "lb": label_b,
+          "diff": magnitude(diff, lang), "sdiff": fmt_num(diff, lang, sign=True)}
+    d = test_direction(diff, p)
+    return _say(lang, "change_up" if d > 0 else "change_down" if d < 0 else "change_none", **kw)
+
+
+def network_case(did: Any, did_lo: Any, did_hi: Any, other: Any = None, other_lo: Any = None,
+                 other_hi: Any = None) -> str:
+    """How relations between base units that share a network changed against the other relations between
+    base units, from the difference in differences (``did``, its interval) and the change of the others
+    (``other``, the model's round term, its interval): ``same`` (the interval of ``did`` covers 0),
+    ``rose_more``, ``fell_less``, ``rose_less``, ``fell_more``, ``rose_others_fell``,
+    ``fell_others_rose``, or ``better`` / ``worse`` when the change of the others is not known."""
+    d = ci_direction(did_lo, did_hi)
+    if d == 0 or _finite(did) is None:
+        return "same"
+    o = _finite(other)
+    if o is None:
+        return "better" if d > 0 else "worse"
+    net = o + float(did)
+    o_dir = ci_direction(other_lo, other_hi)
+    if d > 0:
+        if o >= 0:
+            return "rose_more"
+        if net < 0:
+            return "fell_less"
+        return "rose_others_fell" if o_dir < 0 else "rose_more"
+    if o <= 0:
+        return "fell_more"
+    if net > 0:
+        return "rose_less"
+    return "fell_others_rose" if o_dir > 0 else "fell_more"
+
+
+def s_network_effect(did: Any, did_lo: Any, did_hi: Any, other: Any, other_lo: Any, other_hi: Any,
+                     label_b: str, lang: str) -> Markup:
+    """The network effect in plain words (:func:`network_case`), with the change of both kinds of relations."""
+    case = network_case(did, did_lo, did_hi, other, other_lo, other_hi)
+    o = _finite(other)
+    net = o + float(did) if o is not None and _finite(did) is not None else None
+    return _say(lang, f"net_{case}", lb=label_b, did=magnitude(did, lang), sdid=fmt_num(did, lang, sign=True),
+                lo=fmt_num(did_lo, lang, sign=True), hi=fmt_num(did_hi, lang, sign=True),
+                net=fmt_num(net, lang, sign=True), other=fmt_num(other, lang, sign=True))
+
+
+def s_sensitivity(main_lo: Any, main_hi: Any, sens: Any, sens_lo: Any, sens_hi: Any, lang: str) -> Markup:
+    """Whether the network effect holds with the units present in both rounds only: the same when both
+    intervals point the same way (above 0, below 0, or both covering 0)."""
+    same = ci_direction(main_lo, main_hi) == ci_direction(sens_lo, sens_hi)
+    return _say(lang, "sens_same" if same else "sens_differs", est=fmt_num(sens, lang, sign=True),
+                lo=fmt_num(sens_lo, lang, sign=True), hi=fmt_num(sens_hi, lang, sign=True))
+
+
+def s_ties(n: int, up: int, down: int, lang: str) -> Markup:
+    """How many of ``n`` relations rose and fell significantly; the rest did not change clearly."""
+    kw = {"n": fmt_int(n, lang), "up": fmt_int(up, lang), "down": fmt_int(down, lang),
+          "rest": fmt_int(n - up - down, lang)}
+    key = "ties_mixed" if up and down else "ties_up" if up else "ties_down" if down else "ties_none"
+    return _say(lang, key, **kw)
+
+
+def s_blocks(changes: Iterable[tuple[str, Any, Any]], lang: str) -> Markup:
+    """The kinds of relations that changed significantly: ``changes`` = (label, change, p), the
+    non-significant ones left out; "none changed clearly" when none is left."""
+    parts = []
+    for label, diff, p in changes:
+        d = test_direction(diff, p)
+        if d:
+            parts.append(_say(lang, "block_up" if d > 0 else "block_down", label=label, diff=magnitude(diff, lang)))
+    if not parts:
+        return _say(lang, "blocks_none")
+    return _say(lang, "blocks_some", list=Markup("; ").join(parts))

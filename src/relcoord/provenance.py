@@ -100,6 +100,18 @@ def _with_settings(record: dict[str, Any], report_settings: Mapping[str, str] | 
     return record
 
 
+def _files(paths: Iterable[str | Path]) -> list[str | Path]:
+    """The paths, a folder (a rule's ``directory()`` output, e.g. results/R/units) replaced by every
+    file under it."""
+    out: list[str | Path] = []
+    for p in paths:
+        if Path(p).is_dir():
+            out += sorted(str(f) for f in Path(p).rglob("*") if f.is_file())
+        else:
+            out.append(p)
+    return out
+
+
 def build_provenance(inputs: Mapping[str, Any], outputs: Iterable[str | Path], *, config_sha256: str,
                      min_group_size: int, seed: int | None, report_settings: Mapping[str, str] | None = None,
                      workflow_dir: str | Path | None = None, base: str | Path | None = None) -> dict[str, Any]:
@@ -107,7 +119,7 @@ def build_provenance(inputs: Mapping[str, Any], outputs: Iterable[str | Path], *
 
     ``inputs``: ``{"config": [paths], "units": path, "memberships": path,
     "instrument": path, "rounds": {round_id: {"export": [paths], "codebook":
-    path}}}``; ``outputs``: result files to fingerprint; ``workflow_dir``: a
+    path}}}``; ``outputs``: result files to fingerprint (a folder: every file in it); ``workflow_dir``: a
     folder of the workflow's checkout (for the git commit); ``base``: the
     project folder paths are given relative to (default: cwd); ``config_sha256``: the
     hash of the whole config (:func:`relcoord.runner.config_hash`);
@@ -126,7 +138,7 @@ def build_provenance(inputs: Mapping[str, Any], outputs: Iterable[str | Path], *
         rounds[str(rid)] = {"export": [rec(p) for p in sorted(map(str, r.get("export", [])))],
                             "codebook": rec(r["codebook"])}
     config_files = sorted({_display_path(p, base): p for p in inputs.get("config", [])}.items())
-    out_files = sorted({_display_path(p, base): p for p in outputs}.items())
+    out_files = sorted({_display_path(p, base): p for p in _files(outputs)}.items())
     return {
         "config_sha256": config_sha256,
         "inputs": {

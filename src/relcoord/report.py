@@ -10,6 +10,16 @@ changes.csv, model.csv). A value that is missing there, flagged
 ``suppressed``, or that comes with a count below ``privacy.min_group_size`` is
 rendered "–" with the footnote "hidden: fewer than k respondents"; a count
 below k is rendered "< k". Nothing is recomputed from respondent-level data.
+A number that does not exist (a response rate without ``invited``, an interval
+that is not computed) is "ikke oplyst" / "n/a", never "–".
+
+Vocabulary (both languages, every page): a *relation* is one direction A → B
+(B → A is another); a *pair* is two groups with both relations; a *group* is a
+base unit or a network; the *level* is weak / moderate / strong. The headline
+says in plain words what changed (:mod:`relcoord.present`'s sentence
+functions: each direction word follows from the sign and significance of its
+numbers); technical measures (Hedges' g, FDR, the difference in differences)
+are in the tables, the methods and the glossary.
 
 Entry points: :func:`round_report`, :func:`comparison_report`,
 :func:`index_page`; helpers :func:`software_versions`, :func:`config_hash`,
@@ -24,6 +34,7 @@ import base64
 import io
 import json
 import platform
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,8 +56,9 @@ from .figures import (
     measure_label,
     visible_rows,
 )
-from .locales import languages, text
-from .present import Fmt, fmt_int, fmt_num, unit_label, unit_names, unit_order
+from .locales import group, languages, text
+from .present import (Fmt, fmt_date, fmt_int, fmt_num, s_blocks, s_change, s_network_effect, s_org_level,
+                      s_sensitivity, s_subscales, s_ties, unit_label, unit_names, unit_order)
 from .privacy import summary_for_readers
 from .runner import config_hash  # noqa: F401  (re-exported: report.config_hash)
 
@@ -57,14 +69,21 @@ __all__ = ["TEXT", "ROUND_SECTIONS", "COMPARISON_SECTIONS", "round_report", "com
 TEMPLATES = Path(__file__).with_name("templates")
 
 ROUND_SECTIONS: tuple[str, ...] = ("summary", "figures", "response", "units", "blocks", "ties", "reliability",
-                                   "methods", "provenance")
+                                   "methods", "glossary", "provenance")
 COMPARISON_SECTIONS: tuple[str, ...] = ("summary", "figures", "response", "organisation", "blocks", "units",
-                                        "ties", "model", "methods", "provenance")
+                                        "ties", "model", "methods", "glossary", "provenance")
+#: the glossary's terms (catalogue group ``glossary``) of each kind of report, in order
+ROUND_GLOSSARY: tuple[str, ...] = ("rc", "relation", "group", "level", "point", "ci", "hidden", "not_available",
+                                   "alpha", "icc", "rwg")
+COMPARISON_GLOSSARY: tuple[str, ...] = ("rc", "relation", "group", "level", "point", "ci", "clear", "significant",
+                                        "fdr", "hedges_g", "did", "mixed_model", "hidden", "not_available")
 
 # --------------------------------------------------------------------------- texts
 
 #: lang -> the report's fixed texts (catalogue groups ``report`` and ``index``; keys used by the templates too)
 TEXT: dict[str, dict[str, str]] = {lang: {**text(lang)["report"], **text(lang)["index"]} for lang in languages()}
+#: lang -> the validation's texts (rule names in plain words: ``rule_<rule>``)
+VTEXT: dict[str, Mapping[str, str]] = group("validation")
 
 SOFTWARE = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "networkx", "jinja2", "pandera",
             "snakemake", "relcoord")
@@ -211,17 +230,12 @@ def round_findings(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, inst
     orgv = _visible(org, k, value_cols=("mean",)).set_index("measure") if org is not None else pd.DataFrame()
     if "rc" in orgv.index:
         r = orgv.loc["rc"]
-        say("f_org", mean=f.num(r["mean"]), lo=f.num(r["ci_low"]), hi=f.num(r["ci_high"]), n=f.count(r["n"]),
-            band=t[band_of(r["mean"], bands)])
+        out.append(s_org_level(r["mean"], r["ci_low"], r["ci_high"], r["n"], band_of(r["mean"], bands), lang))
     else:
-        say("f_org_hidden")
+        out.append(s_org_level(None, None, None, None, None, lang))
     if {"communication", "relationship"} <= set(orgv.index):
         c, r = orgv.loc["communication"], orgv.loc["relationship"]
-        if c["ci_high"] < r["ci_low"] or r["ci_high"] < c["ci_low"]:
-            say("f_sub_diff", comm=f.num(c["mean"]), rel=f.num(r["mean"]),
-                word=t["lower"] if c["mean"] < r["mean"] else t["higher"])
-        else:
-            say("f_sub_same", comm=f.num(c["mean"]), rel=f.num(r["mean"]))
+        out.append(s_subscales(c["mean"], c["ci_low"], c["ci_high"], r["mean"], r["ci_low"], r["ci_high"], lang))
     items = [i for i in instrument.index_keys if i in orgv.index]
     if len(items) >= 2:
         s = orgv.loc[items, "mean"].astype(float).sort_values(kind="mergesort")
@@ -265,19 +279,39 @@ def round_findings(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, inst
             protect = int(why.isin(["secondary", "complementary"]).sum())
             say("f_hidden", hidden=fmt_int(hidden, lang), total=fmt_int(len(ties), lang), k=k,
                 small=fmt_int(hidden - protect, lang), protect=fmt_int(protect, lang))
+    low = [f'"{x}"' for x in _low_alpha_scopes(tables.get("reliability"), k, t)]
+    if low:
+        say("f_rel_low", scopes=low[0] if len(low) == 1 else ", ".join(low[:-1]) + f" {t['and']} " + low[-1])
     say("f_caution")
     return out
 
 
-def validation_findings(summary: Mapping[str, Any], units: pd.DataFrame | None, lang: str) -> list[Markup]:
-    """The headline's validation lines: how many records were set aside and which base units have no
-    valid respondent (whatever ``validation.max_quarantined_fraction`` allows); none when neither."""
+#: reliability measures with the usual 0.70 threshold
+THRESHOLD_MEASURES = ("alpha_listwise", "alpha_pairwise", "icc2")
+THRESHOLD = 0.70
+
+
+def _low_alpha_scopes(rel: pd.DataFrame | None, k: int, t: Mapping[str, str]) -> list[str]:
+    """The scopes (in words) whose Cronbach's alpha (complete answers) is below 0.70, shown ones only."""
+    if rel is None or not len(rel):
+        return []
+    r = rel[visible_rows(rel, k, value_cols=("value",))]
+    r = r[(r["measure"].astype(str) == "alpha_listwise") & (pd.to_numeric(r["value"], errors="coerce") < THRESHOLD)]
+    return list(dict.fromkeys(t.get("scope_" + str(s), str(s)) for s in r["scope"]))
+
+
+def validation_findings(summary: Mapping[str, Any], units: pd.DataFrame | None, lang: str,
+                        validation_href: str = "validation/report.html") -> list[Markup]:
+    """The headline's validation lines: how many records were set aside (linking the validation report,
+    ``validation_href``) and which base units have no valid respondent (whatever
+    ``validation.max_quarantined_fraction`` allows); none when neither."""
     t = TEXT[lang]
     s = summary or {}
     out: list[Markup] = []
     n = int(s.get("records_set_aside", s.get("quarantined", 0)) or 0)
     if n:
-        out.append(Markup(t["f_set_aside"]).format(n=fmt_int(n, lang), total=fmt_int(s.get("records_in", 0), lang)))
+        out.append(Markup(t["f_set_aside"]).format(n=fmt_int(n, lang), total=fmt_int(s.get("records_in", 0), lang),
+                                                   href=validation_href))
     missing = [str(u) for u in s.get("missing_units") or []]
     if missing:
         names = {**(unit_names(units) if units is not None else {}), **(s.get("missing_unit_names") or {})}
@@ -310,7 +344,7 @@ def _response_ctx(summary: Mapping[str, Any], units: pd.DataFrame, f: Fmt, t: Ma
         kpis.append((t["rate"], f.pct(valid / invited)))
     a = s.get("answers") or {}
     answers = " / ".join(fmt_int(a.get(x, 0), f.lang) for x in ("valid", "dont_know", "blank"))
-    rules = [[t.get(f"rule_{r}", r), fmt_int(n, f.lang)] for r, n in sorted((s.get("failures_by_rule") or {}).items())]
+    rules = [[rule_label(r, f.lang), fmt_int(n, f.lang)] for r, n in sorted((s.get("failures_by_rule") or {}).items())]
     counts, why = _respondent_counts_why(s, units, f.k)
     names = unit_names(units)
     per = [[unit_label(u, names), fmt_int(n, f.lang) if n is not None else f"< {f.k}" if why.get(u) == "primary"
@@ -321,10 +355,18 @@ def _response_ctx(summary: Mapping[str, Any], units: pd.DataFrame, f: Fmt, t: Ma
                 k=f.k))}
 
 
+def rule_label(rule: str, lang: str) -> Markup:
+    """A validation rule in plain words, its name for analysts beside it in a small code element."""
+    words = VTEXT[lang].get(f"rule_{rule}")
+    if words is None:
+        return Markup('<code class="rule">{}</code>').format(rule)
+    return Markup('{} <code class="rule">{}</code>').format(words, rule)
+
+
 def _weakest_dim(row: Mapping[str, Any], items: Sequence[str], lang: str, instrument: Any) -> str:
     vals = [(float(row[i]), i) for i in items if i in row and pd.notna(row[i])]
     if not vals:
-        return "–"
+        return Fmt(lang, 0).na
     return measure_label(min(vals)[1], lang, instrument)
 
 
@@ -397,7 +439,7 @@ def _pair_tables(e: pd.DataFrame | None, names: Mapping[str, str], bands: Mappin
                      _band_cell(r["a_to_b"], bands, f), f.count(r["n_a_to_b"]), _band_cell(r["b_to_a"], bands, f),
                      f.count(r["n_b_to_a"]), f.num(r["sym"]), f.num(r["a_to_b"] - r["b_to_a"], sign=True)]
                     for _, r in part.iterrows()]
-            pair_tables.append(_table(hdr, rows, caption=t[key]))
+            pair_tables.append(_table(hdr, rows, caption=t[key], note=t["ties_note"]))
     return pair_tables
 
 
@@ -422,7 +464,8 @@ def _ties_table(ties: pd.DataFrame, units: pd.DataFrame, names: Mapping[str, str
                              f.num(r.get("relationship") if ok else np.nan),
                              _weakest_dim(r, items, f.lang, instrument) if ok else "–"])
     return _table([(t["rater"], ""), (t["target"], ""), (t["rc"], "num"), (t["ci"], "num"), (t["n"], "num"),
-                   (t["communication"], "num"), (t["relationship"], "num"), (t["weakest_dim"], "")], all_rows)
+                   (t["communication"], "num"), (t["relationship"], "num"), (t["weakest_dim"], "")], all_rows,
+                  note=t["ties_note"])
 
 
 def _reliability_table(rel: pd.DataFrame | None, f: Fmt, t: Mapping[str, str]) -> dict[str, Any]:
@@ -438,11 +481,16 @@ def _reliability_table(rel: pd.DataFrame | None, f: Fmt, t: Mapping[str, str]) -
             val = f.num(r["value"] if ok else np.nan)
             if ok and pd.notna(r.get("flag")) and str(r.get("flag")) not in ("", "nan"):
                 exp += f" ({t['negative_flag']})" if "negative" in str(r.get("flag")) else f" ({r.get('flag')})"
-            rel_rows.append([t.get("rel_" + m, m), t.get("scope_" + str(r["scope"]), str(r["scope"])), val,
-                             f.ci(r.get("ci_low"), r.get("ci_high")) if ok else "–", f.count(r["n"] if ok else np.nan),
-                             exp])
+            low = ok and m in THRESHOLD_MEASURES and pd.notna(r["value"]) and float(r["value"]) < THRESHOLD
+            if low:
+                exp += " " + t["below"].format(name=t["alpha_short"] if m.startswith("alpha") else t["rel_" + m],
+                                               value=val)
+            ci = f.ci(r.get("ci_low"), r.get("ci_high")) if ok else "–"
+            rel_rows.append([t.get("rel_" + m, m), t.get("scope_" + str(r["scope"]), str(r["scope"])),
+                             _cell(f"{val} ({t['below_mark']})", "num low") if low else val,
+                             f.na if ok and ci == "–" else ci, f.count(r["n"] if ok else np.nan), exp])
     return _table([(t["measure"], ""), (t["scope"], ""), (t["value"], "num"), (t["ci"], "num"),
-                   (t["n"], "num"), (t["explanation"], "")], rel_rows)
+                   (t["n"], "num"), (t["explanation"], "")], rel_rows, note=t["rel_note"])
 
 
 def _agreement(ag: pd.DataFrame | None, visible_ties: pd.DataFrame, f: Fmt, t: Mapping[str, str]) -> str | None:
@@ -471,10 +519,18 @@ def _round_methods(ties: pd.DataFrame, n_items: int, min_items: int, bw: Mapping
             t["methods_bands"].format(**bw), t["methods_privacy"].format(k=f.k), t["methods_reliability"]]
 
 
+def _glossary(terms: Sequence[str], lang: str, k: int, bands: Mapping[str, float]) -> list[dict[str, str]]:
+    """The glossary's entries ``{"term", "def"}`` (catalogue group ``glossary``), thresholds filled in."""
+    g = text(lang)["glossary"]
+    fields = {"k": k, "weak": fmt_num(bands["weak_below"], lang, 1), "strong": fmt_num(bands["strong_above"], lang, 1)}
+    return [{"term": g[x]["term"].format(**fields), "def": g[x]["def"].format(**fields)} for x in terms]
+
+
 def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any],
                  figures: Mapping[str, Any] | None, units: pd.DataFrame, instrument: Any,
                  provenance: Mapping[str, Any] | None = None, *, lang: str, k: int, bands: Mapping[str, float],
-                 title: str, min_items: int, invited: int | None, n_pairs: int = 10) -> str:
+                 title: str, min_items: int, invited: int | None, n_pairs: int = 10,
+                 validation_href: str = "validation/report.html", units_href: str | None = "units/index.html") -> str:
     """The round's report.html as a string.
 
     ``tables``: reader-facing ``ties, units, blocks, edges, organisation,
@@ -486,15 +542,18 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
     from ``summary["files"]``). Settings: ``lang`` (report.language), ``k``
     (privacy.min_group_size), ``bands`` (scoring.bands), ``title``
     (report.title), ``min_items`` (scoring.min_items, for the methods),
-    ``invited`` (the round's ``invited``, None when not configured)."""
+    ``invited`` (the round's ``invited``, None when not configured). Links (relative to the report;
+    None: no link): ``validation_href``, the round's validation report; ``units_href``, the index of
+    the round's unit pages (written by :mod:`relcoord.unit_pages`)."""
     lang, title = _check_lang(lang), _title(title, lang)
     t = TEXT[lang]
     f = Fmt(lang, k)
     names = unit_names(units)
     items = list(instrument.index_keys)
     bw = {"weak": fmt_num(bands["weak_below"], lang, 1), "strong": fmt_num(bands["strong_above"], lang, 1)}
-    findings = validation_findings(summary, units, lang) + round_findings(tables, units, instrument, lang=lang, k=k,
-                                                                                bands=bands)
+    findings = validation_findings(summary, units, lang, validation_href) + round_findings(
+        tables, units, instrument, lang=lang, k=k, bands=bands)
+    links = [(t["validation_report"], validation_href), (t["unit_pages"], units_href)]
     ties = tables.get("ties", pd.DataFrame())
     tv = ties[visible_rows(ties, k, value_cols=("rc_mean",))] if len(ties) else ties
     ctx = {
@@ -511,6 +570,8 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
         "rel_intro": t["rel_intro"], "rel_table": _reliability_table(tables.get("reliability"), f, t),
         "agreement": _agreement(tables.get("agreement"), tv, f, t),
         "methods": _round_methods(ties, len(items), min_items, bw, f, t),
+        "glossary": _glossary(ROUND_GLOSSARY, lang, k, bands),
+        "links": [{"text": x, "href": h} for x, h in links if h],
         "provenance": _provenance_ctx(provenance, [summary], f, t),
         "hidden_note": t["hidden_note"].format(k=k), "footer": t["footer"].format(version=_version()),
     }
@@ -535,70 +596,58 @@ def _version() -> str:
 # --------------------------------------------------------------------------- comparison report
 
 
-def _effect_size_word(g: float, t: Mapping[str, str]) -> str:
-    a = abs(g)
-    return t["size_very_small"] if a < 0.2 else t["size_small"] if a < 0.5 else t["size_moderate"] if a < 0.8 \
-        else t["size_large"]
-
-
 def _sig(row: Mapping[str, Any]) -> bool:
     p = row.get("p_fdr")
     return p is not None and pd.notna(p) and float(p) < 0.05
+
+
+def _model_term(model: pd.DataFrame | None, name: str, term: str) -> dict[str, float] | None:
+    """``estimate, ci_low, ci_high`` of one term of one model (model.csv), or None."""
+    if model is None or not len(model):
+        return None
+    r = model[(model["model"].astype(str) == name) & (model["term"].astype(str) == term)]
+    if not len(r):
+        return None
+    return {c: float(pd.to_numeric(pd.Series([r.iloc[0].get(c)]), errors="coerce").iloc[0])
+            for c in ("estimate", "ci_low", "ci_high")}
 
 
 def comparison_findings(changes: pd.DataFrame, model: pd.DataFrame | None, *, lang: str, k: int,
                         label_a: str = "A", label_b: str = "B",
                         public_a: Mapping[str, pd.DataFrame] | None = None,
                         public_b: Mapping[str, pd.DataFrame] | None = None) -> list[Markup]:
-    """Plain-language findings of a comparison (never causal beyond "the difference-in-differences estimate");
-    ``k``: privacy.min_group_size."""
+    """Plain-language findings of a comparison, each from the sign and significance of its numbers
+    (:mod:`relcoord.present`'s sentence functions; never causal); ``k``: privacy.min_group_size."""
     lang = _check_lang(lang)
     t = TEXT[lang]
-    f = Fmt(lang, k)
     out: list[Markup] = []
-
-    def say(key: str, **kw) -> None:
-        out.append(Markup(t[key]).format(**kw))
-
     c = change_visibility(changes, k, public_a, public_b)
     org = c[(c["level"] == "organisation") & (c["measure"] == "rc")]
     if len(org) and bool(org["visible"].iloc[0]):
         r = org.iloc[0]
-        say("f_c_org", a=f.num(r["mean_a"]), b=f.num(r["mean_b"]), la=label_a, lb=label_b,
-            diff=f.num(r["diff"], sign=True), g=f.num(r["hedges_g"], sign=True), glo=f.num(r["g_ci_low"]),
-            ghi=f.num(r["g_ci_high"]), na=f.count(r["n_a"]), nb=f.count(r["n_b"]))
-        if _sig(r):
-            say("f_c_sig", size=_effect_size_word(r["hedges_g"], t))
-        else:
-            say("f_c_nsig")
+        out.append(s_change(r["diff"], r["p_fdr"], r["mean_a"], r["mean_b"], label_a, label_b, lang))
     else:
-        say("f_c_hidden")
+        out.append(s_change(None, None, None, None, label_a, label_b, lang))
+    did = did_estimate(model)
+    if did is not None:
+        other = _model_term(model, str(did["model"]), "round") or {}
+        out.append(s_network_effect(did["estimate"], did["ci_low"], did["ci_high"], other.get("estimate"),
+                                    other.get("ci_low"), other.get("ci_high"), label_b, lang))
+        sens = did_estimate(model, ("sensitivity_network_did",))
+        if sens is not None:
+            out.append(s_sensitivity(did["ci_low"], did["ci_high"], sens["estimate"], sens["ci_low"],
+                                     sens["ci_high"], lang))
     tie = c[(c["level"] == "tie") & (c["measure"] == "rc") & c["visible"]]
     if len(tie):
         sig = tie[tie["p_fdr"] < 0.05]
-        up, down = int((sig["diff"] > 0).sum()), int((sig["diff"] < 0).sum())
-        say("f_c_ties", n=fmt_int(len(tie), lang), sig=fmt_int(len(sig), lang), up=fmt_int(up, lang),
-            down=fmt_int(down, lang), rest=fmt_int(len(tie) - len(sig), lang))
+        out.append(s_ties(len(tie), int((sig["diff"] > 0).sum()), int((sig["diff"] < 0).sum()), lang))
     blk = c[(c["level"] == "block") & (c["measure"] == "rc") & c["visible"]]
     if len(blk):
-        sig = blk[blk["p_fdr"] < 0.05]
-        if len(sig):
-            lst = "; ".join(f"{block_label(r.get('block', ''), lang)} {f.num(r['diff'], sign=True)}"
-                            for _, r in sig.iterrows())
-            say("f_c_blocks_sig", list=lst)
-        else:
-            say("f_c_blocks_none")
-    did = did_estimate(model)
+        out.append(s_blocks([(block_label(r.get("block") or "", lang), r["diff"], r["p_fdr"])
+                             for r in blk.to_dict("records")], lang))
     if did is not None:
-        kw = dict(est=f.num(did["estimate"], sign=True), lo=f.num(did["ci_low"], sign=True),
-                  hi=f.num(did["ci_high"], sign=True), lb=label_b)
-        say("f_c_did_zero" if did["ci_low"] <= 0 <= did["ci_high"] else "f_c_did", **kw)
-        sens = did_estimate(model, ("sensitivity_network_did",))
-        if sens is not None:
-            say("f_c_sens", est=f.num(sens["estimate"], sign=True), lo=f.num(sens["ci_low"], sign=True),
-                hi=f.num(sens["ci_high"], sign=True))
-        say("f_c_did_caveat")
-    say("f_c_anon")
+        out.append(Markup(t["f_c_did_caveat"]))
+    out.append(Markup(t["f_c_anon"]))
     return out
 
 
@@ -620,8 +669,8 @@ def _change_row(r: Mapping[str, Any], label: str, f: Fmt, t: Mapping[str, str]) 
 
 
 def _change_header(label_a: str, label_b: str, t: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Columns of every change table (the first, the row label, is named by each table)."""
-    return [("", ""), (f"{t['mean_a']} ({label_a})", "num"), (f"{t['mean_b']} ({label_b})", "num"), (t["diff"], "num"),
+    """Columns of every change table (the first, the row label, is named by each table): the rounds by their labels."""
+    return [("", ""), (label_a, "num"), (label_b, "num"), (t["diff"], "num"),
             (t["g"], "num"), (t["p_fdr"], "num"), (t["n"], "num"), (t["verdict"], "")]
 
 
@@ -639,13 +688,14 @@ def _organisation_changes(c: pd.DataFrame, hdr: list[tuple[str, str]], instrumen
     org = org.set_index("measure").reindex([m for m in dict.fromkeys(order) if m in set(org["measure"])]).reset_index()
     return _table([(t["measure"], "")] + hdr[1:],
                   _change_rows(org, lambda r: measure_label(r["measure"], f.lang, instrument), f, t),
-                  note=t["changes_note"])
+                  note=t["changes_note"].format(la=hdr[1][0], lb=hdr[2][0]))
 
 
 def _block_changes(c: pd.DataFrame, hdr: list[tuple[str, str]], f: Fmt, t: Mapping[str, str]) -> dict[str, Any]:
     blk = c[(c["level"] == "block") & (c["measure"] == "rc")]
     return _table([(t["block"], "")] + hdr[1:],
-                  _change_rows(blk, lambda r: block_label(r.get("block") or "", f.lang), f, t))
+                  _change_rows(blk, lambda r: block_label(r.get("block") or "", f.lang), f, t),
+                  note=t["changes_note"].format(la=hdr[1][0], lb=hdr[2][0]))
 
 
 def _unit_changes(c: pd.DataFrame, hdr: list[tuple[str, str]], units: pd.DataFrame, f: Fmt,
@@ -686,27 +736,67 @@ def _tie_changes(c: pd.DataFrame, hdr: list[tuple[str, str]], units: pd.DataFram
     return top_table, all_table
 
 
-def _model_table(model: pd.DataFrame | None, f: Fmt, t: Mapping[str, str]) -> dict[str, Any]:
-    """The mixed models' terms of interest (model.csv)."""
+#: model (model.csv) -> the term of interest shown in the model table
+MODEL_TERMS: dict[str, str] = {
+    "round": "round", "round_respondent": "round", "network_did": "round:shares_network",
+    "network_did_respondent": "round:shares_network", "block_base_network": "round:to_network",
+    "sensitivity_round": "round", "sensitivity_network_did": "round:shares_network"}
+
+
+def _model_note(name: str, note: str, label_a: str, label_b: str, t: Mapping[str, str]) -> str:
+    """What a model row means, in the report language, from the model's name and its note in model.csv
+    (whose developer's English stays in model.csv)."""
+    note = note or ""
+    out = []
+    if "not estimable" in note:
+        out.append(t["mn_not_estimable"])
+    if name.endswith("network_did") or name == "network_did_respondent":
+        out.append(t["mn_shares"].format(lb=label_b))
+        if "but not" in note:
+            out.append(t["mn_joined"].format(la=label_a))
+    if name == "block_base_network":
+        out.append(t["mn_to_network"])
+    if name.startswith("sensitivity"):
+        out.append(t["mn_sensitivity"])
+        left = re.search(r"left out: ([^;]+)", note)
+        if left:
+            out.append(t["mn_left_out"].format(units=left.group(1).strip()))
+    if name.endswith("respondent"):
+        out.append(t["mn_respondent_panel"] if "linked across" in note else t["mn_respondent_anonymous"])
+    elif "no respondent" in note:
+        out.append(t["mn_round"])
+    if "warning:" in note:
+        out.append(t["mn_warning"])
+    return " ".join(out)
+
+
+def _model_table(model: pd.DataFrame | None, label_a: str, label_b: str, f: Fmt,
+                 t: Mapping[str, str]) -> dict[str, Any]:
+    """The mixed models' terms of interest (model.csv): the model and the term in words (the term's name
+    for analysts beside it), the estimate in points, and what the row means."""
     model_rows = []
     if model is not None and len(model):
-        m = model.copy()
-        keep_terms = {"round": "round", "round_respondent": "round", "network_did": "round:shares_network",
-                      "network_did_respondent": "round:shares_network", "block_base_network": "round:to_network",
-                      "sensitivity_round": "round", "sensitivity_network_did": "round:shares_network"}
-        for name, term in keep_terms.items():
+        m = model
+        for name, term in MODEL_TERMS.items():
             r = m[(m["model"].astype(str) == name) & (m["term"].astype(str) == term)]
             if not len(r):
                 r = m[(m["model"].astype(str) == name)]
                 if not len(r):
                     continue
             r = r.iloc[0]
-            model_rows.append([t.get("m_" + name, name), str(r.get("term", "")),
-                               f.num(r.get("estimate"), sign=True), f.ci(r.get("ci_low"), r.get("ci_high")),
-                               f.p(r.get("p")), fmt_int(r.get("n_obs"), f.lang),
-                               _cell(str(r.get("note", "")) if pd.notna(r.get("note")) else "", "note")])
+            raw = str(r.get("term", ""))
+            words = t.get("term_" + raw.replace(":", "_"))
+            term_cell = Markup('{} <code class="rule">{}</code>').format(
+                words.format(la=label_a, lb=label_b), raw) if words else Markup("<code>{}</code>").format(raw)
+            est = f.num(r.get("estimate"), sign=True)
+            ci, p = f.ci(r.get("ci_low"), r.get("ci_high")), f.p(r.get("p"))
+            note = str(r.get("note", "")) if pd.notna(r.get("note")) else ""
+            model_rows.append([t.get("m_" + name, name).format(la=label_a, lb=label_b), term_cell,
+                               f.na if est == "–" else est, f.na if ci == "–" else ci, f.na if p == "–" else p,
+                               fmt_int(r.get("n_obs"), f.lang),
+                               _cell(_model_note(name, note, label_a, label_b, t), "note")])
     return _table([(t["model"], ""), (t["term"], ""), (t["estimate"], "num"), (t["ci"], "num"), (t["p"], "num"),
-                   (t["n_obs"], "num"), (t["model_note"], "")], model_rows)
+                   (t["n_obs"], "num"), (t["model_note"], "")], model_rows, note=t["model_table_note"])
 
 
 def _response_table(summaries: Mapping[str, Mapping[str, Any]], round_labels: Mapping[str, str],
@@ -722,10 +812,11 @@ def _response_table(summaries: Mapping[str, Mapping[str, Any]], round_labels: Ma
                           fmt_int(s.get("valid"), lang), fmt_int(s.get("quarantined"), lang),
                           fmt_int(s.get("warned"), lang), f.pct(int(a.get("dont_know", 0)) / cells, 1),
                           f.pct(int(a.get("blank", 0)) / cells, 1),
-                          f.pct(int(s.get("valid", 0)) / inv) if inv else "–"])
+                          f.pct(int(s.get("valid", 0)) / inv) if inv else f.na])
+    note = t["resp_note"] if any(not invited.get(str(rid)) for rid in summaries) else None
     return _table([(t["round"], ""), (t["records_in"], "num"), (t["valid"], "num"), (t["quarantined"], "num"),
                    (t["warned"], "num"), (t["dont_know_share"], "num"), (t["blank_share"], "num"),
-                   (t["rate"], "num")], resp_rows) if resp_rows else None
+                   (t["rate"], "num")], resp_rows, note=note) if resp_rows else None
 
 
 def _comparison_kpis(c: pd.DataFrame, model: pd.DataFrame | None, f: Fmt,
@@ -747,6 +838,9 @@ def _comparison_methods(changes: pd.DataFrame, f: Fmt, t: Mapping[str, str]) -> 
     """The methods paragraphs, with the interval method of Hedges' g."""
     gci = str(changes["g_ci_method"].dropna().iloc[0]) if "g_ci_method" in changes.columns and \
         changes["g_ci_method"].notna().any() else "analytic"
+    reps = re.search(r"(\d+) resamples", gci)
+    gci = t["gci_bootstrap"].format(n=fmt_int(reps.group(1), f.lang) if reps else "") if gci.startswith("bootstrap") \
+        else t["gci_paired"] if "paired" in gci else t["gci_analytic"]
     return [t["methods_compare"].format(gci=gci), t["methods_model"], t["methods_privacy"].format(k=f.k),
             t["methods_nocause"]]
 
@@ -791,8 +885,9 @@ def comparison_report(comparison_id: str, label_a: str, label_b: str, changes: p
         "resp_table": _response_table(summaries, round_labels, invited, f, t),
         "org_table": _organisation_changes(c, hdr, instrument, f, t), "blocks_table": _block_changes(c, hdr, f, t),
         "unit_tables": _unit_changes(c, hdr, units, f, t), "top_table": top_table, "all_table": all_table,
-        "model_intro": t["model_intro"], "model_table": _model_table(model, f, t),
-        "methods": _comparison_methods(changes, f, t),
+        "model_intro": t["model_intro"], "model_table": _model_table(model, label_a, label_b, f, t),
+        "methods": _comparison_methods(changes, f, t), "glossary": _glossary(COMPARISON_GLOSSARY, lang, k, bands),
+        "links": [],
         "provenance": _provenance_ctx(provenance, list(summaries.values()), f, t),
         "hidden_note": t["hidden_note"].format(k=k), "footer": t["footer"].format(version=_version()),
         "comparison_id": comparison_id,
@@ -803,7 +898,11 @@ def comparison_report(comparison_id: str, label_a: str, label_b: str, changes: p
 # --------------------------------------------------------------------------- index
 
 
-def _entries(items: Iterable[Any]) -> list[dict[str, str]]:
+def _entries(items: Iterable[Any], lang: str, root: Path | None, kind: str) -> list[dict[str, str]]:
+    """Index entries: ``id, label, href`` (default ``<id>/report.html``), the date in the language's way
+    and, for rounds, the links to the validation report and to the unit pages (when they exist under
+    ``root``; without ``root`` the validation report is assumed next to the report, unit pages only
+    when the entry names them)."""
     out = []
     for it in items or []:
         if isinstance(it, Mapping):
@@ -814,28 +913,48 @@ def _entries(items: Iterable[Any]) -> list[dict[str, str]]:
                  "href": str(it[2] if len(it) > 2 else it[0])}
         d.setdefault("label", d.get("id", ""))
         d.setdefault("href", f"{d.get('id', '')}/report.html")
+        if d.get("date"):
+            d["date_text"] = fmt_date(d["date"], lang)
+        if kind == "round":
+            folder = d["href"].rsplit("/", 1)[0] if "/" in d["href"] else "."
+            for key, rel in (("validation_href", "validation/report.html"), ("units_href", "units/index.html")):
+                if key in d:
+                    continue
+                href = f"{folder}/{rel}"
+                if root is not None and (Path(root) / href).is_file() or root is None and key == "validation_href":
+                    d[key] = href
         out.append(d)
     return out
 
 
 def index_page(rounds: Iterable[Any], comparisons: Iterable[Any], *, lang: str,
                title: str | None = None, provenance_href: str | None = None,
-               failed: Iterable[Mapping[str, str]] = ()) -> str:
-    """results/index.html linking every round and comparison report.
+               failed: Iterable[Mapping[str, str]] = (), root: str | Path | None = None,
+               trends_href: str | None = None) -> str:
+    """results/index.html linking every round and comparison report, in the report language.
 
     ``rounds`` / ``comparisons``: dicts ``{"id", "label", "href"}`` (``href``
-    relative to results/, default ``<id>/report.html``; optional ``date``) or
-    tuples ``(id, label, href)``; ``provenance_href``: link to the run's
-    provenance record (results/provenance.json), if any; ``failed``: rounds and
-    comparisons whose run stopped (``{"label", "step", "log", "stopped"}``;
-    ``stopped`` false: not run because the run stopped earlier), listed
-    without a link."""
+    relative to results/, default ``<id>/report.html``; optional ``date``
+    (ISO, shown the language's way), ``validation_href``, ``units_href``) or
+    tuples ``(id, label, href)``; ``root``: the results folder, where each
+    round's validation report (``<id>/validation/report.html``) and unit
+    pages (``<id>/units/index.html``) are linked when they exist;
+    ``provenance_href``: link to the run's provenance record
+    (results/provenance.json), if any, offered under "for analysts";
+    ``failed``: rounds and comparisons whose run stopped (``{"label", "step",
+    "log", "stopped"}``; ``stopped`` false: not run because the run stopped
+    earlier), listed without a link; ``trends_href``: the trend report over three or more rounds
+    (results/trends/report.html), when the run made one."""
     if lang not in TEXT:
         raise ValueError(f"language must be one of {sorted(TEXT)}, got {lang!r}")
     t = TEXT[lang]
-    ctx = {"lang": lang, "t": t, "title": title or t["default_title"], "doc_title": (title or t["default_title"]),
-           "rounds": _entries(rounds), "comparisons": _entries(comparisons), "provenance_href": provenance_href,
+    root = Path(root) if root is not None else None
+    title = _title(title or "", lang)
+    ctx = {"lang": lang, "t": t, "title": title, "doc_title": title,
+           "rounds": _entries(rounds, lang, root, "round"),
+           "comparisons": _entries(comparisons, lang, root, "comparison"),
+           "provenance_href": provenance_href, "trends_href": trends_href,
            "failed": [t["failed" if f.get("stopped", True) else "failed_not_run"].format(
                label=f["label"], step=t.get(f"step_{f['step']}", f["step"]), log=f.get("log", "")) for f in failed],
-           "footer": t["footer"].format(version=_version())}
+           "footer": t["index_footer"].format(version=_version())}
     return _env().get_template("index.html.j2").render(**ctx)

@@ -130,8 +130,11 @@ def _bootstrap_interval(values: np.ndarray, sizes: np.ndarray, reps: int, seed: 
 
 
 def _bands(mean: np.ndarray, bands: Mapping[str, float]) -> np.ndarray:
-    """weak < weak_below <= moderate <= strong_above < strong (configurable convention)."""
+    """weak < weak_below <= moderate <= strong_above < strong (configurable convention), decided on the
+    mean as every report prints it (two decimals, as ``f"{x:.2f}"``): 3.49944 prints 3.50 and is moderate,
+    so a level never contradicts the number shown next to it."""
     mean = np.asarray(mean, dtype=float)
+    mean = np.array([float(f"{x:.2f}") if np.isfinite(x) else np.nan for x in mean.ravel()]).reshape(mean.shape)
     out = np.select([mean < bands["weak_below"], mean > bands["strong_above"], ~np.isnan(mean)],
                     ["weak", "strong", "moderate"], default="")
     return out.astype(object)

@@ -30,6 +30,15 @@ were actually simulated: ``network_effect_rc`` is the mean, over the follow-up
 respondent-ties between base units sharing a network, of E[RC | eta] -
 E[RC | eta without the network term]; ``drift_rc`` likewise for the drift term
 over all follow-up respondent-ties.
+
+A planted linear trend (``simulate_study(..., trend=0.1)``, ``relcoord simulate
+--trend 0.1``, meant for three or more rounds) replaces the drift: in round k a
+latent shift s_k (solved numerically, s_0 = 0) is added to every eta so that the
+expected RC of round k's respondent-ties, averaged over all of them, lies exactly
+``trend * k`` above the same respondents' expected RC without any time-varying
+term (shift and network effect). So the whole planted change over time, the
+network effect included, is linear on the RC scale with slope ``trend`` per
+round; ``truth.json`` records it as ``trend_rc_per_round`` (and each s_k).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from .config import section
@@ -341,13 +351,19 @@ def _joined_networks(is_member: np.ndarray, net_ids: list[str]) -> np.ndarray:
 def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int = 450, n_base_units: int = 10,
                    n_networks: int = 4, network_effect: float = 0.30, drift: float = 0.05,
                    instrument: Instrument | str | Path | None = None, missing_rate: float = 0.03,
-                   dont_know_rate: float = 0.04, **params) -> Study:
+                   dont_know_rate: float = 0.04, trend: float | None = None, **params) -> Study:
     """Simulate a multi-round RC study with planted effects (see the module docstring).
 
     ``n_respondents`` is per round. ``params`` overrides the latent defaults in
-    :data:`DEFAULTS` (e.g. ``noise_sd=0.6``). Deterministic given ``seed``.
+    :data:`DEFAULTS` (e.g. ``noise_sd=0.6``). ``trend``: a planted linear trend on
+    the RC scale per round (replaces ``drift``; see the module docstring).
+    Deterministic given ``seed``; the same random draws with and without a trend.
     """
     rounds = tuple(str(r) for r in rounds)
+    if trend is not None:
+        trend, drift = float(trend), 0.0
+        if not np.isfinite(trend) or abs(trend) > 1.0:
+            raise ValueError("trend must be a number between -1 and 1 (RC points per round)")
     if len(rounds) < 1 or len(set(rounds)) != len(rounds):
         raise ValueError("rounds must be distinct round ids")
     if not 0 <= missing_rate + dont_know_rate < 1:
@@ -430,6 +446,10 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
                   + drift * k)
         net_term = network_effect * shares[unit_idx]                     # (n, T)
         eta = (eta_rt + net_term)[:, :, None] + item_off[None, None, :]  # (n, T, I)
+        shift = 0.0
+        if trend is not None and k > 0:
+            shift = _trend_shift(eta, net_term, [items.index(i) for i in index_items], cuts, sd, trend * k)
+            eta = eta + shift
         latent = eta + rng.normal(0.0, sd, eta.shape)
         score = (1 + np.searchsorted(cuts, latent, side="left")).astype(float)
         u = rng.random(eta.shape)
@@ -460,6 +480,10 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
             "missing_rate": float(miss.mean()),
             "dont_know_rate": float(dk.mean()),
         }
+        if trend is not None:
+            e_static = expected_score(eta[:, :, ix] - net_term[:, :, None] - shift, cuts, sd).mean(axis=2)
+            per_round[rid]["trend_shift_latent"] = float(shift)
+            per_round[rid]["time_effect_rc"] = float(e_full.mean() - e_static.mean())
         bb_expect[rid] = (e_full[bb], shared_tie[unit_idx][bb])
         # the observed respondent-tie RC (mean of valid index items, >= scoring.min_items valid: the schema's
         # default)
@@ -541,12 +565,30 @@ def simulate_study(seed: int = 2024, rounds=("2024", "2025"), n_respondents: int
         },
         "per_round": per_round,
     }
+    if trend is not None:
+        truth["parameters"]["trend"] = trend
+        truth["trend_rc_per_round"] = trend
+        truth["trend_rc_definition"] = (
+            "planted linear trend on the RC scale, per round (rounds equally spaced by their order): the expected "
+            "RC of round k's respondent-ties, averaged over all of them, minus the same respondents' expected RC "
+            "without any time-varying term (latent shift and network effect) is trend * k; the drift is 0")
+        truth["trend_latent_shift_by_round"] = {r: per_round[r]["trend_shift_latent"] for r in rounds}
     truth["network_effect_rc_sample_did"] = did_observed
     truth["network_effect_rc_sample_did_definition"] = (
         "the simple difference in differences computed from the simulated answers (respondent-tie RC = mean "
         "of >= 6 valid items; shared vs non-shared base->base ties, follow-up minus baseline); the "
         "estimate a correct analysis reproduces with the same estimator")
     return Study(units=units, memberships=memberships, rounds=study_rounds, truth=truth, dont_know=dont_know)
+
+
+def _trend_shift(eta: np.ndarray, net_term: np.ndarray, ix: list[int], cuts: np.ndarray, sd: float,
+                 target: float) -> float:
+    """The latent shift s that puts the mean expected RC (index items ``ix``) of ``eta + s`` exactly
+    ``target`` above that of ``eta`` without the network term."""
+    e = eta[:, :, ix]
+    static = float(expected_score(e - net_term[:, :, None], cuts, sd).mean())
+    return float(brentq(lambda s: float(expected_score(e + s, cuts, sd).mean()) - static - target, -8.0, 8.0,
+                        xtol=1e-12))
 
 
 # ---------------------------------------------------------------------------
@@ -628,6 +670,9 @@ def _readme(truth: dict, fmt: dict[str, str]) -> str:
             f"on the RC scale {t['network_effect_rc']:.4f}",
             f"- drift per round: latent {t['drift_latent_per_round']:.3f}, on the RC scale {t['drift_rc']:.4f}",
         ]
+        if t.get("trend_rc_per_round") is not None:
+            lines.append(f"- linear trend (replaces the drift): {t['trend_rc_per_round']:+.4f} RC points per round, "
+                         "the network effect included (see `trend_rc_definition` in truth.json)")
     else:
         lines.append(f"- one round only ({', '.join(t.get('rounds', []))}): no follow-up round, so neither the "
                      "network effect nor the drift shows in the data")
@@ -835,6 +880,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--instrument", default=None, metavar="PATH",
                     help="instrument (items, code -> score coding) to simulate "
                          "(default: the repository's config/instrument.yaml)")
+    ap.add_argument("--trend", type=float, default=None, metavar="RC",
+                    help="plant a linear trend of RC points per round (for three or more rounds; replaces the "
+                         "drift; recorded in truth.json as trend_rc_per_round)")
     ap.add_argument("--force", action="store_true",
                     help="replace existing files (units.tsv, memberships.tsv, codebooks, exports, truth.json, "
                          "README.md); without it nothing is written when any of them exists")
@@ -868,7 +916,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     res = _make_demo(args.out, args.config_dir, args.seed, n_respondents=args.respondents,
                      n_base_units=args.units, n_networks=args.networks, fmt=kind, rounds=rounds,
                      instrument=args.instrument, codebook=None, force=args.force, layout=layout,
-                     survey_language=language)
+                     survey_language=language,
+                     **({"trend": args.trend} if getattr(args, "trend", None) is not None else {}))
     truth = res["truth"]
     print(f"wrote synthetic study (seed {args.seed}, round{'s' if len(rounds) > 1 else ''} {', '.join(rounds)}) "
           f"to {args.out}; units and memberships to {args.config_dir}")
@@ -878,6 +927,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     if len(rounds) > 1:
         print(f"planted network effect: latent {truth['network_effect_latent']:.3f}, "
               f"RC scale {truth['network_effect_rc']:.4f}; drift RC scale {truth['drift_rc']:.4f}")
+        if truth.get("trend_rc_per_round") is not None:
+            print(f"planted linear trend: {truth['trend_rc_per_round']:+.4f} RC points per round")
     else:
         print("one round only: no follow-up round, so no planted network effect or drift shows in the data")
     print("config lines for this study (paths as seen from the folder relcoord simulate ran in):")

@@ -1,4 +1,5 @@
-"""A short, self-contained HTML page on a round's validation (Danish or English)."""
+"""A short, self-contained HTML page on a round's validation, in the report language: counts with the
+language's separators, every reason and action in words (the rule's name beside it for analysts)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from html import escape
 import pandas as pd
 
 from .locales import group
+from .present import fmt_int
 from .validation import RULES
 
 #: lang -> the page's texts (catalogue group ``validation``, relcoord/locales/<lang>.yaml)
@@ -28,12 +30,12 @@ def _dropped_count(summary: dict) -> int:
     return len(summary.get("dropped_columns") or [])
 
 
-def _notices(summary: dict, t: dict) -> str:
+def _notices(summary: dict, t: dict, lang: str) -> str:
     """How many records were set aside and which units are missing, whatever the quarantine ceiling says."""
     out = []
     n = int(summary.get("records_set_aside", summary.get("quarantined", 0)) or 0)
     if n:
-        out.append(escape(t["set_aside"].format(n=n, total=summary["records_in"])))
+        out.append(escape(t["set_aside"].format(n=fmt_int(n, lang), total=fmt_int(summary["records_in"], lang))))
     if summary.get("missing_units"):
         out.append(escape(t["missing"].format(names=_missing_names(summary, t["accepted"]))))
     return "".join(f'<p class="notice">{x}</p>' for x in out)
@@ -56,31 +58,61 @@ def console_summary(summary: dict, report_path: str) -> str:
     return "\n".join(lines)
 
 
+def _rule(rule: str, t: dict) -> str:
+    """A rule in plain words, its name for analysts in a small code element."""
+    words = t.get(f"rule_{rule}")
+    code = f'<code class="rule">{escape(str(rule))}</code>'
+    return f"{escape(words)} {code}" if words else code
+
+
+def _action(action: str, t: dict) -> str:
+    return escape(t.get(f"action_{action}", str(action)))
+
+
+def _todo(rule: str, message: str, t: dict) -> str:
+    """What to do, in the report language; a rule the catalogue does not know keeps its message."""
+    return escape(t.get(f"todo_{rule}") or str(message))
+
+
 def validation_report_html(summary: dict, failures: pd.DataFrame, round_label: str, lang: str) -> str:
+    """The round's validation report (results/R/validation/report.html) in ``lang``: the counts with the
+    language's thousands separator, the reasons in plain words (the rule's name beside them for
+    analysts), what was done and what to do; the full messages stay in failures.csv."""
     t = TEXT[lang]
+    n = lambda x: fmt_int(x, lang)  # noqa: E731
     a = summary["answers"]
-    rows = "".join(f"<tr><td>{escape(str(r))}</td><td>{c}</td></tr>" for r, c in summary["failures_by_rule"].items())
+    rows = "".join(f"<tr><td>{_rule(r, t)}</td><td>{_action(RULES.get(r, ('quarantined',))[0], t)}</td>"
+                   f'<td class="num">{n(c)}</td></tr>' for r, c in summary["failures_by_rule"].items())
     prob = "".join(
-        f"<tr><td>{escape(str(f.source_row))}</td><td>{escape(str(f.column))}</td><td>{escape(str(f.value))}</td>"
-        f"<td>{escape(str(f.rule))}</td><td>{escape(str(f.action))}</td><td>{escape(str(f.message))}</td></tr>"
+        f'<tr><td class="num">{escape(str(f.source_row))}</td><td>{escape(str(f.column))}</td>'
+        f"<td>{escape(str(f.value))}</td><td>{_rule(f.rule, t)}</td><td class=\"act\">{_action(f.action, t)}</td>"
+        f"<td>{_todo(f.rule, f.message, t)}</td></tr>"
         for f in failures.head(500).itertuples(index=False))
-    files = "".join(f"<li><code>{escape(f['path'])}</code> {f['sha256']}</li>" for f in summary["files"])
+    files = "".join(f"<li><code>{escape(f['path'])}</code> <code class='rule'>{f['sha256']}</code></li>"
+                    for f in summary["files"])
+    kpis = "".join(f"<div>{escape(t[key])}<b>{n(summary[field])}</b></div>" for key, field in (
+        ("records", "records_in"), ("valid", "valid"), ("quarantined", "quarantined"), ("warned", "warned")))
+    by_rule = (f"<h2>{escape(t['by_rule'])}</h2><table><tr><th>{escape(t['rule'])}</th><th>{escape(t['action'])}</th>"
+               f"<th>{escape(t['count'])}</th></tr>{rows}</table>") if rows else ""
+    problems = (f"<table><tr><th>{escape(t['row'])}</th><th>{escape(t['column'])}</th><th>{escape(t['value'])}</th>"
+                f"<th>{escape(t['rule'])}</th><th>{escape(t['action'])}</th><th>{escape(t['message'])}</th></tr>"
+                f'{prob}</table><p class="note">{escape(t["details"])}</p>') if len(failures) else \
+        f"<p>{escape(t['none'])}</p>"
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{escape(t['title'])}: {escape(round_label)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}}
 table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}}
-.kpi{{display:flex;gap:1rem}}.kpi div{{border:1px solid #ccc;padding:.5rem 1rem;border-radius:.3rem}}
-.kpi b{{display:block;font-size:1.6rem}}
+td.num,td.act{{text-align:right;white-space:nowrap}}td.act{{text-align:left}}code.rule{{font-size:.75em;color:#666;margin-left:.3em}}
+.kpi{{display:flex;gap:1rem;flex-wrap:wrap}}.kpi div{{border:1px solid #ccc;padding:.5rem 1rem;border-radius:.3rem}}
+.kpi b{{display:block;font-size:1.6rem}}.note{{font-size:.9rem;color:#555}}
 .notice{{border-left:4px solid #b35900;padding:.3rem .8rem;background:#fff6ec}}</style></head><body>
 <h1>{escape(t['title'])}: {escape(round_label)}</h1>
-<div class="kpi"><div>{t['records']}<b>{summary['records_in']}</b></div><div>{t['valid']}<b>{summary['valid']}</b></div>
-<div>{t['quarantined']}<b>{summary['quarantined']}</b></div><div>{t['warned']}<b>{summary['warned']}</b></div></div>
-{_notices(summary, t)}<p>{t['answers']}: {a['valid']} / {a['dont_know']} / {a['blank']}</p>
-<table><tr><th>{t['rule']}</th><th>{t['count']}</th></tr>{rows}</table>
-<h2>{t['problems']}</h2>
-{f"<table><tr><th>{t['row']}</th><th>{t['column']}</th><th>{t['value']}</th><th>{t['rule']}</th>"
-f"<th>{t['action']}</th><th>{t['message']}</th></tr>{prob}</table>" if len(failures) else f"<p>{t['none']}</p>"}
-<h2>{t['dropped']}</h2><p>{escape(t['dropped_n'].format(n=_dropped_count(summary)))}</p>
-<h2>{t['files']}</h2><ul>{files}</ul>
+<div class="kpi">{kpis}</div>
+{_notices(summary, t, lang)}<p>{escape(t['answers'])}: {n(a['valid'])} / {n(a['dont_know'])} / {n(a['blank'])}</p>
+{by_rule}
+<h2>{escape(t['problems'])}</h2>
+{problems}
+<h2>{escape(t['dropped'])}</h2><p>{escape(t['dropped_n'].format(n=n(_dropped_count(summary))))}</p>
+<h2>{escape(t['files'])}</h2><ul>{files}</ul>
 </body></html>
 """

@@ -4,7 +4,10 @@
 # it too (a round's scores, figures and report, the comparisons using the
 # round, provenance.json) and rewrites results/index.html so that it links
 # only reports whose inputs are complete and names what did not complete.
+import shutil
 import sys
+
+from relcoord.locales import text as locale_text
 
 
 def _missing(paths):
@@ -21,7 +24,10 @@ def remove_stale_results():
 
     def drop(paths):
         for p in paths:
-            if Path(p).is_file():
+            if Path(p).is_dir():  # a directory() output, e.g. results/R/units
+                shutil.rmtree(p)
+                removed.append(p)
+            elif Path(p).is_file():
                 Path(p).unlink()
                 removed.append(p)
 
@@ -50,6 +56,12 @@ def remove_stale_results():
         step, name = (("comparison", "compare_rounds"), ("report", "report_comparison"))[broken]
         label = f"{_round_label(c.baseline)} → {_round_label(c.followup)}"
         failed.append({"label": label, **_job_log(f"logs/comparisons/{cid}/{name}.log", step)})
+    if SETTINGS.trends:  # the trend report stands on every trend round: one failed, the trends go too
+        outputs = expand(rules.trends.output)
+        if bad_rounds & set(SETTINGS.trends) or _missing(outputs):
+            drop(outputs)
+            label = locale_text(SETTINGS.report.language)["index"]["trends_h"]
+            failed.append({"label": label, **_job_log("logs/trends/trends.log", "report")})
     if not removed and not failed:
         return
     drop([rules.provenance.output[0]])
@@ -81,7 +93,8 @@ def _write_partial_index(kept_rounds, kept_comparisons, failed):
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
-        index_page(rounds, comparisons, lang=v["language"], title=v["title"], failed=failed), encoding="utf-8"
+        index_page(rounds, comparisons, lang=v["language"], title=v["title"], failed=failed, root=out.parent),
+        encoding="utf-8",
     )
 
 

@@ -297,8 +297,14 @@ def result_files():
     return [
         *[f for r in ROUNDS for f in round_outputs(r)],
         *[f for c in COMPARISONS for f in comparison_outputs(c)],
+        *(expand(rules.trends.output) if SETTINGS.trends else []),  # trends.smk: only when the config asks
         rules.index.output[0],
     ]
+
+
+def trend_report_if_any(wildcards):
+    """The index's link to the trend report (trends.smk), when the config asks for trends."""
+    return ["results/trends/report.html"] if SETTINGS.trends else []
 
 
 def all_outputs():

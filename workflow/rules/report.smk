@@ -16,6 +16,8 @@ rule report_round:
             category="Reports",
             labels={"report": "round {round}"},
         ),
+        units=directory("results/{round}/units"),
+        tables="results/{round}/tables.xlsx",
     log:
         "logs/{round}/report_round.log",
     benchmark:
@@ -47,6 +49,7 @@ rule report_comparison:
             category="Reports",
             labels={"report": "comparison {comparison}"},
         ),
+        tables="results/comparisons/{comparison}/tables.xlsx",
     log:
         "logs/comparisons/{comparison}/report_comparison.log",
     benchmark:
@@ -63,6 +66,10 @@ rule index:
     input:
         rounds=expand(rules.report_round.output.report, round=ROUNDS),
         comparisons=expand(rules.report_comparison.output.report, comparison=COMPARISONS),
+        # linked from the index: each round's validation report and unit pages
+        validation=expand(rules.validate_round.output.report, round=ROUNDS),
+        units=expand(rules.report_round.output.units, round=ROUNDS),
+        trends=trend_report_if_any,
     output:
         "results/index.html",
     log:

@@ -15,8 +15,10 @@ def main(sm):
                     "href": str(Path(p).relative_to(out.parent))}
                    for c, p in zip(v["comparisons"], sm.input.comparisons)]
     # provenance.json is written after the index (it fingerprints it): linked, not an input
+    trends = [str(Path(p).relative_to(out.parent)) for p in sm.input.trends]
     out.write_text(index_page(rounds, comparisons, lang=v["language"], title=v["title"],
-                              provenance_href="provenance.json"), encoding="utf-8")
+                              provenance_href="provenance.json", root=out.parent,
+                              trends_href=trends[0] if trends else None), encoding="utf-8")
 
 
 run_step(lambda: main(snakemake), snakemake.log[0], "index page")

@@ -1,4 +1,4 @@
-"""Rule report_comparison: changes + models -> figures + report.html."""
+"""Rule report_comparison: changes + models -> figures + report.html + tables.xlsx."""
 
 import json
 from pathlib import Path
@@ -11,6 +11,7 @@ from relcoord.registry import load_memberships, load_units, shared_network_pairs
 from relcoord.report import comparison_report
 from relcoord.runner import decode_values, run_step, settings_sha256
 from relcoord.stages import public_tables
+from relcoord.workbook import write_comparison_workbook
 
 
 def main(sm):
@@ -35,6 +36,8 @@ def main(sm):
                              invited={r: x["invited"] for r, x in v["rounds"].items()},
                              summaries=summaries, public_a=public_a, public_b=public_b)
     Path(sm.output.report).write_text(html, encoding="utf-8")
+    write_comparison_workbook([sm.input.changes, sm.input.model], sm.output.tables, label_a=label_a, label_b=label_b,
+                              units=units, lang=lang, instrument=instrument)
 
 
 run_step(lambda: main(snakemake), snakemake.log[0], f"report of comparison {snakemake.wildcards.comparison}")

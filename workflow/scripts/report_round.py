@@ -1,4 +1,4 @@
-"""Rule report_round: reader-facing tables -> figures + report.html."""
+"""Rule report_round: reader-facing tables -> figures + report.html + a page per unit (units/)."""
 
 import json
 from pathlib import Path
@@ -11,6 +11,8 @@ from relcoord.registry import load_units
 from relcoord.report import round_report
 from relcoord.runner import decode_values, run_step, settings_sha256
 from relcoord.stages import public_tables
+from relcoord.unit_pages import write_unit_pages
+from relcoord.workbook import write_round_workbook
 
 
 def main(sm):
@@ -27,6 +29,9 @@ def main(sm):
                         provenance={"settings_sha256": settings_sha256(sm.params.values)}, lang=lang, k=k,
                         bands=bands, title=v["title"], min_items=v["scoring"]["min_items"], invited=v["invited"])
     Path(sm.output.report).write_text(html, encoding="utf-8")
+    write_unit_pages(sm.output.units, tables, summary, units, instrument, round_label=label, lang=lang, k=k,
+                     title=v["title"])
+    write_round_workbook(sm.input.tables, sm.output.tables, label=label, units=units, lang=lang, instrument=instrument)
 
 
 run_step(lambda: main(snakemake), snakemake.log[0], f"report of round {snakemake.wildcards.round}")
