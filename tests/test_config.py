@@ -177,3 +177,15 @@ def test_unit_alias_of_invisible_characters_only_stops(tmp_path):
     with pytest.raises(RelcoordError, match="invisible") as e:
         load_units(p, ["2024"])
     assert e.value.row == 2 and e.value.column == "aliases"
+
+
+def test_unit_names_per_language_name_the_units_in_reports(tmp_path):
+    from relcoord.registry import load_units, units_in_language
+
+    (tmp_path / "units.tsv").write_text(
+        "unit_id\tname\tkind\tname_en\nHJP\tHjemmeplejen\tbase\tHome care\nSUC\tSundhedscentret\tbase\t\n",
+        encoding="utf-8")
+    units = load_units(tmp_path / "units.tsv", ["2024"])
+    assert list(units_in_language(units, "en")["name"]) == ["Home care", "Sundhedscentret"]
+    assert list(units_in_language(units, "da")["name"]) == ["Hjemmeplejen", "Sundhedscentret"]
+    assert list(units["name"]) == ["Hjemmeplejen", "Sundhedscentret"]      # the register itself is unchanged

@@ -19,6 +19,8 @@ from .errors import RelcoordError
 from .tables import failures_to_message, read_tsv
 
 UNIT_COLUMNS = ["unit_id", "name", "kind", "area", "valid_from", "valid_to", "successor", "aliases"]
+#: optional: a unit's name in one report language (``name_en`` for English reports), when it differs
+LANGUAGE_NAME_COLUMNS = ["name_da", "name_en"]
 MEMBERSHIP_COLUMNS = ["network_id", "unit_id", "from_round", "to_round"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -41,6 +43,7 @@ def units_schema(round_order: list[str]) -> pa.DataFrameSchema:
             "valid_to": pa.Column(str, rc),
             "successor": pa.Column(str),
             "aliases": pa.Column(str),
+            **{c: pa.Column(str) for c in LANGUAGE_NAME_COLUMNS},
         },
         strict=True, ordered=False, coerce=False,
     )
@@ -72,7 +75,7 @@ def load_units(path: str | Path, round_order: list[str]) -> pd.DataFrame:
     """Read and validate the unit register. Optional columns are added empty.
     Successors must name a registered unit."""
     path = str(path)
-    df = read_tsv(path, required=["unit_id", "name", "kind"], optional=UNIT_COLUMNS)
+    df = read_tsv(path, required=["unit_id", "name", "kind"], optional=[*UNIT_COLUMNS, *LANGUAGE_NAME_COLUMNS])
     df = _validate(df, units_schema(round_order), path, "the unit register")
     bad = df[(df["successor"] != "") & ~df["successor"].isin(df["unit_id"])]
     if len(bad):
@@ -86,6 +89,21 @@ def load_units(path: str | Path, round_order: list[str]) -> pd.DataFrame:
         )
     _check_texts_distinct(df, path, round_order)
     return df.reset_index(drop=True)
+
+
+def units_in_language(units: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The register as a report in ``lang`` names the units: ``name`` replaced by ``name_<lang>`` where
+    that column gives one (reports only; exports are matched by name, aliases and id as always)."""
+    col = f"name_{lang}"
+    if col not in units.columns:
+        return units
+    given = units[col].fillna("").astype(str).str.strip() != ""
+    return units.assign(name=units["name"].where(~given, units[col].astype(str).str.strip()))
+
+
+def language_name_columns(units: pd.DataFrame) -> list[str]:
+    """The per-language name columns a register fills (to keep when it is written back)."""
+    return [c for c in LANGUAGE_NAME_COLUMNS if c in units.columns and units[c].fillna("").astype(str).ne("").any()]
 
 
 def _check_texts_distinct(df: pd.DataFrame, path: str, round_order: list[str]) -> None:

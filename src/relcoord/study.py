@@ -35,7 +35,7 @@ from .errors import RelcoordError
 from .infer import Choices, Inferred, infer_study
 from .ingest import ingest_round, read_export
 from .instrument import instrument_from_dict
-from .registry import UNIT_COLUMNS, load_memberships, load_units
+from .registry import UNIT_COLUMNS, language_name_columns, load_memberships, load_units
 from .schema import read_yaml
 from .validation import check_missing_units
 
@@ -500,7 +500,7 @@ def add_round(study: str | Path, export: str | Path, round_id: str, *, date: str
     updated = config_with_round(read_yaml(cfg_path), round_id, rnd, previous, accept_missing_units=silent)
     cb_path = study / "config" / "codebooks" / f"{round_id}.yaml"
     cb_path.write_text(_codebook_text(inferred, round_id, str(export)), encoding="utf-8")
-    _write_tsv(register, units_path, UNIT_COLUMNS)
+    _write_tsv(register, units_path, [*UNIT_COLUMNS, *language_name_columns(register)])
     _write_tsv(mem, mem_path, MEMBERSHIP_COLUMNS)
     cfg_path.write_text(config_text(updated), encoding="utf-8")
     out = Written(study, round_id, notes, [cfg_path, cb_path, units_path, mem_path])

@@ -127,9 +127,24 @@ def compare_values(comparison_id):
     }
 
 
+def previous_comparison(round_id):
+    """The comparison whose follow-up is this round and whose baseline is the latest before it (its
+    changes go on the round's unit pages), or None."""
+    cands = [c for c in COMPARISONS.values() if c.followup == round_id]
+    return max(cands, key=lambda c: ROUND_ORDER.index(c.baseline)) if cands else None
+
+
+def previous_changes(wildcards):
+    """Input function: the changes.csv of :func:`previous_comparison`, or nothing."""
+    c = previous_comparison(wildcards.round)
+    return [rules.compare_rounds.output.changes.format(comparison=c.id)] if c else []
+
+
 def report_round_values(round_id):
     r = SETTINGS.rounds[round_id]
+    prev = previous_comparison(round_id)
     return {
+        "previous_label": _round_label(prev.baseline) if prev else None,
         "round": round_id,
         "round_order": ROUND_ORDER,
         "label": r.label,

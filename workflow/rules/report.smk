@@ -8,6 +8,7 @@ rule report_round:
         responses=rules.validate_round.output.responses,
         units=SETTINGS.units,
         instrument=SETTINGS.instrument,
+        changes=previous_changes,  # the unit pages' change since the previous round, when compared
     output:
         figures=round_figure_outputs(),
         report=report(

@@ -7,7 +7,7 @@ import pandas as pd
 
 from relcoord.figures import comparison_figures
 from relcoord.instrument import load_instrument
-from relcoord.registry import load_memberships, load_units, shared_network_pairs
+from relcoord.registry import load_memberships, load_units, units_in_language, shared_network_pairs
 from relcoord.report import comparison_report
 from relcoord.runner import decode_values, run_step, settings_sha256
 from relcoord.stages import public_tables
@@ -18,7 +18,7 @@ def main(sm):
     v = decode_values(sm.params.values)
     cid, base, follow, order = v["comparison"], v["baseline"], v["followup"], v["round_order"]
     lang, k, bands = v["language"], v["min_group_size"], v["scoring"]["bands"]
-    units = load_units(sm.input.units, order)
+    units = units_in_language(load_units(sm.input.units, order), v["language"])
     memberships = load_memberships(sm.input.memberships, units, order)
     instrument = load_instrument(sm.input.instrument)
     changes, model = pd.read_csv(sm.input.changes), pd.read_csv(sm.input.model)

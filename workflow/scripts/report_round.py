@@ -7,7 +7,7 @@ import pandas as pd
 
 from relcoord.figures import round_figures
 from relcoord.instrument import load_instrument
-from relcoord.registry import load_units
+from relcoord.registry import units_in_language, load_units
 from relcoord.report import round_report
 from relcoord.runner import decode_values, run_step, settings_sha256
 from relcoord.stages import public_tables
@@ -19,7 +19,7 @@ def main(sm):
     v = decode_values(sm.params.values)
     round_id, label = v["round"], v["label"]
     lang, k, bands = v["language"], v["min_group_size"], v["scoring"]["bands"]
-    units = load_units(sm.input.units, v["round_order"])
+    units = units_in_language(load_units(sm.input.units, v["round_order"]), v["language"])
     instrument = load_instrument(sm.input.instrument)
     tables = public_tables(sm.input.tables)
     summary = json.loads(Path(sm.input.summary).read_text(encoding="utf-8"))
@@ -29,8 +29,9 @@ def main(sm):
                         provenance={"settings_sha256": settings_sha256(sm.params.values)}, lang=lang, k=k,
                         bands=bands, title=v["title"], min_items=v["scoring"]["min_items"], invited=v["invited"])
     Path(sm.output.report).write_text(html, encoding="utf-8")
+    changes = pd.read_csv(sm.input.changes[0]) if len(sm.input.changes) else None
     write_unit_pages(sm.output.units, tables, summary, units, instrument, round_label=label, lang=lang, k=k,
-                     title=v["title"])
+                     title=v["title"], changes=changes, changes_label=v["previous_label"])
     write_round_workbook(sm.input.tables, sm.output.tables, label=label, units=units, lang=lang, instrument=instrument)
 
 

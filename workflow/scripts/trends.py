@@ -7,7 +7,7 @@ import pandas as pd
 
 from relcoord.instrument import load_instrument
 from relcoord.outputs import write_csv
-from relcoord.registry import load_units, successor_map
+from relcoord.registry import units_in_language, load_units, successor_map
 from relcoord.runner import decode_values, log, run_step, settings_sha256
 from relcoord.stages import public_tables
 from relcoord.trend_report import trend_figures, trend_report
@@ -17,7 +17,7 @@ from relcoord.trends import trend_tables
 def main(sm):
     v = decode_values(sm.params.values)
     rounds, k = v["rounds"], v["min_group_size"]
-    units = load_units(sm.input.units, v["round_order"])
+    units = units_in_language(load_units(sm.input.units, v["round_order"]), v["language"])
     # results/<round>/scores/<table>.csv: the round is the folder above scores/
     public = {r: public_tables([p for p in sm.input.public if Path(p).parent.parent.name == r]) for r in rounds}
     rows = {r: (pd.read_parquet(t), pd.read_parquet(p))
