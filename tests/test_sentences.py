@@ -252,3 +252,29 @@ def test_comparison_headline_agrees_with_its_numbers(lang, diff, p, did, did_ci,
         assert says_down(network, lang) == (net < 0 or case == "rose_others_fell"), network
     text = " ".join(out)
     assert "Hedges" not in text and "FDR" not in text                 # technical measures live in the tables
+
+
+def _inv(metric: str, scalar: str, model: str = "two_factor") -> pd.DataFrame:
+    return pd.DataFrame({"model": model, "step": ["configural", "metric", "scalar"],
+                         "verdict": ["reference", metric, scalar]})
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+@pytest.mark.parametrize("metric,scalar,case", [
+    ("invariant", "invariant", "scalar"), ("invariant", "not_invariant", "metric"),
+    ("not_invariant", "not_invariant", "none"), ("not_invariant", "invariant", "none"),
+    ("not_estimable", "not_estimable", "unknown")])
+def test_invariance_sentence_follows_the_verdicts(lang, metric, scalar, case):
+    from relcoord.present import invariance_case, s_invariance
+
+    assert invariance_case(_inv(metric, scalar)) == case
+    text = str(s_invariance(case, lang))
+    words = {"da": {"scalar": "kan sammenlignes direkte", "metric": "med forsigtighed", "none": "ingen metrisk",
+                    "unknown": "kunne ikke vurderes"},
+             "en": {"scalar": "can be compared directly", "metric": "with caution", "none": "no metric",
+                    "unknown": "could not be assessed"}}
+    assert words[lang][case] in text
+    # the one-factor model speaks when the two-factor model could not be fitted
+    both = pd.concat([_inv("not_estimable", "not_estimable"), _inv(metric, scalar, "one_factor")])
+    assert invariance_case(both) == case
+    assert invariance_case(None) == "unknown"

@@ -346,6 +346,30 @@ def s_sensitivity(main_lo: Any, main_hi: Any, sens: Any, sens_lo: Any, sens_hi: 
                 lo=fmt_num(sens_lo, lang, sign=True), hi=fmt_num(sens_hi, lang, sign=True))
 
 
+def invariance_case(invariance: pd.DataFrame | None) -> str:
+    """How far the two rounds' answers measure the same thing (relcoord.cfa.invariance_table, the
+    two-factor model, else the one-factor model): ``scalar`` (means comparable), ``metric`` (loadings
+    equal, item levels not), ``none`` (not even the loadings), ``unknown`` (not estimable)."""
+    if invariance is None or not len(invariance):
+        return "unknown"
+    for model in ("two_factor", "one_factor"):
+        rows = invariance[invariance["model"] == model].set_index("step")
+        if not {"metric", "scalar"} <= set(rows.index):
+            continue
+        metric, scalar = str(rows.at["metric", "verdict"]), str(rows.at["scalar", "verdict"])
+        if "not_estimable" in (metric, scalar):
+            continue
+        if metric != "invariant":
+            return "none"
+        return "scalar" if scalar == "invariant" else "metric"
+    return "unknown"
+
+
+def s_invariance(case: str, lang: str) -> Markup:
+    """Whether the rounds' scores can be compared, in plain words (:func:`invariance_case`)."""
+    return _say(lang, f"invariance_{case}")
+
+
 def s_ties(n: int, up: int, down: int, lang: str) -> Markup:
     """How many of ``n`` relations rose and fell significantly; the rest did not change clearly."""
     kw = {"n": fmt_int(n, lang), "up": fmt_int(up, lang), "down": fmt_int(down, lang),

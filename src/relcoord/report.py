@@ -57,8 +57,9 @@ from .figures import (
     visible_rows,
 )
 from .locales import group, languages, text
-from .present import (Fmt, fmt_date, fmt_int, fmt_num, s_blocks, s_change, s_network_effect, s_org_level,
-                      s_sensitivity, s_subscales, s_ties, unit_label, unit_names, unit_order)
+from .present import (Fmt, fmt_date, fmt_int, fmt_num, invariance_case, s_blocks, s_change, s_invariance,
+                      s_network_effect, s_org_level, s_sensitivity, s_subscales, s_ties, unit_label, unit_names,
+                      unit_order)
 from .privacy import summary_for_readers
 from .runner import config_hash  # noqa: F401  (re-exported: report.config_hash)
 
@@ -852,7 +853,8 @@ def comparison_report(comparison_id: str, label_a: str, label_b: str, changes: p
                       round_labels: Mapping[str, str], invited: Mapping[str, int | None],
                       summaries: Mapping[str, Mapping[str, Any]] | None = None,
                       public_a: Mapping[str, pd.DataFrame] | None = None,
-                      public_b: Mapping[str, pd.DataFrame] | None = None, top_ties: int = 20) -> str:
+                      public_b: Mapping[str, pd.DataFrame] | None = None, top_ties: int = 20,
+                      invariance: pd.DataFrame | None = None) -> str:
     """The comparison's report.html as a string.
 
     ``changes``/``model``: results/comparisons/A_vs_B/changes.csv and
@@ -865,13 +867,16 @@ def comparison_report(comparison_id: str, label_a: str, label_b: str, changes: p
     then shown "–" here too (:func:`relcoord.figures.change_visibility`);
     pass them, since changes.csv carries only primary suppression. Settings:
     ``lang`` (report.language), ``k`` (privacy.min_group_size), ``bands``
-    (scoring.bands), ``title`` (report.title)."""
+    (scoring.bands), ``title`` (report.title); ``invariance``: the comparison's invariance.csv
+    (relcoord.cfa): a finding says whether the rounds' answers measure the same thing."""
     lang, title = _check_lang(lang), _title(title, lang)
     t = TEXT[lang]
     f = Fmt(lang, k)
     c = change_visibility(changes, k, public_a, public_b)
     findings = comparison_findings(changes, model, lang=lang, k=k, label_a=label_a, label_b=label_b,
                                    public_a=public_a, public_b=public_b)
+    if invariance is not None:
+        findings.insert(1, s_invariance(invariance_case(invariance), lang))
     hdr = _change_header(label_a, label_b, t)
     top_table, all_table = _tie_changes(c, hdr, units, top_ties, f, t)
     summaries = dict(summaries or {})

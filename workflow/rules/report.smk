@@ -35,6 +35,7 @@ rule report_comparison:
     input:
         changes=rules.compare_rounds.output.changes,
         model=rules.compare_rounds.output.model,
+        invariance=rules.compare_rounds.output.invariance,
         baseline_public=comparison_public("baseline"),
         followup_public=comparison_public("followup"),
         baseline_summary=comparison_input("baseline", "summary"),

@@ -34,7 +34,8 @@ def main(sm):
                              bands=bands, title=v["title"],
                              round_labels={r: x["label"] for r, x in v["rounds"].items()},
                              invited={r: x["invited"] for r, x in v["rounds"].items()},
-                             summaries=summaries, public_a=public_a, public_b=public_b)
+                             summaries=summaries, public_a=public_a, public_b=public_b,
+                             invariance=pd.read_csv(sm.input.invariance))
     Path(sm.output.report).write_text(html, encoding="utf-8")
     write_comparison_workbook([sm.input.changes, sm.input.model], sm.output.tables, label_a=label_a, label_b=label_b,
                               units=units, lang=lang, instrument=instrument)
