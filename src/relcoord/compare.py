@@ -583,6 +583,13 @@ def _respondent_note(panel_key: str | None, resp_a: pd.DataFrame | None, resp_b:
 def _fit_rows(name: str, data: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str], note: str,
               engine: str) -> list[dict]:
     """The model's rows: its fit, or one row saying why it is not estimable."""
+    return fit_model(name, data, rhs, factors, note, engine)[0]
+
+
+def fit_model(name: str, data: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str], note: str,
+              engine: str) -> tuple[list[dict], Any, pd.DataFrame]:
+    """``(rows, fit, data)``: the model's rows (or one row saying why it is not estimable), the fit
+    (None then) and the data it was fitted on (for the comparison and the trend models)."""
     data = data[["rc", *factors, *{c for t in rhs for c in t.split(":")}]]
     why = _not_estimable(data, rhs, factors)
     if not why:
@@ -591,8 +598,9 @@ def _fit_rows(name: str, data: pd.DataFrame, rhs: Sequence[str], factors: Sequen
         except (ValueError, np.linalg.LinAlgError) as exc:
             why = str(exc)
         else:
-            return _model_rows(name, fit, data, factors, note)
-    return _model_rows(name, None, data, factors, "; ".join(x for x in ("not estimable: " + why, note) if x))
+            return _model_rows(name, fit, data, factors, note), fit, data
+    return (_model_rows(name, None, data, factors, "; ".join(x for x in ("not estimable: " + why, note) if x)),
+            None, data)
 
 
 def mixed_models(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame,

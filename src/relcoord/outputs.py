@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -23,3 +26,27 @@ def write_json(obj: dict, path: str | Path) -> None:
 
 
 __all__ = ["write_csv", "write_json", "write_parquet"]
+
+
+#: the zip entry time of every workbook relcoord writes (same bytes for the same input)
+FIXED_ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+
+
+def deterministic_xlsx(data: bytes) -> bytes:
+    """A workbook (openpyxl's bytes) rewritten with fixed zip entry times and a fixed
+    ``dcterms:modified`` (openpyxl stamps 'now'), so the same input gives the same bytes."""
+    y, mo, d, h, mi, se = FIXED_ZIP_TIME
+    stamp = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{se:02d}Z"
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                 rb"\g<1>" + stamp.encode() + rb"\g<2>", content)
+            zi = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = info.external_attr
+            dst.writestr(zi, content)
+    return out.getvalue()

@@ -263,13 +263,7 @@ def init_study(study: str | Path, export: str | Path, round_id: str, *, language
     inferred = infer_study(raw, inst, choices=choices, source=str(export))
 
     cfg_dir = study / "config"
-    (cfg_dir / "codebooks").mkdir(parents=True, exist_ok=True)
-    (study / "results").mkdir(exist_ok=True)
-    entry, _ = _export_entry(study, export, round_id, copy)
-    rnd = {"date": date, "label": label or round_id, "format": fmt, "export": entry,
-           "codebook": f"config/codebooks/{round_id}.yaml"}
-    if reader:
-        rnd["reader"] = dict(reader)
+    rnd = _new_round(study, export, round_id, date, fmt, label, copy, reader)
     settings = study_config(round_id, rnd, language=language, accept_missing_units=inferred.no_respondents)
     inferred.notes[:0] = date_notes
     units = inferred.units.assign(area="", valid_from="", valid_to="", successor="", aliases="")
@@ -291,6 +285,20 @@ def init_study(study: str | Path, export: str | Path, round_id: str, *, language
     return out
 
 
+def _new_round(study: Path, export: Path, round_id: str, date: str, fmt: str, label, copy: bool,
+               reader) -> dict:
+    """The round's config entry (the export copied in first with ``copy``); the study's config/codebooks/
+    and results/ folders made."""
+    (study / "config" / "codebooks").mkdir(parents=True, exist_ok=True)
+    (study / "results").mkdir(exist_ok=True)
+    entry, _ = _export_entry(study, export, round_id, copy)
+    rnd = {"date": date, "label": label or round_id, "format": fmt, "export": entry,
+           "codebook": f"config/codebooks/{round_id}.yaml"}
+    if reader:
+        rnd["reader"] = dict(reader)
+    return rnd
+
+
 def _check_or_undo(study: Path, round_id: str, fresh: bool) -> dict:
     """:func:`_check`; when it stops, a study folder init created is removed again (a half-made study
     would refuse the corrected rerun)."""
@@ -310,13 +318,7 @@ def _init_from_files(study: Path, export: Path, round_id: str, date: str, fmt: s
         if p is not None and not p.is_file():
             raise RelcoordError(f"{p} does not exist", hint="give the path of an existing file")
     cfg_dir = study / "config"
-    (cfg_dir / "codebooks").mkdir(parents=True, exist_ok=True)
-    (study / "results").mkdir(exist_ok=True)
-    entry, _ = _export_entry(study, export, round_id, copy)
-    rnd = {"date": date, "label": label or round_id, "format": fmt, "export": entry,
-           "codebook": f"config/codebooks/{round_id}.yaml"}
-    if reader:
-        rnd["reader"] = dict(reader)
+    rnd = _new_round(study, export, round_id, date, fmt, label, copy, reader)
     settings = study_config(round_id, rnd, language=language, accept_missing_units=())
     inst_src = Path(instrument) if instrument else checkout() / "config" / "instrument.yaml"
     files = {cfg_dir / "config.yaml": config_text(settings),
@@ -491,11 +493,7 @@ def add_round(study: str | Path, export: str | Path, round_id: str, *, date: str
                      + ": the codebook maps them (answers:)")
     inferred.codebook = cb
 
-    entry, _ = _export_entry(study, export, round_id, copy)
-    rnd = {"date": date, "label": label or round_id, "format": fmt, "export": entry,
-           "codebook": f"config/codebooks/{round_id}.yaml"}
-    if reader:
-        rnd["reader"] = dict(reader)
+    rnd = _new_round(study, export, round_id, date, fmt, label, copy, reader)
     silent = [id_fix.get(u, u) for u in inferred.no_respondents]
     updated = config_with_round(read_yaml(cfg_path), round_id, rnd, previous, accept_missing_units=silent)
     cb_path = study / "config" / "codebooks" / f"{round_id}.yaml"

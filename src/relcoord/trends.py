@@ -43,14 +43,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import MODEL_COLUMNS, _model_data, _model_rows, _not_estimable
+from .compare import MODEL_COLUMNS, _model_data, fit_model
 from .errors import RelcoordError
 from .group_tests import Z975
 from .lazy import lazy_module
 from .privacy import check_min_group_size
 from .publish import visible_rows
 from .registry import successor_map, successor_note, unit_kinds
-from .reml import fit_mixed
 from .scores import rater_groups
 
 stats = lazy_module("scipy.stats")
@@ -366,27 +365,12 @@ def trend_models(rounds: Sequence[str], respondent_rows: Mapping[str, tuple[pd.D
     sens_note = "units present in every round only" + (f"; left out: {', '.join(left)}" if left else
                                                        "; no unit left out")
     rows: list[dict] = []
-    rows += _fit("linear", d, ["round_linear"], factors, note, engine)[0]
-    factor_rows, fit, data = _fit("factor", d, terms, factors, note, engine)
+    rows += fit_model("linear", d, ["round_linear"], factors, note, engine)[0]
+    factor_rows, fit, data = fit_model("factor", d, terms, factors, note, engine)
     rows += factor_rows
-    rows += _fit("sensitivity_linear", sens, ["round_linear"], factors, sens_note + "; " + note, engine)[0]
+    rows += fit_model("sensitivity_linear", sens, ["round_linear"], factors, sens_note + "; " + note, engine)[0]
     rows += _step_rows(fit, rounds, data, factors, note)
     return pd.DataFrame(rows, columns=MODEL_COLUMNS)
-
-
-def _fit(name: str, data: pd.DataFrame, rhs: Sequence[str], factors: Sequence[str], note: str,
-         engine: str) -> tuple[list[dict], Any, pd.DataFrame]:
-    """The model's rows (or one row saying why it is not estimable), the fit and its data."""
-    data = data[["rc", *factors, *rhs]]
-    why = _not_estimable(data, rhs, factors)
-    if not why:
-        try:
-            fit = fit_mixed(data, rhs, factors, engine)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            why = str(exc)
-        else:
-            return _model_rows(name, fit, data, factors, note), fit, data
-    return _model_rows(name, None, data, factors, f"not estimable: {why}; {note}"), None, data
 
 
 def _step_rows(fit: Any, rounds: Sequence[str], data: pd.DataFrame, factors: Sequence[str],

@@ -32,7 +32,6 @@ Entry points: :func:`unit_pages` (file name -> HTML), :func:`write_unit_pages`
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -43,7 +42,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .locales import languages, text
-from .present import Fmt, unit_label, unit_order, units_frame
+from .present import Fmt, _finite, unit_label, unit_order, units_frame
 from .privacy import summary_for_readers
 from .publish import change_visibility, visible_rows
 
@@ -88,14 +87,6 @@ def page_names(unit_ids: Iterable[str]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- reading the public tables
-
-
-def _finite(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 class _Cell:

@@ -33,7 +33,6 @@ import io
 import math
 import os
 import re
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .locales import text
+from .outputs import FIXED_ZIP_TIME, deterministic_xlsx
 from .present import unit_names
 
 __all__ = ["ROUND_SHEETS", "COMPARISON_SHEETS", "KINDS", "FIXED_TIME", "CSV_READ", "header", "column_kind",
@@ -51,8 +51,8 @@ __all__ = ["ROUND_SHEETS", "COMPARISON_SHEETS", "KINDS", "FIXED_TIME", "CSV_READ
 ROUND_SHEETS = ("organisation", "blocks", "units", "ties", "edges", "reliability", "agreement")
 COMPARISON_SHEETS = ("changes", "model")
 
-#: the document and zip entry time of every workbook (as relcoord.writers.surveyxact.FIXED_TIME)
-FIXED_TIME = (2024, 1, 1, 0, 0, 0)
+#: the document and zip entry time of every workbook (relcoord.outputs.deterministic_xlsx)
+FIXED_TIME = FIXED_ZIP_TIME
 
 #: number format by kind of column; "p" switches to scientific below 0.001
 FORMATS = {"mean": "0.00", "stat": "0.00", "df": "0.0", "coef": "0.000", "count": "0", "p": "0.000"}
@@ -312,26 +312,7 @@ def _workbook_bytes(title: str, tables: Sequence[tuple[str, pd.DataFrame, str]],
     wb.properties.modified = fixed
     buf = io.BytesIO()
     wb.save(buf)
-    return _fixed_zip(buf.getvalue(), fixed)
-
-
-def _fixed_zip(data: bytes, fixed) -> bytes:
-    """The workbook with fixed zip entry times and a fixed dcterms:modified (openpyxl stamps 'now');
-    the approach of relcoord.writers.surveyxact."""
-    stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                                 rb"\g<1>" + stamp + rb"\g<2>", content)
-            zi = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = info.external_attr
-            dst.writestr(zi, content)
-    return out.getvalue()
+    return deterministic_xlsx(buf.getvalue())
 
 
 def _sources(sources: Mapping[str, str | Path | pd.DataFrame] | Iterable[str | Path], order: Sequence[str],

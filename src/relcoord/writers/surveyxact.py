@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +48,7 @@ import yaml
 
 from ..codebook import background_spec
 from ..instrument import Instrument, load_instrument
+from ..outputs import FIXED_ZIP_TIME, deterministic_xlsx
 
 STRUCTURE_COLUMNS = ["questionName", "variableName", "questionType", "subType", "questionText",
                      "choiceValue", "choiceText"]
@@ -58,7 +58,7 @@ EXPORT_LANG = "da"
 DONT_KNOW_LABEL = "Ved ikke"
 DONT_KNOW_LABELS = {"da": DONT_KNOW_LABEL, "en": "Don't know"}
 LAYOUTS = ("per_item", "per_target")
-FIXED_TIME = (2024, 1, 1, 0, 0, 0)
+FIXED_TIME = FIXED_ZIP_TIME
 
 RATER_QUESTION = "Hvilken enhed er du ansat i?"
 NETWORK_QUESTION = "Hvilke netværk deltager du i? (flere kryds er muligt)"
@@ -524,23 +524,5 @@ def _write_xlsx(cols, structure, labels, path: Path, *, max_columns: int):
     wb.properties.modified = fixed
     buf = io.BytesIO()
     wb.save(buf)
-    _deterministic_zip(buf.getvalue(), path, fixed)
+    path.write_bytes(deterministic_xlsx(buf.getvalue()))
     return [path], sheets
-
-
-def _deterministic_zip(data: bytes, path: Path, fixed) -> None:
-    """Rewrite a workbook with fixed zip entry times and a fixed dcterms:modified (openpyxl stamps 'now')."""
-    stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ")
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                                 rb"\g<1>" + stamp.encode() + rb"\g<2>", content)
-            zi = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = info.external_attr
-            dst.writestr(zi, content)
-    path.write_bytes(out.getvalue())
