@@ -41,15 +41,17 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "relcoord"
 
 LAYERS: list[tuple[str, list[str]]] = [
     ("foundation", ["", "errors", "lazy", "codes", "schema", "tables", "outputs", "runner", "pseudonymise",
-                    "disclosure", "readers._limits", "config", "locales"]),
+                    "disclosure", "readers._limits", "config", "locales", "figure_names"]),
     ("readers", ["readers", "readers.*"]),
     ("instrument", ["labels", "instrument", "privacy"]),
     ("register", ["codebook", "registry", "validation", "infer"]),
-    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish", "cfa", "trends"]),
-    ("simulation", ["writers", "writers.*", "simulate", "calibration", "bench"]),
+    ("statistics", ["scores", "reliability", "group_tests", "reml", "compare", "publish", "cfa", "trends",
+                    "weights", "benchmark"]),
+    ("simulation", ["writers", "writers.*", "simulate", "calibration", "bench", "consortium"]),
     ("presentation", ["present", "figures", "report", "validation_report", "unit_pages", "workbook",
                       "trend_report"]),
-    ("orchestration", ["ingest", "stages", "provenance", "study", "cli", "__main__"]),
+    ("orchestration", ["ingest", "stages", "provenance", "study", "cli", "__main__", "rule_values",
+                       "benchmark_config"]),
 ]
 
 #: (importer, imported) -> why the edge is still there (none: privacy.py holds the low rules, the

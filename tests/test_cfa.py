@@ -45,7 +45,7 @@ def _german() -> pd.DataFrame:
 
 needs_german = pytest.mark.skipif(not GERMAN.exists(), reason="rc-german-gp sample not available")
 DATASETS = {"demo_2024": lambda: _demo("2024"), "demo_2025": lambda: _demo("2025"),
-            "demo_2024_first80": lambda: _demo("2024").iloc[:80], "german": _german}
+            "demo_2024_first120": lambda: _demo("2024").iloc[:120], "german": _german}
 SINGLE = [pytest.param(ds, m, marks=[needs_german] if ds == "german" else [])
           for ds in DATASETS for m in MODELS]
 

@@ -27,7 +27,7 @@ def write_cfg(tmp_path, cfg):
 
 def test_demo_config_loads_and_fills_defaults():
     cfg = load_config(ROOT / "config" / "config.yaml")
-    assert round_order(cfg) == ["2024", "2025"]
+    assert round_order(cfg) == ["2024", "2025", "2026"]
     assert cfg["privacy"]["secret_env"] == "RELCOORD_SECRET"
     assert cfg["scoring"]["min_communication"] == 3
     assert cfg["validation"]["max_quarantined_fraction"] == 0.2
@@ -51,8 +51,8 @@ def test_wrong_type_is_named(tmp_path):
 
 def test_comparison_naming_unconfigured_round_is_named(tmp_path):
     cfg = copy.deepcopy(DEMO)
-    cfg["comparisons"] = [{"baseline": "2024", "followup": "2026"}]
-    with pytest.raises(RelcoordError, match="'2026' is not configured"):
+    cfg["comparisons"] = [{"baseline": "2024", "followup": "2030"}]
+    with pytest.raises(RelcoordError, match="'2030' is not configured"):
         load_config(write_cfg(tmp_path, cfg))
 
 

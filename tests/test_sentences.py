@@ -278,3 +278,77 @@ def test_invariance_sentence_follows_the_verdicts(lang, metric, scalar, case):
     both = pd.concat([_inv("not_estimable", "not_estimable"), _inv(metric, scalar, "one_factor")])
     assert invariance_case(both) == case
     assert invariance_case(None) == "unknown"
+
+
+# --------------------------------------------------------------------------- the factor analyses (cfa.csv)
+
+
+def _cfa(one: tuple, two: tuple, corr: float = 0.8, n: int = 900) -> pd.DataFrame:
+    """cfa.csv rows: (cfi, tli, rmsea, srmr) per model, None = not estimated."""
+    rows = []
+    for model, fit in (("one_factor", one), ("two_factor", two)):
+        vals = dict(zip(("cfi", "tli", "rmsea", "srmr"), fit or (float("nan"),) * 4))
+        vals.update(chisq=40.0 if fit else float("nan"), df=14 if model == "one_factor" else 13, pvalue=0.001,
+                    rmsea_ci_lower=0.0, rmsea_ci_upper=0.1, n=n)
+        if model == "two_factor" and fit:
+            vals["corr_communication_relationship"] = corr
+        rows += [(model, k, v) for k, v in vals.items()]
+    return pd.DataFrame(rows, columns=["model", "measure", "value"])
+
+
+GOOD, OK, POOR = (0.97, 0.96, 0.04, 0.03), (0.92, 0.91, 0.07, 0.09), (0.85, 0.80, 0.12, 0.11)
+
+
+@pytest.mark.parametrize("fit, verdict", [(GOOD, "good"), (OK, "acceptable"), (POOR, "poor"), (None, "unknown"),
+                                          ((0.96, 0.96, 0.04, 0.09), "acceptable"),     # SRMR alone above .08
+                                          ((0.99, 0.99, 0.09, 0.02), "poor")])           # RMSEA alone above .08
+def test_cfa_fit_needs_every_index_within_the_cutoffs(fit, verdict):
+    assert P.cfa_fit(_cfa(fit, fit), "one_factor") == verdict
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("one, two, case", [(GOOD, GOOD, "one"), (OK, GOOD, "one"), (POOR, GOOD, "two"),
+                                            (POOR, OK, "two"), (POOR, POOR, "poor"), (None, POOR, "poor"),
+                                            (None, None, "unknown")])
+def test_cfa_sentence_follows_the_fit_of_both_models(lang, one, two, case):
+    cfa = _cfa(one, two)
+    assert P.cfa_case(cfa) == case
+    text = str(P.s_cfa(cfa, lang))
+    assert text.startswith(str(P._say(lang, f"cfa_{case}"))), text
+    one_word, two_word = {"da": ("én faktor", "to faktorer"), "en": ("one factor", "two factors")}[lang]
+    if case == "one":
+        assert one_word in text.lower() and two_word not in text.lower()
+    if case == "two":
+        assert two_word in text.lower()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_cfa_sentence_says_when_the_two_factors_cannot_be_told_apart(lang):
+    assert "1,01" in str(P.s_cfa(_cfa(GOOD, GOOD, corr=1.007), "da"))
+    assert "0.97" in str(P.s_cfa(_cfa(GOOD, GOOD, corr=0.97), "en"))
+    assert str(P.s_cfa(_cfa(GOOD, GOOD, corr=0.80), lang)) == str(P._say(lang, "cfa_one"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_round_report_shows_the_factor_analyses_with_their_verdicts(lang):
+    from test_report import render_round
+
+    plain = render_round(lang)
+    assert 'id="cfa"' not in plain
+    from relcoord.locales import text
+    t = text(lang)["report"]
+    html = _render_with_cfa(lang, _cfa(POOR, GOOD))
+    i = html.index('id="cfa"')
+    part = html[i:html.index("</table>", i)]
+    assert t["cfa_model_one_factor"] in part and t["cfa_model_two_factor"] in part
+    assert f">{t['fit_poor']}<" in part and f">{t['fit_good']}<" in part
+    assert str(P._say(lang, "cfa_two")) in part
+    assert P.fmt_num(0.85, lang) in part and P.fmt_num(0.04, lang) in part
+
+
+def _render_with_cfa(lang: str, cfa: pd.DataFrame) -> str:
+    from test_report import PROVENANCE, demo_round, instrument, round_kw, summary_for
+
+    st, _, public = demo_round()
+    return R.round_report("2024", "Baseline 2024", public, summary_for(st, "2024"), None, st.units, instrument(),
+                          PROVENANCE, **round_kw(lang), cfa=cfa)

@@ -134,8 +134,8 @@ def test_a_section_alone_and_the_scoring_values_round_trip():
 def test_no_function_in_src_reads_a_config_mapping():
     problems = []
     for path in _python_files():
-        if path.name == "config.py":                       # the one place the config is decoded
-            continue
+        if path.name in ("config.py", "benchmark_config.py"):   # where the study's config and the consortium's
+            continue                                             # benchmark.yaml are decoded
         tree = ast.parse(path.read_text(encoding="utf-8"))
         rel = path.relative_to(ROOT)
         for fn in _functions(tree):

@@ -402,11 +402,21 @@ def test_make_demo_writes_everything_reproducibly(demo, tmp_path):
     assert list(mem.columns) == ["network_id", "unit_id", "from_round", "to_round"]
     t = json.loads((raw / "truth.json").read_text(encoding="utf-8"))
     assert t["network_effect_rc"] == pytest.approx(truth["network_effect_rc"])
-    assert set(t["invalid_rows"]) == {"2024", "2025"}
+    assert set(t["invalid_rows"]) == {"2024", "2025", "2026"}
+    assert t["trend_rc_per_round"] == 0.1
     # rerun with the same seed: byte-identical files
     make_demo(tmp_path / "raw", tmp_path / "config", seed=2024)
     assert _sha(tmp_path / "raw") == _sha(raw)
     assert _sha(tmp_path / "config") == _sha(conf)
+
+
+def test_the_defaults_write_the_repository_demo(demo):
+    """`relcoord simulate` without options (make_demo's defaults) writes data/raw/demo and the demo's
+    registers byte for byte: the committed demo is what the simulator says it is."""
+    out, _ = demo
+    assert _sha(out / "raw") == _sha(ROOT / "data/raw/demo")
+    for p in sorted((out / "config").iterdir()):
+        assert p.read_bytes() == (ROOT / "config" / p.name).read_bytes(), p.name
 
 
 def test_cli_canonical(tmp_path, capsys):

@@ -76,7 +76,8 @@ def _simulated(st, round_id="2024") -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- the demo's own exports
 
-@pytest.mark.parametrize("export", ["data/raw/demo/2024", "data/raw/demo/2025/export.xlsx"])
+@pytest.mark.parametrize("export", ["data/raw/demo/2024", "data/raw/demo/2025/export.xlsx",
+                                    "data/raw/demo/2026/export.xlsx"])
 def test_init_on_the_demo_exports_reads_what_the_hand_written_config_reads(tmp_path, export):
     round_id = export.split("/")[3]
     w = _init(tmp_path / "s", ROOT / export, round_id, date=f"{round_id}-03-01")
@@ -95,7 +96,7 @@ def test_init_on_the_demo_exports_reads_what_the_hand_written_config_reads(tmp_p
     # the register: ten base units from s_1, four networks from v_2, all of the demo's names
     assert sorted(units.loc[units["kind"] == "base", "name"].map(normalise_text)) == sorted(
         demo_units.loc[demo_units["kind"] == "base"].apply(
-            lambda r: normalise_text(r["name"] if round_id == "2024" or r["unit_id"] != "PPR" else r["aliases"]),
+            lambda r: normalise_text(r["name"] if round_id != "2026" or r["unit_id"] != "PPR" else r["aliases"]),
             axis=1))
     assert (units["kind"] == "network").sum() == 4
 
@@ -328,13 +329,15 @@ def test_add_round_matches_renames_and_follows_memberships(tmp_path):
     s = tmp_path / "s"
     _init(s, ROOT / "data/raw/demo/2024", "2024", date="2024-03-01")
     w = add_round(s, ROOT / "data/raw/demo/2025/export.xlsx", "2025", date="2025-03-01")
+    assert not any(n.startswith("renamed:") for n in w.notes)
+    w = add_round(s, ROOT / "data/raw/demo/2026/export.xlsx", "2026", date="2026-03-01")
     units = pd.read_csv(s / "config/units.tsv", sep="\t", dtype=str, keep_default_na=False)
     ppr = units[units["name"] == "Pædagogisk Psykologisk Rådgivning"]
     assert ppr["aliases"].iat[0] == "Pædagogisk-psykologisk rådgivning (PPR)"   # the rename, sure: same code
     assert any(n.startswith("renamed: 'Pædagogisk-psykologisk rådgivning (PPR)'") for n in w.notes)
     assert len(units) == 14 and (units["valid_to"] == "").all()
     cfg = yaml.safe_load((s / "config/config.yaml").read_text(encoding="utf-8"))
-    assert cfg["comparisons"] == [{"baseline": "2024", "followup": "2025"}]
+    assert cfg["comparisons"] == [{"baseline": "2024", "followup": "2025"}, {"baseline": "2025", "followup": "2026"}]
     # the memberships equal the demo's register, read through the unit names
     demo_units = pd.read_csv(ROOT / "config/units.tsv", sep="\t", dtype=str, keep_default_na=False)
     to_name = dict(zip(demo_units["unit_id"], demo_units["name"]))

@@ -267,10 +267,11 @@ def test_findings_and_report_in_both_languages():
 
 
 def test_trends_setting_defaults_to_every_round_from_three_on():
-    raw = read_yaml(ROOT / "config" / "config.yaml")
-    assert settings_from_config(raw).trends == ()                           # the demo: two rounds, no trend
-    three = {**raw, "rounds": {**raw["rounds"], "2026": {**raw["rounds"]["2025"], "date": "2026-03-01"}}}
-    assert settings_from_config(three).trends == ROUNDS
+    three = read_yaml(ROOT / "config" / "config.yaml")
+    assert settings_from_config(three).trends == ROUNDS                      # the demo: three rounds
+    two = {**three, "rounds": {r: v for r, v in three["rounds"].items() if r != "2026"},
+           "comparisons": [c for c in three["comparisons"] if "2026" not in c.values()]}
+    assert settings_from_config(two).trends == ()                            # two rounds: no trend
     assert settings_from_config({**three, "trends": []}).trends == ()
     assert settings_from_config({**three, "trends": ["2026", 2024, "2025"]}).trends == ROUNDS   # date order
     with pytest.raises(RelcoordError, match="three or more"):
@@ -287,22 +288,10 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def three_rounds(tmp_path_factory):
-    """A three-round demo with a planted trend of +0.1 RC points per round, run by the workflow."""
-    work = tmp_path_factory.mktemp("trend")
-    shutil.copytree(ROOT / "config", work / "config")
-    sim = subprocess.run([RELCOORD, "simulate", "--out", str(work / "data/raw/demo"), "--config-dir",
-                          str(work / "config"), "--rounds", *ROUNDS, "--trend", "0.1", "--force"],
-                         capture_output=True, text=True, env=_env(), timeout=600)
-    assert sim.returncode == 0, sim.stderr
-    assert "planted linear trend: +0.1000" in sim.stdout
-    cfg = yaml.safe_load((work / "config/config.yaml").read_text(encoding="utf-8"))
-    cfg["rounds"]["2026"] = {**cfg["rounds"]["2025"], "date": "2026-03-01", "export": "data/raw/demo/2026/export.xlsx",
-                             "label": {"da": "Måling 2026", "en": "Round 2026"}}
-    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
-                                             encoding="utf-8")
-    proc = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(work), "--cores", "2"],
-                          capture_output=True, text=True, env=_env(), timeout=1200)
+def three_rounds(workflow_runs):
+    """The demo (three rounds, a planted trend of +0.1 RC points per round), run by the workflow
+    (conftest.workflow_runs)."""
+    work, proc = workflow_runs["demo"][0]
     assert proc.returncode == 0, proc.stderr[-4000:]
     return work
 
@@ -342,16 +331,26 @@ def test_trend_figures_are_byte_identical_on_a_rerun(three_rounds, tmp_path):
     units = load_units(three_rounds / "config/units.tsv", list(ROUNDS))
     outs = [tmp_path / f"{s}.{e}" for s in TREND_FIGURES for e in ("png", "svg")]
     trend_figures(trend, units, outs, rounds=ROUNDS, round_labels={"2024": "Før 2024", "2025": "Efter 2025",
-                                                                    "2026": "Måling 2026"},
+                                                                    "2026": "Opfølgning 2026"},
                   lang="da", bands={"weak_below": 3.5, "strong_above": 4.0})
     for p in outs:
         assert p.read_bytes() == (res / "figures" / p.name).read_bytes(), p.name
 
 
 @pytest.mark.slow
-def test_two_rounds_plan_no_trend_jobs():
-    proc = subprocess.run([SNAKEMAKE, "-n", "-s", str(ROOT / "Snakefile"), "-d", str(ROOT)], capture_output=True,
-                          text=True, env=_env(), timeout=300)
+def test_two_rounds_plan_no_trend_jobs(tmp_path):
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "data/raw/demo", tmp_path / "data/raw/demo")
+    cfg = yaml.safe_load((tmp_path / "config/config.yaml").read_text(encoding="utf-8"))
+    del cfg["rounds"]["2026"]
+    cfg["comparisons"] = [c for c in cfg["comparisons"] if "2026" not in c.values()]
+    (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    staff = tmp_path / "config/staff.tsv"
+    staff.write_text("".join(line for line in staff.read_text(encoding="utf-8").splitlines(keepends=True)
+                             if "\t2026\t" not in line), encoding="utf-8")
+    proc = subprocess.run([SNAKEMAKE, "-n", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path)],
+                          capture_output=True, text=True, env=_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "rule compare_rounds" in proc.stdout + proc.stderr
     assert "rule trends" not in proc.stdout + proc.stderr
 

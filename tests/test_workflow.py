@@ -214,7 +214,7 @@ def test_comparison_recovers_the_planted_network_effect(demo_run):
     model = pd.read_csv(out / "model.csv")
     assert ["model", "term", "estimate", "se", "ci_low", "ci_high", "p"] == list(model.columns[:7])
     did = model[(model["model"] == "network_did") & (model["term"] == "round:shares_network")].iloc[0]
-    assert did["ci_low"] <= truth["network_effect_rc"] <= did["ci_high"]
+    assert did["ci_low"] <= truth["per_round"]["2025"]["network_effect_rc"] <= did["ci_high"]
 
 
 def test_reports_and_index_are_produced(demo_run):
@@ -305,10 +305,10 @@ def test_reruns_are_limited_to_what_changed(demo_run, tmp_path):
     else of the other round; a report-only setting reruns
     the reports only; the privacy threshold reruns everything it touches."""
     work = copy_run(demo_run, tmp_path / "work")
-    all_jobs = {("validate_round", r) for r in ("2024", "2025")} | {("score_round", r) for r in ("2024", "2025")} \
-        | {("report_round", r) for r in ("2024", "2025")} \
-        | {("compare_rounds", "2024_vs_2025"), ("report_comparison", "2024_vs_2025"), ("index", ""),
-           ("provenance", ""), ("all", "")}
+    rounds, comparisons = ("2024", "2025", "2026"), ("2024_vs_2025", "2025_vs_2026")
+    all_jobs = {(rule, r) for rule in ("validate_round", "score_round", "report_round") for r in rounds} \
+        | {(rule, c) for rule in ("compare_rounds", "report_comparison") for c in comparisons} \
+        | {("trends", ""), ("index", ""), ("provenance", ""), ("all", "")}
 
     export = work / "data/raw/demo/2024/dataset.csv"
     original = export.read_bytes()
@@ -316,8 +316,11 @@ def test_reruns_are_limited_to_what_changed(demo_run, tmp_path):
     df.loc[0, "s_3_2"] = "1" if df.loc[0, "s_3_2"] != "1" else "2"       # one answer of one respondent
     df.to_csv(export, sep=";", encoding="latin-1", index=False)
     jobs = dry_run_jobs(snakemake(work, "-n"))
-    # the 2025 report reruns too: its unit pages show the change since 2024 (the comparison's changes.csv)
-    assert jobs == all_jobs - {("validate_round", "2025"), ("score_round", "2025")}, jobs
+    # the 2025 report reruns too: its unit pages show the change since 2024 (the comparison's changes.csv);
+    # the trends read every round; nothing of 2026 but the trends reruns
+    assert jobs == all_jobs - {("validate_round", "2025"), ("score_round", "2025"), ("validate_round", "2026"),
+                               ("score_round", "2026"), ("report_round", "2026"), ("compare_rounds", "2025_vs_2026"),
+                               ("report_comparison", "2025_vs_2026")}, jobs
 
     export.write_bytes(original)
     shutil.copystat(demo_run / "data/raw/demo/2024/dataset.csv", export)    # as it was, time included
@@ -327,9 +330,39 @@ def test_reruns_are_limited_to_what_changed(demo_run, tmp_path):
     cfg["report"]["title"] = "Koordinering i Demo Kommune"
     cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     jobs = dry_run_jobs(snakemake(work, "-n"))
-    assert jobs == {("report_round", "2024"), ("report_round", "2025"), ("report_comparison", "2024_vs_2025"),
-                    ("index", ""), ("provenance", ""), ("all", "")}, jobs
+    assert jobs == {*((r, x) for r, x in all_jobs if r.startswith("report_")), ("trends", ""), ("index", ""),
+                    ("provenance", ""), ("all", "")}, jobs
 
     cfg["privacy"]["min_group_size"] = 6
     cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     assert dry_run_jobs(snakemake(work, "-n")) == all_jobs
+
+
+def test_response_rates_and_weighted_figures_from_the_staff_register(demo_run):
+    """The demo's staff register (config/staff.tsv): response rates per base unit (JOB far below the rest
+    where its count is shown), the organisation's figures weighted to the staff next to the unweighted
+    ones (equal to organisation.csv), and "who answered" in the round report."""
+    from relcoord.weights import RATE_COLUMNS, WEIGHTED_COLUMNS
+
+    for rnd in ("2024", "2025", "2026"):
+        res = demo_run / "results" / rnd
+        rates = pd.read_csv(res / "validation/response_rates.csv")
+        assert list(rates.columns) == RATE_COLUMNS
+        summary = json.loads((res / "validation/summary.json").read_text(encoding="utf-8"))
+        rr = summary["response_rates"]
+        assert rr["status"] == "ok" and rr["weighted"] and rr["organisation"]["respondents"] == summary["valid"]
+        shown = rates[rates["hidden"].isna()].set_index("unit_id")
+        assert (shown["response_rate"] == (shown["respondents"] / shown["staff"]).round(6)).all()
+        if "JOB" in shown.index:
+            assert shown.loc["JOB", "low_response"]
+        weighted = pd.read_csv(res / "scores/weighted.csv")
+        assert list(weighted.columns) == WEIGHTED_COLUMNS
+        org = pd.read_csv(res / "scores/organisation.csv").set_index("measure")
+        w = weighted[weighted["level"] == "organisation"].set_index("measure")
+        assert (w["mean_unweighted"] - org.loc[w.index, "mean"]).abs().max() < 1e-5
+        assert (w["n"] == org.loc[w.index, "n"]).all()
+        assert (w["sum_weights"] == rr["organisation"]["staff"]).all()
+        assert ((w["n_eff"] <= w["n"]) & (w["ci_low"] < w["mean_weighted"]) & (w["mean_weighted"] < w["ci_high"])).all()
+        report = html_text(res / "report.html")
+        assert "Hvem svarede" in report
+        assert "langt under de øvrige" in report or "JOB" not in shown.index

@@ -34,7 +34,8 @@ from workflow_helpers import FORMULA_ANSWERS, FORMULA_AREA, FORMULA_NAME, PLANTE
 pytestmark = pytest.mark.slow
 
 K = 5
-ROUNDS = ("2024", "2025")
+ROUNDS = ("2024", "2025", "2026")
+COMPARISONS = ("2024_vs_2025", "2025_vs_2026")
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,7 @@ TABLES = {
     "scores/reliability.csv": [(["n"], None)],
     "scores/agreement.csv": [(["n"], None)],
     "scores/units.csv": [([f"{p}_n"], [f"{p}_rc"]) for p in ("within", "between", "received")],
+    "scores/weighted.csv": [(["n"], None)],                       # the staff register's weighted figures
 }
 
 
@@ -113,12 +115,16 @@ def test_no_statistic_from_fewer_than_k_respondents_in_any_table(small_run):
             shown += _check_table(pd.read_csv(small_run / "results" / rnd / name), specs, f"{rnd}/{name}")
         failures = pd.read_csv(small_run / "results" / rnd / "validation/failures.csv", dtype=str)
         assert not {"n", "mean", "rc_mean"} & set(failures.columns)      # records and problems, no statistics
-    out = small_run / "results/comparisons/2024_vs_2025"
-    changes = pd.read_csv(out / "changes.csv")
-    shown += _check_table(changes, [(["n_a", "n_b"], None)], "changes.csv")
-    assert changes["suppressed"].any() and (~changes["suppressed"]).any()
-    model = pd.read_csv(out / "model.csv")
-    shown += _check_table(model, [(["n_obs"], ["estimate", "se", "ci_low", "ci_high", "p"])], "model.csv")
+    for comparison in COMPARISONS:
+        out = small_run / "results/comparisons" / comparison
+        changes = pd.read_csv(out / "changes.csv")
+        shown += _check_table(changes, [(["n_a", "n_b"], None)], f"{comparison}/changes.csv")
+        assert changes["suppressed"].any() and (~changes["suppressed"]).any()
+        model = pd.read_csv(out / "model.csv")
+        shown += _check_table(model, [(["n_obs"], ["estimate", "se", "ci_low", "ci_high", "p"])],
+                              f"{comparison}/model.csv")
+    trend = pd.read_csv(small_run / "results/trends/trend.csv")
+    shown += _check_table(trend, [(["n"], ["mean", "ci_low", "ci_high"])], "trends/trend.csv")
     assert shown > 100
 
 
@@ -158,21 +164,35 @@ def _fmt(x) -> str:
 _NUM = re.compile(r"(?<![\d,.])[+−-]?\d+(?:,\d+)?(?![\d,])")   # a number as shown, sign included ("−1,14")
 
 
+def _numbers(paths) -> set[str]:
+    """Every number of the CSV tables ``paths`` (that exist), as the reports format them."""
+    out: set[str] = set()
+    for path in paths:
+        if path.is_file():
+            df = pd.read_csv(path)
+            for c in df.select_dtypes("number").columns:
+                out |= {_fmt(v) for v in df[c].dropna()}
+    return out
+
+
 def test_reports_never_show_a_value_of_a_hidden_cell(small_run):
     """Values of hidden cells (internal ties, unit cells, blocks), formatted as the reports format
-    numbers, appear in no report, except where the same string is also a visible number."""
+    numbers, appear in no report, except where the same string is also a number the page may show
+    (the visible figures of the rounds it reports on, its comparison's changes and models)."""
     results = small_run / "results"
-    visible: set[str] = set()
+    visible: dict[str, set[str]] = {}
     hidden: dict[str, set[str]] = {}
     planted: dict[str, set[str]] = {}
     for rnd in ROUNDS:
         internal, public = _internal(small_run, rnd)
+        visible[rnd] = set()
         for _name, df in public.items():
             for c in df.columns:
                 if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
-                    visible |= {_fmt(v) for v in df[c].dropna()}
+                    visible[rnd] |= {_fmt(v) for v in df[c].dropna()}
         e = public["edges"].dropna(subset=["a_to_b", "b_to_a"])
-        visible |= {_fmt(v) for v in (e["a_to_b"] + e["b_to_a"]) / 2} | {_fmt(v) for v in e["a_to_b"] - e["b_to_a"]}
+        visible[rnd] |= {_fmt(v) for v in (e["a_to_b"] + e["b_to_a"]) / 2} | \
+            {_fmt(v) for v in e["a_to_b"] - e["b_to_a"]}
         ti, tp = internal["ties"], public["ties"]
         cells = list(ti.loc[tp["suppressed"].to_numpy(), ["rc_mean", "communication", "relationship"]]
                      .to_numpy().ravel())
@@ -184,24 +204,30 @@ def test_reports_never_show_a_value_of_a_hidden_cell(small_run):
         hidden[rnd] = {_fmt(v) for v in cells if pd.notna(v)}
         planted[rnd] = {_fmt(v) for v in ti.loc[ti["rater_unit"] == PLANTED_UNIT, "rc_mean"].dropna()}
         assert planted[rnd] <= hidden[rnd], rnd
-    for name in ("changes.csv", "model.csv"):
-        df = pd.read_csv(results / "comparisons/2024_vs_2025" / name)
-        for c in df.select_dtypes("number").columns:
-            visible |= {_fmt(v) for v in df[c].dropna()}
-    distinctive = {rnd: h - visible for rnd, h in hidden.items()}
-    # the check has teeth: a planted hidden value is found nowhere among the visible numbers (in at least one
-    # round: at two decimals a hidden value can coincide with some visible CI bound or item mean by chance)
-    assert any(planted[r] & d for r, d in distinctive.items()), (planted, distinctive)
-    assert all(distinctive.values()), distinctive
-    pages = {rnd: [results / rnd / "report.html", *sorted((results / rnd / "units").glob("*.html"))] for rnd in ROUNDS}
-    assert all(len(p) > 2 for p in pages.values())     # the unit pages are read too
+    # the check has teeth: a planted hidden value is found nowhere among its round's visible numbers (in at
+    # least one round: at two decimals a hidden value can coincide with some visible CI bound or item mean)
+    assert any(planted[r] - visible[r] for r in ROUNDS), (planted, visible)
+    assert all(hidden[r] - visible[r] for r in ROUNDS)
+    # (page, rounds it reports on, numbers it may show besides those rounds' visible figures)
+    pages = [(page, [rnd], set()) for rnd in ROUNDS
+             for page in [results / rnd / "report.html", *sorted((results / rnd / "units").glob("*.html"))]]
+    assert len(pages) > 3 * len(ROUNDS)     # the unit pages are read too
+    for c in COMPARISONS:
+        folder = results / "comparisons" / c
+        pages.append((folder / "report.html", c.split("_vs_"), _numbers([folder / "changes.csv",
+                                                                       folder / "model.csv"])))
+    pages.append((results / "trends/report.html", list(ROUNDS), _numbers([results / "trends/model.csv"])))
+    for page, rounds, extra in pages:
+        allowed = set().union(*(visible[r] for r in rounds)) | extra
+        secret = set().union(*(hidden[r] for r in rounds)) - allowed
+        leaked = sorted(secret & set(_NUM.findall(html_text(page))))
+        assert not leaked, (page.relative_to(results), leaked)
+    # trend.csv holds the rounds' published figures only
+    trend = pd.read_csv(results / "trends/trend.csv")
     for rnd in ROUNDS:
-        pages[rnd].append(results / "comparisons/2024_vs_2025/report.html")
-    for rnd, paths in pages.items():
-        for page in paths:
-            shown = set(_NUM.findall(html_text(page)))
-            leaked = sorted(distinctive[rnd] & shown)
-            assert not leaked, (rnd, page.name, leaked)
+        t = trend[trend["round"].astype(str) == rnd]
+        shown = {_fmt(v) for c in ("mean", "ci_low", "ci_high") for v in t[c].dropna()}
+        assert not sorted((hidden[rnd] - visible[rnd]) & shown), rnd
 
 
 def _csv_cells(path: Path):
@@ -246,3 +272,30 @@ def test_formula_like_text_is_neutralised_in_every_csv(small_run):
         if book.parent.name == "2024":
             assert any(c.value == FORMULA_NAME and c.data_type == "s" for c in cells), book
     assert FORMULA_NAME in html_text(results / "2024/report.html")    # HTML escapes; the name reads as given
+
+
+def test_response_rates_are_hidden_where_the_counts_are(small_run):
+    """The staff register (config/staff.tsv, written by the simulation): a unit whose respondent count
+    summary.json hides shows no count, no rate and no flag in response_rates.csv or summary.json (the
+    rate times the staff would give the count back); no unit below k has a weight of its own."""
+    hidden_seen = 0
+    for rnd in ROUNDS:
+        res = small_run / "results" / rnd
+        summary = json.loads((res / "validation/summary.json").read_text(encoding="utf-8"))
+        rates = pd.read_csv(res / "validation/response_rates.csv", dtype=str, keep_default_na=False)
+        true = pd.read_parquet(res / "validated/respondents.parquet")["rater_unit"].value_counts()
+        hidden = {u for u, n in summary["respondents_per_unit"].items() if n is None}
+        assert {u for u, n in true.items() if n < K} <= hidden
+        for _, r in rates.iterrows():
+            if r["unit_id"] in hidden:
+                hidden_seen += 1
+                assert r["respondents"] == r["response_rate"] == r["low_response"] == "", r.to_dict()
+                assert r["hidden"] in ("primary", "secondary"), r.to_dict()
+            else:
+                assert int(r["respondents"]) == true[r["unit_id"]]
+        for e in summary["response_rates"]["units"]:
+            if e["unit_id"] in hidden:
+                assert e["respondents"] is None and e["response_rate"] is None and e["low_response"] is None
+        weighted = pd.read_csv(res / "scores/weighted.csv")
+        assert weighted.loc[~weighted["suppressed"], "n"].ge(K).all()
+    assert hidden_seen >= 3

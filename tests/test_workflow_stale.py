@@ -22,8 +22,11 @@ from workflow_helpers import copy_run, dry_run_jobs
 
 pytestmark = pytest.mark.slow
 
-ROUND_2025 = {("validate_round", "2025"), ("score_round", "2025"), ("report_round", "2025"),
-              ("compare_rounds", "2024_vs_2025"), ("report_comparison", "2024_vs_2025"), ("index", ""),
+# a new 2025 export: that round, both comparisons with it, the 2026 report (its unit pages show the change
+# since 2025), the trends over all rounds
+ROUND_2025 = {("validate_round", "2025"), ("score_round", "2025"), ("report_round", "2025"), ("report_round", "2026"),
+              ("compare_rounds", "2024_vs_2025"), ("report_comparison", "2024_vs_2025"),
+              ("compare_rounds", "2025_vs_2026"), ("report_comparison", "2025_vs_2026"), ("trends", ""), ("index", ""),
               ("provenance", ""), ("all", "")}
 
 
@@ -132,12 +135,16 @@ def test_a_failed_round_leaves_no_stale_results(demo, tmp_path):
     left = {p.relative_to(results).as_posix() for p in results.rglob("*") if p.is_file()}
     assert not [p for p in left if p.startswith("2025/")], left
     assert not [p for p in left if p.startswith("comparisons/")], left
+    assert not [p for p in left if p.startswith("trends/")], left                # the trends stand on every round
+    # 2026's report shows the change since 2025 (its unit pages): it goes too; 2026's scores stay
+    assert not [p for p in left if p.startswith(("2026/units/", "2026/report.html", "2026/tables.xlsx"))], left
+    assert "2026/scores/ties.csv" in left
     assert "provenance.json" not in left
     assert (results / "2024/report.html").read_bytes() == report_2024          # the other round is intact
     index = (results / "index.html").read_text(encoding="utf-8")
     links = set(re.findall(r'href="([^"]+)"', index))
     assert "2024/report.html" in links
-    assert not {h for h in links if h.startswith(("2025/", "comparisons/"))}, links
+    assert not {h for h in links if h.startswith(("2025/", "2026/", "comparisons/", "trends/"))}, links
     assert "Efter 2025" in index and "logs/2025/validate_round.log" in index   # the demo's Danish label
     # fixed: everything is back, the index links every report again
     _write_cfg(work, {**cfg, "rounds": {**cfg["rounds"], "2025": {**cfg["rounds"]["2025"],
@@ -241,7 +248,11 @@ def test_a_base_unit_renamed_in_the_export_labels_stops_the_round(demo, tmp_path
     assert "HJP" in err and "Hjemmepleje Nord" in err, err[-3000:]
     assert "aliases" in err
     left = {p.relative_to(work / "results").as_posix() for p in (work / "results").rglob("*") if p.is_file()}
-    assert not [p for p in left if p.startswith("2024/") or p.startswith("comparisons/")], left
+    # nothing of 2024, of the comparison with it or of the trends over it; 2025's report shows the change
+    # since 2024 (its unit pages): it goes too; 2025 → 2026 stands
+    assert not [p for p in left if p.startswith(("2024/", "comparisons/2024_vs_2025/", "trends/", "2025/report",
+                                                 "2025/units/"))], left
+    assert "comparisons/2025_vs_2026/report.html" in left and "2025/scores/ties.csv" in left
     # accepted explicitly: the round runs and its report's headline names the missing unit
     cfg = _cfg(work)
     cfg.setdefault("validation", {})["accept_missing_units"] = ["HJP"]

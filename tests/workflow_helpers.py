@@ -226,7 +226,9 @@ def demo_study(parent: Path) -> Path:
     for args in (["init", str(study), "--export", str(ROOT / "data/raw/demo/2024"), "--round", "2024",
                   "--date", "2024-03-01", "--label", "Baseline 2024"],
                  ["add-round", str(study), "--export", str(ROOT / "data/raw/demo/2025/export.xlsx"), "--round",
-                  "2025", "--date", "2025-03-01", "--label", "Follow-up 2025"]):
+                  "2025", "--date", "2025-03-01", "--label", "Follow-up 2025"],
+                 ["add-round", str(study), "--export", str(ROOT / "data/raw/demo/2026/export.xlsx"), "--round",
+                  "2026", "--date", "2026-03-01", "--label", "Second follow-up 2026"]):
         proc = relcoord(*args)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return study

@@ -4,7 +4,8 @@ optionally the null calibration of the comparison statistics. Never run by
 the tests.
 
 For each size (respondents per round; 25 rated units: 21 base units and 4
-networks; 2 rounds written as SurveyXact CSV exports by ``relcoord simulate``)
+networks; 3 rounds written as SurveyXact CSV exports by ``relcoord simulate``,
+the first two compared, all three in the trends)
 a scratch project is made under ``--work`` (default ``bench/``, git-ignored;
 never results/ or data/raw/): the exports, the unit register and a config.
 Each repeat starts from a clean results/ there and runs every stage as its
@@ -41,7 +42,7 @@ from .config import section
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "relcoord-bench-secret-0123456789abcdef"
-ROUNDS = ("2024", "2025")
+ROUNDS = ("2024", "2025", "2026")
 COMPARISON = f"{ROUNDS[0]}_vs_{ROUNDS[1]}"
 
 #: Targets on a 2-core machine (seconds / MB), per the issue.
@@ -91,7 +92,7 @@ def make_project(work: Path, respondents: int, units: int = 25, networks: int = 
     """Simulated exports + config for one size under ``work`` (reused when the
     same simulation is already there)."""
     args = ["--respondents", str(respondents), "--units", str(units - networks), "--networks", str(networks),
-            "--seed", str(seed), "--format", "surveyxact", "--file-type", "csv"]
+            "--seed", str(seed), "--format", "surveyxact", "--file-type", "csv", "--rounds", *ROUNDS]
     stamp = work / "simulate.json"
     if not (stamp.exists() and json.loads(stamp.read_text()) == args):
         shutil.rmtree(work, ignore_errors=True)
@@ -99,7 +100,8 @@ def make_project(work: Path, respondents: int, units: int = 25, networks: int = 
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "relcoord.cli", "simulate", "--out", str(work / "raw"),
                         "--config-dir", str(work / "config"), *args], check=True, capture_output=True, env=_env())
-        print(f"  simulated {respondents} respondents x 2 rounds in {time.perf_counter() - t:.0f} s", flush=True)
+        print(f"  simulated {respondents} respondents x {len(ROUNDS)} rounds in {time.perf_counter() - t:.0f} s",
+              flush=True)
         stamp.write_text(json.dumps(args))
     shutil.copy(ROOT / "config" / "instrument.yaml", work / "config" / "instrument.yaml")
     shutil.copy(ROOT / "config" / "codebooks" / "demo.yaml", work / "config" / "codebooks" / "demo.yaml")
@@ -139,6 +141,7 @@ def stages() -> list[tuple[str, str | None, list[str], list[str]]]:
         out.append(("score+reliability", r, [f"results/{r}/scores/ties.csv"], [f"benchmarks/{r}/score_round.tsv"]))
     out.append(("compare", None, [f"results/comparisons/{COMPARISON}/changes.csv"],
                 [f"benchmarks/comparisons/{COMPARISON}/compare_rounds.tsv"]))
+    out.append(("trends", "all", ["results/trends/model.csv"], ["benchmarks/trends/trends.tsv"]))
     if (ROOT / "workflow" / "rules" / "report.smk").exists():
         for r in ROUNDS:
             out.append(("figures+report", r, [f"results/{r}/report.html"], [f"benchmarks/{r}/report_round.tsv"]))
@@ -365,8 +368,8 @@ def summary_md(res: dict) -> str:
         lines += [
             "## Demo",
             "",
-            f"From a clean results/ (10 jobs, 2 rounds of ~450 respondents, one comparison, figures and "
-            f"reports): median **{statistics.median(r['end_to_end_s'] for r in d):.1f} s** end to end; "
+            f"From a clean results/ (17 jobs, 3 rounds of ~450 respondents, two comparisons, trends, figures "
+            f"and reports): median **{statistics.median(r['end_to_end_s'] for r in d):.1f} s** end to end; "
             f"no-op rerun median **{statistics.median(r['noop_rerun_s'] for r in d):.1f} s**, "
             f"dry run (`-n`) {statistics.median(r['dry_run_s'] for r in d):.1f} s; "
             f"{len(d)} repeats (fastest: {min(r['end_to_end_s'] for r in d):.1f} s end to end, "

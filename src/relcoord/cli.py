@@ -10,6 +10,7 @@ from pathlib import Path
 from .config import load_settings
 from .errors import RelcoordError
 from .ingest import ingest_round
+from .consortium import run_consortium
 from .simulate import build_parser as simulate_parser, run_simulate
 from .infer import Choices
 from .study import add_round, init_study, run_study
@@ -88,6 +89,9 @@ def _print_problems(failures, show: int) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    if args.consortium is not None:     # many studies and their benchmark.yaml (relcoord.consortium)
+        return run_consortium(args, default_out=simulate_parser().get_default("out"),
+                              default_rounds=simulate_parser().get_default("rounds"))
     return run_simulate(args)
 
 

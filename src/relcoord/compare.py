@@ -27,8 +27,8 @@ Heavy libraries imported lazily (on first use, through
 
 from __future__ import annotations
 
-from typing import Any
-from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ from .group_tests import (Z975, bh_by_family, bootstrap_g, group_moments, hedges
 from .instrument import RC_ITEMS
 from .lazy import lazy_module
 from .privacy import check_min_group_size
-from .registry import apply_successors, shared_network_pairs, successor_note, unit_kinds
+from .registry import apply_successors, shared_network_pairs, successor_map, successor_note, unit_kinds
 from .reml import REMLFit, fit_mixed
 from .scores import BLOCKS
 
@@ -75,15 +75,7 @@ def _prepare_round(rt: pd.DataFrame, resp: pd.DataFrame, units: pd.DataFrame,
                    measures: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Successor mapping, type normalisation, duplicate check; returns
     ``(rt, memberships_long)`` where memberships_long is (respondent_id, network)."""
-    need = {"respondent_id", "rater_unit", "target_unit"}
-    miss = need - set(rt.columns)
-    if miss:
-        raise RelcoordError(f"respondent-tie table lacks column(s) {sorted(miss)}",
-                            hint="pass the table from relcoord.scores.respondent_ties")
-    miss_m = [m for m in measures if m not in rt.columns]
-    if miss_m:
-        raise RelcoordError(f"respondent-tie table lacks measure column(s) {miss_m}",
-                            hint="choose measures present in the table (compare.measures in config)")
+    _check_ties(rt, measures)
     rt_in = rt
     rt = rt[["respondent_id", "rater_unit", "target_unit", *measures]].copy()
     for c in ("respondent_id", "rater_unit", "target_unit"):
@@ -100,78 +92,239 @@ def _prepare_round(rt: pd.DataFrame, resp: pd.DataFrame, units: pd.DataFrame,
         # after a merge two former units can collapse onto one target: average
         rt = rt.groupby(["respondent_id", "rater_unit", "target_unit"], as_index=False, sort=False)[
             list(measures)].mean()
+    return rt, _memberships_long(resp, units)
+
+
+def _check_ties(rt: pd.DataFrame, measures: Sequence[str]) -> None:
+    need = {"respondent_id", "rater_unit", "target_unit"}
+    miss = need - set(rt.columns)
+    if miss:
+        raise RelcoordError(f"respondent-tie table lacks column(s) {sorted(miss)}",
+                            hint="pass the table from relcoord.scores.respondent_ties")
+    miss_m = [m for m in measures if m not in rt.columns]
+    if miss_m:
+        raise RelcoordError(f"respondent-tie table lacks measure column(s) {miss_m}",
+                            hint="choose measures present in the table (compare.measures in config)")
+
+
+def _memberships_long(resp: pd.DataFrame | None, units: pd.DataFrame) -> pd.DataFrame:
+    """(respondent_id, network): one row per respondent and network listed in respondents.networks
+    (successors applied, duplicates dropped, in the respondents' order)."""
     if resp is None or "networks" not in getattr(resp, "columns", []):
-        mem = pd.DataFrame({"respondent_id": pd.Series([], dtype=str), "network": pd.Series([], dtype=str)})
+        return pd.DataFrame({"respondent_id": pd.Series([], dtype=str), "network": pd.Series([], dtype=str)})
+    r = apply_successors(resp[["respondent_id", "networks"]].copy(), units, ["networks"])
+    r["respondent_id"] = r["respondent_id"].astype(str)
+    lists = r["networks"].map(lambda s: [] if is_blank(s) else [x.strip() for x in str(s).split(";") if x.strip()])
+    mem = pd.DataFrame({"respondent_id": r["respondent_id"], "network": lists}).explode("network")
+    return mem.dropna(subset=["network"]).drop_duplicates().reset_index(drop=True)
+
+
+class _CodedRound(NamedTuple):
+    """One round's respondent-ties with every id as an integer code (:func:`_coded_round`):
+    respondents numbered within the round, units (and every other key string) in a vocabulary
+    shared by both rounds."""
+    rid: np.ndarray        # per respondent-tie: its respondent
+    rater: np.ndarray      # per respondent-tie: its base unit
+    target: np.ndarray     # per respondent-tie: its target unit
+    values: pd.DataFrame   # the measures (float), one row per respondent-tie
+    mem_rid: np.ndarray    # memberships (respondents with ties only): the respondent ...
+    mem_net: np.ndarray    # ... and the network
+
+
+def _str_factor(values) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` of ``values`` read as strings (``str(v)``, as ``astype(str)``), numbered
+    by first appearance; ``str`` runs once per distinct value."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    text = np.array([str(u) for u in uniq], dtype=object)
+    codes2, uniq2 = pd.factorize(text)
+    return (codes2[codes] if len(codes) else codes.astype(np.int64)), np.asarray(uniq2, dtype=object)
+
+
+def _vocab_codes(strings, vocab: dict[str, int]) -> np.ndarray:
+    """Codes of ``strings`` in ``vocab`` (new strings are added)."""
+    return np.array([vocab.setdefault(s, len(vocab)) for s in strings], dtype=np.int64)
+
+
+def _coded_round(rt: pd.DataFrame, resp: pd.DataFrame | None, units: pd.DataFrame, measures: Sequence[str],
+                 vocab: dict[str, int]) -> _CodedRound:
+    """:func:`_prepare_round` with the ids as codes: the same rows (successors applied, respondent-ties
+    without an RC index left out, collapsed duplicates averaged) in the same order, the string work
+    done once per distinct id."""
+    _check_ties(rt, measures)
+    mapping = successor_map(units)
+    rid, rid_uniq = _str_factor(rt["respondent_id"])
+    unit = {}
+    for c in ("rater_unit", "target_unit"):
+        codes, uniq = _str_factor(rt[c])
+        unit[c] = _vocab_codes([mapping.get(u, u) for u in uniq], vocab)[codes] if len(codes) else codes
+    rater, target = unit["rater_unit"], unit["target_unit"]
+    # as relcoord.scores: a respondent-tie enters an aggregate only if its
+    # RC index is defined (so every measure comes from the same ties)
+    if "rc" in rt.columns:
+        defined = pd.to_numeric(rt["rc"], errors="coerce").notna().to_numpy()
+        rid, rater, target = rid[defined], rater[defined], target[defined]
     else:
-        r = apply_successors(resp[["respondent_id", "networks"]].copy(), units, ["networks"])
-        r["respondent_id"] = r["respondent_id"].astype(str)
-        lists = r["networks"].map(lambda s: [] if is_blank(s) else [x.strip() for x in str(s).split(";") if x.strip()])
-        mem = pd.DataFrame({"respondent_id": r["respondent_id"], "network": lists}).explode("network")
-        mem = mem.dropna(subset=["network"]).drop_duplicates().reset_index(drop=True)
-    return rt, mem
+        defined = slice(None)
+    block = np.empty((len(measures), len(rid)))   # one contiguous row per measure
+    for j, m in enumerate(measures):
+        block[j] = pd.to_numeric(rt[m], errors="coerce").to_numpy(float)[defined]
+    values = pd.DataFrame(block.T, columns=list(measures), copy=False)
+    n_units = max(len(vocab), 1)
+    if pd.Series(rid * n_units + target).duplicated().any():
+        # after a merge two former units can collapse onto one target: average
+        g = values.groupby([rid, rater, target], sort=False).mean()
+        rid, rater, target = (g.index.get_level_values(i).to_numpy(np.int64) for i in range(3))
+        values = g.reset_index(drop=True)
+    mem = _memberships_long(resp, units)
+    mem_rid = pd.Index(rid_uniq).get_indexer(mem["respondent_id"].to_numpy(dtype=object))
+    mem_net = _vocab_codes(mem["network"], vocab)
+    keep = mem_rid >= 0
+    return _CodedRound(rid, rater, target, values, mem_rid[keep].astype(np.int64), mem_net[keep])
 
 
-def _respondent_values(rt: pd.DataFrame, mem: pd.DataFrame, kinds: Mapping[str, str],
-                       measures: Sequence[str], levels: Sequence[str]) -> pd.DataFrame:
-    """Long-by-level, wide-by-measure table: ``level, rater_unit, target_unit,
-    block, respondent_id`` + measures; one row per respondent and group.
+class _Part(NamedTuple):
+    """Rows of the long respondent-value table (one per respondent and group) of one level:
+    group key codes (vocabulary codes; arrays or one code for all rows) and the values, rows
+    ``rows`` of ``source`` (all rows when None)."""
+    level: str
+    rater: np.ndarray | int
+    target: np.ndarray | int
+    block: np.ndarray | int
+    source: pd.DataFrame
+    rows: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.source) if self.rows is None else len(self.rows)
+
+
+def _respondent_parts(c: _CodedRound, kind_of: np.ndarray, measures: Sequence[str], levels: Sequence[str],
+                      vocab: dict[str, int]) -> list[_Part]:
+    """Respondent-level values per level and group, as :class:`_Part` s: one row per respondent
+    and group, in the row order of the per-level table this replaces (so every group's values
+    meet the statistics in the same order).
 
     Definitions follow :mod:`relcoord.scores` (Gittell et al. 2000): rows are first
     expanded into rater groups (the base unit, plus each network the
     respondent lists), so per-round tables and changes describe the same
     groups."""
     m = list(measures)
-    base = rt.assign(rater_group=rt["rater_unit"], rater_kind="base")
-    parts_g = [base]
-    if len(mem):
-        net = rt.merge(mem, on="respondent_id", how="inner", sort=False)
-        parts_g.append(net.assign(rater_group=net.pop("network"), rater_kind="network"))
-    rtg = pd.concat(parts_g, ignore_index=True) if len(parts_g) > 1 else base
-    rtg["target_kind"] = rtg["target_unit"].map(kinds)
-    diag = rtg["rater_group"].to_numpy() == rtg["target_unit"].to_numpy()
-    rk = rtg["rater_kind"].to_numpy()
-    tk = rtg["target_kind"].to_numpy()
-    parts: list[pd.DataFrame] = []
+    n = len(c.rid)
+    empty, base_k, net_k = (vocab.setdefault(s, len(vocab)) for s in ("", "base", "network"))
+    # the rater groups: every respondent-tie as its base unit, then once per network of its respondent
+    if len(c.mem_rid):
+        net = pd.DataFrame({"r": c.rid, "_row": np.arange(n)}).merge(
+            pd.DataFrame({"r": c.mem_rid, "_net": c.mem_net}), on="r", how="inner", sort=False)
+        net_rows, net_group = net["_row"].to_numpy(np.int64), net["_net"].to_numpy(np.int64)
+    else:
+        net_rows = net_group = np.array([], dtype=np.int64)
+    g_rows = np.concatenate([np.arange(n), net_rows])
+    g_group = np.concatenate([c.rater, net_group])
+    g_target = c.target[g_rows]
+    g_rid = c.rid[g_rows]
+    is_net = np.arange(len(g_rows)) >= n
+    diag = g_group == g_target
+    tk = kind_of[g_target]
+    parts: list[_Part] = []
+    n_resp = int(c.rid.max()) + 1 if n else 1
+    # a network that is also a base unit (not in a valid register) would mix both kinds of rows
+    # in one group: then the rater-group rows are aggregated in one pass
+    apart = not np.isin(net_group, c.rater).any()
+    net_values = c.values.take(net_rows) if len(net_rows) else c.values.iloc[:0]
+    sources = (((c.values, 0, n), (net_values, n, len(g_rows))) if apart
+               else ((c.values.take(g_rows), 0, len(g_rows)),))
 
-    def add(level: str, df: pd.DataFrame, rater, target, block="") -> None:
-        out = df[["respondent_id", *m]].copy()
-        out.insert(0, "level", level)
-        out.insert(1, "rater_unit", rater)
-        out.insert(2, "target_unit", target)
-        out.insert(3, "block", block)
-        parts.append(out)
+    def aggregate(key: np.ndarray, keep: np.ndarray) -> list[tuple[pd.DataFrame, np.ndarray]]:
+        """Each (key, respondent) group's mean over the rater-group rows ``keep`` (groups by first
+        appearance); the base-unit rows' and the network rows' (no group has both) apart, so the
+        base rows are read in place: ``[(means, key of each)]``."""
+        out = []
+        for src, lo, hi in sources:
+            k = np.where(keep[lo:hi], key[lo:hi] * n_resp + g_rid[lo:hi], -1)
+            if (k < 0).all():
+                continue
+            # rows left out have a NaN key, which groupby drops (integers < 2**53: exact as floats)
+            agg = src.groupby(np.where(k >= 0, k, np.nan), sort=False)[m].mean()
+            out.append((agg.reset_index(drop=True), agg.index.to_numpy(float).astype(np.int64) // n_resp))
+        return out
 
     if "organisation" in levels:
-        org = rt.groupby("respondent_id", sort=False)[m].mean().reset_index()
-        add("organisation", org, "", "")
+        org = c.values.groupby(c.rid, sort=False)[m].mean().reset_index(drop=True)
+        parts.append(_Part("organisation", empty, empty, empty, org, None))
     if "block" in levels:
-        isb, isn = rk == "base", rk == "network"
+        isb, isn = ~is_net, is_net
         tb, tn = tk == "base", tk == "network"
         lab = np.select([isb & tb & diag, isb & tb, isb & tn, isn & tb, isn & tn & diag, isn & tn],
-                        list(BLOCKS), default="")
-        b = rtg.assign(_b=lab)
-        b = b[lab != ""].groupby(["_b", "respondent_id"], sort=False)[m].mean().reset_index()
-        for blk, grp in b.groupby("_b", sort=False):
-            rkind, tkind = BLOCKS[blk]
-            add("block", grp, rkind, tkind, blk)
+                        np.arange(len(BLOCKS)), default=-1)
+        names = list(BLOCKS)
+        kind_code = {"base": base_k, "network": net_k}
+        rk = np.array([kind_code[BLOCKS[b][0]] for b in names], dtype=np.int64)
+        tkc = np.array([kind_code[BLOCKS[b][1]] for b in names], dtype=np.int64)
+        bk = _vocab_codes(names, vocab)
+        for vals, blk in aggregate(lab, lab >= 0):
+            parts.append(_Part("block", rk[blk], tkc[blk], bk[blk], vals, None))
     if "unit_within" in levels:
-        w = rtg[diag]
-        add("unit_within", w, w["rater_group"].to_numpy(), w["rater_group"].to_numpy())
+        w = np.flatnonzero(diag)
+        parts.append(_Part("unit_within", g_group[w], g_group[w], empty, c.values, g_rows[w]))
     if "unit_between" in levels:
-        btw = rtg[~diag].groupby(["rater_group", "respondent_id"], sort=False)[m].mean().reset_index()
-        add("unit_between", btw, btw["rater_group"].to_numpy(), "")
+        for vals, grp in aggregate(g_group, ~diag):
+            parts.append(_Part("unit_between", grp, empty, empty, vals, None))
     if "unit_received" in levels:
-        is_member = rt["rater_unit"].to_numpy() == rt["target_unit"].to_numpy()
-        if len(mem):
-            idx = pd.MultiIndex.from_arrays([mem["respondent_id"], mem["network"]])
-            is_member |= pd.MultiIndex.from_arrays([rt["respondent_id"], rt["target_unit"]]).isin(idx)
-        rec = rt[~is_member]
-        add("unit_received", rec, rec["target_unit"].to_numpy(), "")
+        is_member = c.rater == c.target
+        if len(c.mem_rid):
+            n_codes = max(len(vocab), 1)
+            is_member |= np.isin(c.rid * n_codes + c.target, c.mem_rid * n_codes + c.mem_net)
+        rec = np.flatnonzero(~is_member)
+        parts.append(_Part("unit_received", c.target[rec], empty, empty, c.values, rec))
     if "tie" in levels:
-        add("tie", rtg, rtg["rater_group"].to_numpy(), rtg["target_unit"].to_numpy())
-    if not parts:
-        return pd.DataFrame(columns=["level", "rater_unit", "target_unit", "block", "respondent_id", *m])
-    return pd.concat(parts, ignore_index=True)
+        parts.append(_Part("tie", g_group, g_target, empty, c.values, g_rows))
+    return parts
+
+
+def _both_rounds_parts(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame | None,
+                       resp_b: pd.DataFrame | None, units: pd.DataFrame, measures: Sequence[str],
+                       levels: Sequence[str]) -> tuple[list[tuple[int, _Part]], dict[str, int]]:
+    """``[(round, part)]`` (round 0 = A, 1 = B) of both rounds, and the key vocabulary."""
+    kinds = unit_kinds(units)
+    vocab: dict[str, int] = {}
+    coded = [_coded_round(rt, resp, units, measures, vocab) for rt, resp in ((rt_a, resp_a), (rt_b, resp_b))]
+    for s in ("", "base", "network", *BLOCKS):
+        vocab.setdefault(s, len(vocab))
+    kind_of = np.array([kinds.get(s) for s in vocab], dtype=object)
+    out = []
+    for rnd, c in enumerate(coded):
+        out += [(rnd, p) for p in _respondent_parts(c, kind_of, measures, levels, vocab)]
+    return out, vocab
+
+
+def _group_keys(parts: list[tuple[int, _Part]], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Group codes of the parts' rows (concatenated) by (level, rater_unit, target_unit, block),
+    the groups numbered in lexicographic order of those strings; returns ``(codes, keys)`` with
+    ``keys`` an object array (groups × 4)."""
+    words = np.array(sorted(vocab), dtype=object)
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[[vocab[w] for w in words]] = np.arange(len(words))
+    levels = sorted(LEVELS)
+    V = len(words)
+    codes = []
+    for _, p in parts:
+        lv = levels.index(p.level)
+        code = ((lv * V + rank[p.rater]) * V + rank[p.target]) * V + rank[p.block]
+        codes.append(np.broadcast_to(np.asarray(code, dtype=np.int64), (len(p),)))
+    kid, combined = pd.factorize(np.concatenate(codes) if codes else np.array([], dtype=np.int64), sort=True)
+    keys = np.empty((len(combined), 4), dtype=object)
+    rest = np.asarray(combined, dtype=np.int64)
+    for i in (3, 2, 1):
+        keys[:, i] = words[rest % V]
+        rest = rest // V
+    keys[:, 0] = np.array(levels, dtype=object)[rest] if len(rest) else rest
+    return kid, keys
+
+
+def _part_values(parts: list[tuple[int, _Part]], m: str) -> np.ndarray:
+    """Measure ``m`` of every row of the parts, concatenated."""
+    out = [p.source[m].to_numpy(float) if p.rows is None else p.source[m].to_numpy(float)[p.rows]
+           for _, p in parts]
+    return np.concatenate(out) if out else np.array([], dtype=float)
 
 
 def _empty_changes() -> pd.DataFrame:
@@ -197,30 +350,6 @@ def _resolve_measures(measures, *tables) -> list[str]:
     if not measures:
         raise RelcoordError("no measure to compare", hint="the respondent-tie tables must hold rc and/or item columns")
     return measures
-
-
-def _group_keys(df: pd.DataFrame, key_cols: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Group codes of ``df``'s rows by the string values of ``key_cols``, the
-    groups numbered in lexicographic order of the key tuples; returns
-    ``(codes, keys)`` with ``keys`` an object array (groups × key columns).
-    Each column is factorised on its own (sorted), so the combined integer
-    code sorts as the tuples do."""
-    codes = np.zeros(len(df), dtype=np.int64)
-    uniq = []
-    for c in key_cols:
-        col = df[c]
-        if not (col.dtype == object and all(type(x) is str for x in pd.unique(col.to_numpy()))):
-            col = col.astype(str)
-        cc, u = pd.factorize(col.to_numpy(), sort=True)
-        codes = codes * len(u) + cc
-        uniq.append(np.asarray(u, dtype=object))
-    kid, combined = pd.factorize(codes, sort=True)
-    keys = np.empty((len(combined), len(key_cols)), dtype=object)
-    rest = combined.astype(np.int64)
-    for i in range(len(key_cols) - 1, -1, -1):
-        keys[:, i] = uniq[i][rest % len(uniq[i])]
-        rest = rest // len(uniq[i])
-    return kid, keys
 
 
 def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame | None,
@@ -262,58 +391,47 @@ def unpaired_changes(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFram
         raise RelcoordError(f"g_ci must be 'analytic' or 'bootstrap' (got {g_ci!r})")
     levels = [lv for lv in levels if lv in LEVELS]
     measures = _resolve_measures(measures, rt_a, rt_b)
-    allv = _both_rounds_values(rt_a, rt_b, resp_a, resp_b, units, measures, levels)
-    if len(allv) == 0:
+    parts, vocab = _both_rounds_parts(rt_a, rt_b, resp_a, resp_b, units, measures, levels)
+    if sum(len(p) for _, p in parts) == 0:
         return _empty_changes()
-    kid, key_arr = _group_keys(allv, ["level", "rater_unit", "target_unit", "block"])
-    st = _unpaired_statistics(kid, allv["_round"].to_numpy(), allv, len(key_arr), measures, min_group_size,
-                              g_ci, n_boot, seed)
-    del allv
+    kid, key_arr = _group_keys(parts, vocab)
+    rnd = np.concatenate([np.full(len(p), r, dtype=np.int8) for r, p in parts])
+    st = _unpaired_statistics(kid, rnd, lambda m: _part_values(parts, m), len(key_arr), measures,
+                              min_group_size, g_ci, n_boot, seed)
     return _changes_table(st, key_arr, measures)
 
 
-def _both_rounds_values(rt_a: pd.DataFrame, rt_b: pd.DataFrame, resp_a: pd.DataFrame | None,
-                        resp_b: pd.DataFrame | None, units: pd.DataFrame, measures: Sequence[str],
-                        levels: Sequence[str]) -> pd.DataFrame:
-    """:func:`_respondent_values` of both rounds, ``_round`` 0 (A) or 1 (B)."""
-    kinds = unit_kinds(units)
-    frames = []
-    for rnd, (rt, resp) in enumerate(((rt_a, resp_a), (rt_b, resp_b))):
-        rt2, mem = _prepare_round(rt, resp, units, measures)
-        vals = _respondent_values(rt2, mem, kinds, measures, levels)
-        vals["_round"] = rnd
-        frames.append(vals)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _unpaired_statistics(kid: np.ndarray, rnd_all: np.ndarray, allv: pd.DataFrame, K: int,
+def _unpaired_statistics(kid: np.ndarray, rnd_all: np.ndarray, values: Callable[[str], np.ndarray], K: int,
                          measures: Sequence[str], min_group_size: int, g_ci: str, n_boot: int,
                          seed: int) -> dict[str, Any]:
-    """Welch t, Mann–Whitney U and Hedges' g for every group g = key * M + measure.
+    """Welch t, Mann–Whitney U and Hedges' g for every group g = key * M + measure;
+    ``values(m)``: measure ``m`` of every row (group ``kid``, round ``rnd_all``).
 
-    Each measure's values are handled in turn (a group holds one measure only),
-    which keeps memory at one column's worth; per group the values are met in
-    the same order as in one pass."""
+    Each measure's values are handled in turn (a group holds one measure only,
+    and whether it is suppressed depends on its own counts only), which keeps
+    memory at one column's worth; per group the values are met in the same
+    order as in one pass."""
     M = len(measures)
     G = K * M
     n_a, mean_a, var_a, n_b, mean_b, var_b = (np.zeros(G) for _ in range(6))
+    mw_u, mw_p = np.full(G, np.nan), np.full(G, np.nan)
     cols = []
     for j, m in enumerate(measures):
-        val = allv[m].to_numpy(float)
+        val = values(m)
         ok = np.isfinite(val)
         gid, rnd, val = kid[ok], rnd_all[ok], val[ok]
         isa = rnd == 0
         for (n_, mean_, var_), sel in (((n_a, mean_a, var_a), isa), ((n_b, mean_b, var_b), ~isa)):
             n_[j::M], mean_[j::M], var_[j::M] = group_moments(gid[sel], val[sel], K)
-        cols.append((gid, rnd, val))
+        need_j = ~((n_a[j::M] < min_group_size) | (n_b[j::M] < min_group_size)) & ((n_a[j::M] + n_b[j::M]) > 0)
+        mw_u[j::M], mw_p[j::M] = mann_whitney_by_runs(gid, rnd, val, K, n_a[j::M], n_b[j::M], need_j)
+        if g_ci == "bootstrap":
+            cols.append((gid, rnd, val))
     suppressed = (n_a < min_group_size) | (n_b < min_group_size)
     present = (n_a + n_b) > 0
     t, df, p = welch_vectorised(n_a, mean_a, var_a, n_b, mean_b, var_b)
     g, glo, ghi = hedges_g(n_a, mean_a, var_a, n_b, mean_b, var_b)
     need = ~suppressed & present
-    mw_u, mw_p = np.full(G, np.nan), np.full(G, np.nan)
-    for j, (gid, rnd, val) in enumerate(cols):
-        mw_u[j::M], mw_p[j::M] = mann_whitney_by_runs(gid, rnd, val, K, n_a[j::M], n_b[j::M], need[j::M])
     method = G_CI_ANALYTIC
     if g_ci == "bootstrap":
         # within a group the values keep their row order, as bootstrap_g's resampling expects
@@ -467,23 +585,46 @@ def _model_rows(name: str, fit: REMLFit | None, df: pd.DataFrame, factors: Seque
     return rows
 
 
-def _model_data(rt: pd.DataFrame, resp: pd.DataFrame | None, units: pd.DataFrame, round_id: str,
-                panel_key: str | None) -> pd.DataFrame:
+class _ModelRows(NamedTuple):
+    """One round's respondent-ties with an RC score, ids as codes (:func:`_model_rows_coded`)."""
+    rid: np.ndarray            # per row: respondent code into ``labels``
+    labels: np.ndarray         # per respondent: "<round>:<id>", or "key:<panel key>" when linked
+    ids: np.ndarray            # per respondent: respondent_id as a string
+    units: dict[str, tuple[np.ndarray, np.ndarray]]   # rater_unit / target_unit: (codes, unit ids)
+    rc: pd.Series              # the rows' RC scores (index: the rows of rt)
+
+
+def _model_rows_coded(rt: pd.DataFrame, resp: pd.DataFrame | None, units: pd.DataFrame, round_id: str,
+                      panel_key: str | None) -> _ModelRows:
     need = {"respondent_id", "rater_unit", "target_unit", "rc"}
     if not need <= set(rt.columns):
         raise RelcoordError(f"respondent-tie table lacks column(s) {sorted(need - set(rt.columns))}",
                             hint="pass the table from relcoord.scores.respondent_ties")
-    d = rt[["respondent_id", "rater_unit", "target_unit", "rc"]].copy()
-    for c in ("respondent_id", "rater_unit", "target_unit"):
-        d[c] = d[c].astype(str)
-    d["rc"] = pd.to_numeric(d["rc"], errors="coerce")
-    d = apply_successors(d.dropna(subset=["rc"]), units, ["rater_unit", "target_unit"])
-    d["respondent"] = round_id + ":" + d["respondent_id"]
+    rc = pd.to_numeric(rt["rc"], errors="coerce")
+    keep = rc.notna().to_numpy()
+    mapping = successor_map(units)
+    rid, ids = _str_factor(rt["respondent_id"])
+    coded = {}
+    for c in ("rater_unit", "target_unit"):
+        codes, uniq = _str_factor(rt[c])
+        coded[c] = (codes[keep], np.array([mapping.get(u, u) for u in uniq], dtype=object))
+    labels = np.array([f"{round_id}:{i}" for i in ids], dtype=object)
     if panel_key and resp is not None and panel_key in resp.columns:
         keys, _ = _panel_keys(resp, panel_key)
-        linked = d["respondent_id"].map(keys)
-        d["respondent"] = np.where(linked.notna(), "key:" + linked.astype(str), d["respondent"])
-    return d
+        linked = pd.Series(ids, dtype=object).map(keys)
+        labels = np.where(linked.notna(), "key:" + linked.astype(str), labels)
+    return _ModelRows(rid[keep], np.asarray(labels, dtype=object), ids, coded, rc[keep])
+
+
+def _model_data(rt: pd.DataFrame, resp: pd.DataFrame | None, units: pd.DataFrame, round_id: str,
+                panel_key: str | None) -> pd.DataFrame:
+    """``respondent_id, rater_unit, target_unit, rc, respondent`` of the respondent-ties with an RC
+    score (successors applied); ``respondent`` is "<round>:<id>", or "key:<panel key>" when linked."""
+    m = _model_rows_coded(rt, resp, units, round_id, panel_key)
+    cols = {"respondent_id": m.ids[m.rid]}
+    for c, (codes, uniq) in m.units.items():
+        cols[c] = uniq[codes]
+    return pd.DataFrame({**cols, "rc": m.rc, "respondent": m.labels[m.rid]}, index=m.rc.index)
 
 
 def _check_model_options(engine: str, share_rule: str) -> None:
@@ -495,22 +636,34 @@ def _check_model_options(engine: str, share_rule: str) -> None:
 
 def _base_rater_ties(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame, round_a: str, round_b: str,
                      resp_a: pd.DataFrame | None, resp_b: pd.DataFrame | None,
-                     panel_key: str | None) -> tuple[pd.DataFrame, set[str], set[str]]:
+                     panel_key: str | None, coded_units: bool = False) -> tuple[pd.DataFrame, set[str], set[str]]:
     """Both rounds' respondent-ties of base-unit raters (``round`` 0 / 1, ``rater_kind``,
-    ``target_kind``, ``respondent`` as a Categorical), and the rater and target units present
-    in both rounds."""
-    da = _model_data(rt_a, resp_a, units, round_a, panel_key).assign(round=0)
-    db = _model_data(rt_b, resp_b, units, round_b, panel_key).assign(round=1)
-    d = pd.concat([da, db], ignore_index=True)
+    ``target_kind``, ``respondent`` as a Categorical; ``coded_units``: ``rater_unit`` and
+    ``target_unit`` too, with the same categories), and the rater and target units present
+    in both rounds. Categories are sorted as the strings, so a model factorises their integer
+    codes to the levels the strings would give; every string is made once per distinct value."""
+    rows = [_model_rows_coded(rt, resp, units, r, panel_key)
+            for rt, resp, r in ((rt_a, resp_a, round_a), (rt_b, resp_b, round_b))]
     # one category per respondent (categories sorted as the strings): the
     # models' subsets count and factorise its integer codes, not the strings
-    d["respondent"] = pd.Categorical(d["respondent"])
+    present = [m.labels[np.unique(m.rid)] for m in rows]
+    resp_cats = pd.Index(pd.unique(np.concatenate(present))).sort_values()
+    respondent = np.concatenate([resp_cats.get_indexer(m.labels)[m.rid] for m in rows])
+    seen = {c: [set(uniq[np.unique(codes)]) for codes, uniq in (m.units[c] for m in rows)]
+            for c in ("rater_unit", "target_unit")}
+    unit_cats = pd.Index(sorted(set().union(*seen["rater_unit"], *seen["target_unit"])), dtype=object)
     kinds = unit_kinds(units)
-    d["rater_kind"] = d["rater_unit"].map(kinds)
-    d["target_kind"] = d["target_unit"].map(kinds)
-    d = d[d["rater_kind"].fillna("base") == "base"]
-    both_raters = set(da["rater_unit"]) & set(db["rater_unit"])
-    both_targets = set(da["target_unit"]) & set(db["target_unit"])
+    kind_of = np.array([kinds.get(u) for u in unit_cats], dtype=object)
+    d = pd.DataFrame({"rc": pd.concat([m.rc for m in rows], ignore_index=True).to_numpy(),
+                      "round": np.repeat([0, 1], [len(m.rid) for m in rows])})
+    for c in ("rater_unit", "target_unit"):
+        codes = np.concatenate([unit_cats.get_indexer(uniq)[codes] for codes, uniq in (m.units[c] for m in rows)])
+        d[c] = pd.Categorical.from_codes(codes, categories=unit_cats) if coded_units else unit_cats.to_numpy()[codes]
+        d[c.replace("_unit", "_kind")] = kind_of[codes]
+    d["respondent"] = pd.Categorical.from_codes(respondent, categories=resp_cats)
+    d = d[pd.Series(d["rater_kind"]).fillna("base").to_numpy() == "base"]
+    both_raters = seen["rater_unit"][0] & seen["rater_unit"][1]
+    both_targets = seen["target_unit"][0] & seen["target_unit"][1]
     return d, both_raters, both_targets
 
 
@@ -540,15 +693,19 @@ def _shares_network(d: pd.DataFrame, memberships: pd.DataFrame, units: pd.DataFr
 def _model_specs(d: pd.DataFrame, bb: pd.DataFrame, both_raters: set[str], both_targets: set[str],
                  share_note: str, respondent_note: str | None) -> list[tuple]:
     """``(model, data, fixed terms, random factors, note)`` for every model of :func:`mixed_models`;
-    the respondent models only with a ``respondent_note``."""
-    other = d["target_unit"] != d["rater_unit"]
-    bn = d[other & d["target_kind"].isin(["base", "network"])].copy()
-    bn["to_network"] = (bn["target_kind"] == "network").astype(float)
+    the respondent models only with a ``respondent_note``. ``data`` is a table, or a function
+    making it (a subset made when its model is fitted, so only one subset is held at a time)."""
 
-    def restrict(x: pd.DataFrame) -> pd.DataFrame:
-        return x[x["rater_unit"].isin(both_raters) & x["target_unit"].isin(both_targets)]
+    def bn() -> pd.DataFrame:
+        other = d["target_unit"] != d["rater_unit"]
+        out = d[other & d["target_kind"].isin(["base", "network"])].copy()
+        out["to_network"] = (out["target_kind"] == "network").astype(float)
+        return out
 
-    dropped = sorted((set(d["rater_unit"]) - both_raters) | (set(d["target_unit"]) - both_targets))
+    def restrict(x: pd.DataFrame) -> Callable[[], pd.DataFrame]:
+        return lambda: x[x["rater_unit"].isin(both_raters) & x["target_unit"].isin(both_targets)]
+
+    dropped = sorted((set(d["rater_unit"].unique()) - both_raters) | (set(d["target_unit"].unique()) - both_targets))
     sens_note = ("units present in both rounds only" + (f"; left out: {', '.join(dropped)}" if dropped
                                                          else "; no unit left out"))
     rc_f = ["rater_unit", "target_unit"]
@@ -651,13 +808,14 @@ def mixed_models(rt_a: pd.DataFrame, rt_b: pd.DataFrame, units: pd.DataFrame,
     round_a, round_b = str(round_a), str(round_b)
     round_order = [str(r) for r in (round_order or [round_a, round_b])]
     d, both_raters, both_targets = _base_rater_ties(rt_a, rt_b, units, round_a, round_b, resp_a, resp_b,
-                                                    panel_key)
+                                                    panel_key, coded_units=engine == "reml")
     bb, share_note = _shares_network(d, memberships, units, round_a, round_b, round_order, share_rule)
     rnote = _respondent_note(panel_key, resp_a, resp_b) if respondent_effects else None
     reg_note = successor_note(units, [rt_a, rt_b], ["rater_unit", "target_unit"])
     rows: list[dict] = []
     for name, data, rhs, factors, note in _model_specs(d, bb, both_raters, both_targets, share_note, rnote):
-        rows += _fit_rows(name, data, rhs, factors, "; ".join(x for x in (note, reg_note) if x), engine)
+        rows += _fit_rows(name, data() if callable(data) else data, rhs, factors,
+                          "; ".join(x for x in (note, reg_note) if x), engine)
     return pd.DataFrame(rows)[MODEL_COLUMNS]
 
 

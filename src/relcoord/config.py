@@ -83,16 +83,30 @@ def round_order(cfg: dict) -> list[str]:
     return [r for r, _ in sorted(cfg["rounds"].items(), key=lambda kv: (kv[1]["date"], kv[0]))]
 
 
+def period_of(round_id: str, date: str, period: str) -> str:
+    """The benchmark period of a round (relcoord.benchmark): the year of its date (``period="year"``)
+    or its id (``"round"``)."""
+    if period == "year":
+        return str(date)[:4]
+    if period == "round":
+        return str(round_id)
+    raise RelcoordError(f"period must be 'year' or 'round', got {period!r}")
+
+
 def check_round_files(settings: Settings, base: str | Path = ".", source: str = "config/config.yaml") -> None:
     """Every file the config names must exist before anything runs: each
     round's export (a file, or a folder for the SurveyXact CSV trio and the
-    canonical format) and codebook, the unit register, memberships and the
-    instrument. A missing one stops the run naming the config key, so results
-    are never re-rendered from an earlier export that is no longer there."""
+    canonical format) and codebook, the unit register, memberships, the
+    instrument and the staff register when one is configured. A missing one stops the run naming the
+    config key, so results are never re-rendered from an earlier export that is no longer there."""
     base = Path(base)
     problems = []
-    for key in ("units", "memberships", "instrument"):
-        path = getattr(settings, key)
+    named = [(key, getattr(settings, key)) for key in ("units", "memberships", "instrument", "staff")]
+    if settings.benchmark is not None:
+        named += [("benchmark/positions", settings.benchmark.positions), ("benchmark/pool", settings.benchmark.pool)]
+    for key, path in named:
+        if path is None:                    # staff, benchmark: optional
+            continue
         if not (base / path).is_file():
             problems.append(f"{key}: {path!r} does not exist (or is not a file)")
     for rid, r in settings.rounds.items():
@@ -188,6 +202,23 @@ class Validation:
 
 
 @dataclass(frozen=True)
+class Benchmark:
+    """``benchmark``: the organisation's position in a consortium's benchmark (relcoord.benchmark)."""
+
+    positions: str
+    pool: str | None
+    period: str
+    min_organisations: int
+
+
+@dataclass(frozen=True)
+class Weighting:
+    """``weighting``: response rates and weights (used only with ``staff``)."""
+
+    low_response_ratio: float
+
+
+@dataclass(frozen=True)
 class Report:
     """``report``: the readers' language and the reports' title (in that language, :func:`in_language`)."""
 
@@ -241,6 +272,11 @@ class Settings:
     #: the rounds of results/trends/ in date order (``trends``; every round when the config leaves it out
     #: and has three or more); empty: no trend
     trends: tuple[str, ...]
+    #: the staff register (``staff``, relcoord.weights), None when the config gives none
+    staff: str | None = None
+    weighting: Weighting = Weighting(low_response_ratio=0.5)
+    #: the consortium benchmark (``benchmark``), None when the config gives none
+    benchmark: Benchmark | None = None
 
 
 def _privacy(p: Mapping[str, Any]) -> Privacy:
@@ -271,6 +307,10 @@ def _validation(v: Mapping[str, Any]) -> Validation:
     )
 
 
+def _weighting(w: Mapping[str, Any]) -> Weighting:
+    return Weighting(low_response_ratio=float(w["low_response_ratio"]))
+
+
 def in_language(value: Any, lang: str, default: str = "") -> str:
     """A text the config may give per language: a plain string (every language), or a mapping
     language -> text (``{da: Før 2024, en: Baseline 2024}``), read in ``lang``; a language the
@@ -287,7 +327,8 @@ def _report(r: Mapping[str, Any]) -> Report:
     return Report(language=lang, title=in_language(r["title"], lang))
 
 
-_SECTIONS = {"privacy": _privacy, "scoring": _scoring, "validation": _validation, "report": _report}
+_SECTIONS = {"privacy": _privacy, "scoring": _scoring, "validation": _validation, "report": _report,
+             "weighting": _weighting}
 
 
 def settings_from_config(cfg: Mapping[str, Any], source: str = "config/config.yaml") -> Settings:
@@ -327,6 +368,11 @@ def settings_from_config(cfg: Mapping[str, Any], source: str = "config/config.ya
         seed=int(cfg["seed"]),
         trends=tuple(r for r in round_order(cfg)
                      if r in cfg.get("trends", list(cfg["rounds"]) if len(cfg["rounds"]) >= 3 else [])),
+        staff=cfg.get("staff"),
+        weighting=_weighting(cfg["weighting"]),
+        benchmark=Benchmark(positions=str(b["positions"]), pool=b.get("pool"), period=b.get("period", "year"),
+                            min_organisations=int(b.get("min_organisations", 5)))
+        if (b := cfg.get("benchmark")) else None,
     )
 
 
@@ -335,8 +381,9 @@ def load_settings(path: str | Path) -> Settings:
     return settings_from_config(read_yaml(path) or {}, str(path))
 
 
-def section(name: str, values: Mapping[str, Any] | None = None) -> Privacy | Scoring | Validation | Report:
-    """One settings section (``privacy``, ``scoring``, ``validation``, ``report``)
+def section(name: str, values: Mapping[str, Any] | None = None
+            ) -> Privacy | Scoring | Validation | Report | Weighting:
+    """One settings section (``privacy``, ``scoring``, ``validation``, ``report``, ``weighting``)
     from its config mapping, the schema's defaults filled in for what it leaves
     out: e.g. ``section("scoring", {"ci": "bootstrap"})`` (for callers without a
     whole config: tests, benchmarks, simulations)."""

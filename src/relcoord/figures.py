@@ -49,6 +49,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from .figure_names import COMPARISON_FIGURES, ROUND_FIGURES  # the stems, importable without matplotlib
 from .lazy import lazy_module
 from .locales import group, languages, text
 from .present import fmt_int, fmt_num, fmt_pct, fmt_tick, unit_order  # noqa: F401  (re-exported)
@@ -98,9 +99,6 @@ __all__ = [
     "group_sizes",
     "figure_files",
 ]
-
-ROUND_FIGURES: tuple[str, ...] = ("rc_matrix", "rc_map", "dimension_profile", "item_distributions", "response_overview")
-COMPARISON_FIGURES: tuple[str, ...] = ("forest_changes", "tie_dumbbell", "network_effect")
 
 DPI = 150
 
@@ -1298,6 +1296,51 @@ def _answer_kind(responses: pd.DataFrame) -> pd.Series:
     )
 
 
+#: the columns of validated/responses.parquet that :func:`round_figures` reads
+RESPONSE_COLUMNS = ("respondent_id", "item", "value", "answer")
+
+
+def _text_codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``(codes, texts)``: ``texts[codes]`` is ``col.astype(str)``, ``str`` made once per distinct
+    value (a categorical's own codes, missing values as "nan")."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        texts = [str(c) for c in col.cat.categories]
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(texts), codes)
+            texts.append(str(np.nan))
+        return codes, texts
+    codes, uniq = pd.factorize(col, use_na_sentinel=False)
+    return codes, [str(u) for u in uniq]
+
+
+def _answer_counts(r: pd.DataFrame, items: list[str], scores: list[int], cats: list[str]) -> pd.DataFrame:
+    """Answers per item (rows ``items``) and category (columns ``cats``: the scores as text, then
+    dont_know and blank): a valid answer counts under its rounded score (none outside the scale),
+    a "don't know" as dont_know, anything else as blank (:func:`_answer_kind`); items outside
+    ``items`` are not counted. Counted over small integer codes, never one string per answer."""
+    n_cat = len(cats)
+    val = pd.to_numeric(r["value"], errors="coerce").to_numpy(float).round()
+    cat = np.full(len(val), n_cat - 1, dtype=np.int16)            # blank
+    if "answer" in r.columns:
+        codes, texts = _text_codes(r["answer"])
+        valid = np.array([t == "valid" for t in texts], dtype=bool)[codes]
+        cat[np.array([t == "dont_know" for t in texts], dtype=bool)[codes]] = n_cat - 2
+    else:
+        valid = ~np.isnan(val)
+    cat[valid] = -1                                             # a valid answer off the scale: not counted
+    for j, sc in enumerate(scores):
+        cat[valid & (val == sc)] = j
+    del val, valid
+    codes, texts = _text_codes(r["item"])
+    pos = {it: i for i, it in enumerate(items)}
+    row = np.array([pos.get(t, -1) for t in texts], dtype=np.int64)[codes] if len(codes) else np.zeros(0, np.int64)
+    keep = (row >= 0) & (cat >= 0)
+    counts = np.bincount(row[keep] * n_cat + cat[keep], minlength=len(items) * n_cat).reshape(len(items), n_cat)
+    return pd.DataFrame(counts.astype(np.int64), index=pd.Index(items, dtype=object, name="item"),
+                        columns=pd.Index(cats, dtype=object, name="col_0"))
+
+
 @_styled
 def item_distributions(
     responses: pd.DataFrame, instrument: Any, *, lang: str, min_group_size: int, round_label: str | None = None
@@ -1310,15 +1353,11 @@ def item_distributions(
     k = int(min_group_size)
     items = list(instrument.keys)
     r = responses
-    kind = _answer_kind(r)
-    val = pd.to_numeric(r["value"], errors="coerce").round()
     n_resp = r["respondent_id"].nunique() if "respondent_id" in r.columns else len(r)
     smin, smax = int(getattr(instrument, "scale_min", 1)), int(getattr(instrument, "scale_max", 5))
     scores = list(range(smin, smax + 1))
     cats = [str(s) for s in scores] + ["dont_know", "blank"]
-    item_col = r["item"].astype(str)
-    cat = np.where(kind == "valid", val.astype("Int64").astype(str), kind.where(kind.isin(["dont_know"]), "blank"))
-    tab = pd.crosstab(item_col, pd.Series(cat, index=r.index)).reindex(index=items, columns=cats, fill_value=0)
+    tab = _answer_counts(r, items, scores, cats)
     shares = tab.div(tab.sum(axis=1).replace(0, np.nan), axis=0)
     fig = _new_figure(figsize=(11.5, 1.7 + 0.85 * len(items)))
     ax = fig.add_subplot()

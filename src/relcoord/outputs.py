@@ -6,6 +6,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -19,13 +20,23 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
+def read_parquet(path: str | Path, columns: Sequence[str], categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """The ``columns`` of a parquet file that it has (in that order): a stage reads only what it uses.
+    ``categorical``: text columns to read as categoricals (one string per distinct value)."""
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in columns if c in names], engine="pyarrow",
+                           read_dictionary=[c for c in categorical if c in names] or None)
+
+
 def write_json(obj: dict, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n",
                           encoding="utf-8")
 
 
-__all__ = ["write_csv", "write_json", "write_parquet"]
+__all__ = ["read_parquet", "write_csv", "write_json", "write_parquet"]
 
 
 #: the zip entry time of every workbook relcoord writes (same bytes for the same input)

@@ -365,6 +365,57 @@ def invariance_case(invariance: pd.DataFrame | None) -> str:
     return "unknown"
 
 
+#: Hu & Bentler (1999) cut-offs for a good fit, and the looser, commonly used acceptable ones
+#: (CFI/TLI >= .90, RMSEA <= .08, SRMR <= .10; e.g. Brown 2015, ch. 3)
+CFA_GOOD = {"cfi": 0.95, "tli": 0.95, "rmsea": 0.06, "srmr": 0.08}
+CFA_ACCEPTABLE = {"cfi": 0.90, "tli": 0.90, "rmsea": 0.08, "srmr": 0.10}
+#: a factor correlation at or above this: the two factors are not told apart
+CFA_SAME_FACTOR = 0.95
+
+
+def cfa_fit(cfa: pd.DataFrame | None, model: str) -> str:
+    """``good`` / ``acceptable`` / ``poor`` / ``unknown`` for one model of cfa.csv
+    (``model, measure, value``): every one of CFI, TLI, RMSEA and SRMR within :data:`CFA_GOOD`
+    (:data:`CFA_ACCEPTABLE`); unknown when the model was not estimated."""
+    if cfa is None or not len(cfa):
+        return "unknown"
+    rows = cfa[cfa["model"] == model]
+    v = {m: _finite(x) for m, x in zip(rows["measure"], rows["value"])}
+    if any(v.get(m) is None for m in CFA_GOOD):
+        return "unknown"
+
+    def within(cut: Mapping[str, float]) -> bool:
+        return v["cfi"] >= cut["cfi"] and v["tli"] >= cut["tli"] and v["rmsea"] <= cut["rmsea"] \
+            and v["srmr"] <= cut["srmr"]
+
+    return "good" if within(CFA_GOOD) else "acceptable" if within(CFA_ACCEPTABLE) else "poor"
+
+
+def cfa_case(cfa: pd.DataFrame | None) -> str:
+    """What the round's two CFA models say about the scale: ``one`` (the one-factor model fits and the
+    two factors are not told apart, or both fit), ``two`` (only the two-factor model fits: communication
+    and relationship are distinct), ``poor`` (neither fits), ``unknown`` (not estimated)."""
+    one, two = cfa_fit(cfa, "one_factor"), cfa_fit(cfa, "two_factor")
+    if one in ("good", "acceptable"):
+        return "one"
+    if two in ("good", "acceptable"):
+        return "two"
+    return "unknown" if one == two == "unknown" else "poor"
+
+
+def s_cfa(cfa: pd.DataFrame | None, lang: str) -> Markup:
+    """The factor analyses in plain words (:func:`cfa_case`), with the factor correlation when the two
+    factors cannot be told apart."""
+    case = cfa_case(cfa)
+    out = _say(lang, f"cfa_{case}")
+    if cfa is not None and len(cfa) and case != "unknown":
+        r = cfa[(cfa["model"] == "two_factor") & (cfa["measure"] == "corr_communication_relationship")]
+        corr = _finite(r["value"].iloc[0]) if len(r) else None
+        if corr is not None and corr >= CFA_SAME_FACTOR:
+            out = out + Markup(" ") + _say(lang, "cfa_same_factor", corr=fmt_num(corr, lang, 2))
+    return out
+
+
 def s_invariance(case: str, lang: str) -> Markup:
     """Whether the rounds' scores can be compared, in plain words (:func:`invariance_case`)."""
     return _say(lang, f"invariance_{case}")

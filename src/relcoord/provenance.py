@@ -29,7 +29,7 @@ __all__ = ["PACKAGES", "sha256_file", "file_record", "git_state", "package_versi
 from .validation import sha256  # noqa: E402
 
 PACKAGES = ("relcoord", "snakemake", "pandas", "numpy", "scipy", "statsmodels", "pandera", "pyarrow", "openpyxl",
-            "matplotlib", "seaborn", "networkx", "jinja2", "pyyaml", "jsonschema")
+            "python-calamine", "matplotlib", "seaborn", "networkx", "jinja2", "pyyaml", "jsonschema")
 
 
 sha256_file = sha256  # one implementation (relcoord.validation.sha256)
@@ -118,7 +118,7 @@ def build_provenance(inputs: Mapping[str, Any], outputs: Iterable[str | Path], *
     """The content of results/provenance.json.
 
     ``inputs``: ``{"config": [paths], "units": path, "memberships": path,
-    "instrument": path, "rounds": {round_id: {"export": [paths], "codebook":
+    "instrument": path, "staff": path (optional), "rounds": {round_id: {"export": [paths], "codebook":
     path}}}``; ``outputs``: result files to fingerprint (a folder: every file in it); ``workflow_dir``: a
     folder of the workflow's checkout (for the git commit); ``base``: the
     project folder paths are given relative to (default: cwd); ``config_sha256``: the
@@ -146,6 +146,7 @@ def build_provenance(inputs: Mapping[str, Any], outputs: Iterable[str | Path], *
             "units": rec(inputs["units"]),
             "memberships": rec(inputs["memberships"]),
             "instrument": rec(inputs["instrument"]),
+            **({"staff": rec(inputs["staff"])} if inputs.get("staff") else {}),   # the optional staff register
             "rounds": rounds,
         },
         "outputs": [_with_settings(rec(p), report_settings) for _, p in out_files],

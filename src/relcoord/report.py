@@ -57,9 +57,10 @@ from .figures import (
     visible_rows,
 )
 from .locales import group, languages, text
-from .present import (Fmt, fmt_date, fmt_int, fmt_num, invariance_case, s_blocks, s_change, s_invariance,
-                      s_network_effect, s_org_level, s_sensitivity, s_subscales, s_ties, unit_label, unit_names,
-                      unit_order)
+from .present import (Fmt, _finite, cfa_fit, fmt_date, fmt_int, fmt_num, invariance_case, s_blocks, s_cfa, s_change,
+                      s_invariance, s_network_effect, s_org_level, s_sensitivity, s_subscales, s_ties, unit_label,
+                      unit_names, unit_order)
+from .present import MISSING
 from .privacy import summary_for_readers
 from .runner import config_hash  # noqa: F401  (re-exported: report.config_hash)
 
@@ -356,6 +357,65 @@ def _response_ctx(summary: Mapping[str, Any], units: pd.DataFrame, f: Fmt, t: Ma
                 k=f.k))}
 
 
+def _who_ctx(summary: Mapping[str, Any], weighted: pd.DataFrame | None, units: pd.DataFrame, f: Fmt,
+             t: Mapping[str, str]) -> dict[str, Any] | None:
+    """"Who answered" (with a staff register, relcoord.weights): the response rate per base unit (hidden
+    where summary.json hides the unit's count; a rate far below the rest marked in words), the
+    organisation's rate, and the organisation's and blocks' RC weighted to the staff next to the
+    unweighted figure, with n, the sum of weights and Kish's effective n. None without a register."""
+    rr = (summary or {}).get("response_rates")
+    if not rr:
+        return None
+    if rr.get("status") == "no_register":
+        return {"intro": t["who_no_register"], "org": None, "rates": None, "weighted": None, "notes": []}
+    names = unit_names(units)
+    entries = {str(e["unit_id"]): e for e in rr.get("units") or []}
+    rows = []
+    for u in unit_order(units, entries):
+        e = entries[u]
+        hidden = str(e.get("hidden") or "")
+        staff = fmt_int(e["staff"], f.lang) if e.get("staff") is not None else f.na
+        if hidden:
+            n, rate, flag = f.hidden_count(hidden), MISSING, t["who_hidden"]
+        else:
+            n = fmt_int(e.get("respondents"), f.lang)
+            rate = f.pct(e["response_rate"]) if e.get("response_rate") is not None else f.na
+            flag = t["who_low"] if e.get("low_response") is True else \
+                t[f"who_note_{e['note']}"] if e.get("note") else ""
+        rows.append([unit_label(u, names), staff, n, rate, _cell(flag, "flag low" if e.get("low_response") is True
+                                                                  and not hidden else "")])
+    org = rr.get("organisation")
+    org_text = t["who_org_rate"].format(pct=f.pct(org["response_rate"]), n=fmt_int(org["respondents"], f.lang),
+                                        staff=fmt_int(org["staff"], f.lang)) if org else t["who_org_rate_na"]
+    ratio = f.pct(float(rr.get("low_response_ratio", 0.5)))
+    notes = [t["who_rates_note"].format(k=f.k, ratio=ratio)]
+    wtable = None
+    if not rr.get("weighted"):
+        notes.append(t["who_no_weights"].format(why=t[f"who_why_{rr.get('status')}"]))
+    elif weighted is not None and len(weighted):
+        w = weighted[weighted["measure"].astype(str) == "rc"]
+        wrows = []
+        for _, r in w.iterrows():
+            label = t["who_org_rc"] if r["level"] == "organisation" else block_label(str(r["block"]), f.lang)
+            if _as_bool(pd.Series([r.get("suppressed")])).iloc[0]:
+                why = t["who_network_raters"] if str(r.get("suppression")) == "network_raters" else t["who_hidden"]
+                wrows.append([label, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, why])
+                continue
+            unequal = _as_bool(pd.Series([r.get("unequal_weights")])).iloc[0]
+            wrows.append([label, f.num(r["mean_unweighted"]), f.num(r["mean_weighted"]),
+                          f.ci(r["ci_low"], r["ci_high"]), fmt_int(r["n"], f.lang),
+                          fmt_num(r["sum_weights"], f.lang, 0), fmt_num(r["n_eff"], f.lang, 0),
+                          t["who_unequal"] if unequal else ""])
+        wtable = _table([(t["who_figure"], ""), (t["who_unweighted"], "num"), (t["who_weighted"], "num"),
+                         (t["who_ci"], "num"), (t["n"], "num"), (t["who_sum_weights"], "num"),
+                         (t["who_n_eff"], "num"), (t["who_remark"], "")], wrows, note=t["who_weighted_note"].format(
+                             k=f.k))
+    return {"intro": t["who_intro"], "org": org_text,
+            "rates": _table([(t["unit"], ""), (t["who_staff"], "num"), (t["respondents"], "num"),
+                             (t["rate"], "num"), (t["who_remark"], "")], rows),
+            "weighted": wtable, "notes": notes}
+
+
 def rule_label(rule: str, lang: str) -> Markup:
     """A validation rule in plain words, its name for analysts beside it in a small code element."""
     words = VTEXT[lang].get(f"rule_{rule}")
@@ -494,6 +554,34 @@ def _reliability_table(rel: pd.DataFrame | None, f: Fmt, t: Mapping[str, str]) -
                    (t["n"], "num"), (t["explanation"], "")], rel_rows, note=t["rel_note"])
 
 
+def _cfa_table(cfa: pd.DataFrame | None, f: Fmt, t: Mapping[str, str]) -> dict[str, Any] | None:
+    """The fit of the two factor models (cfa.csv), one row each, with the verdict by
+    :func:`relcoord.present.cfa_fit`; None without cfa.csv. Whole-round figures; a model fitted on
+    fewer than k responses is shown as not estimated."""
+    if cfa is None or not len(cfa):
+        return None
+    rows = []
+    for model in ("one_factor", "two_factor"):
+        m = cfa[cfa["model"] == model]
+        v = {str(a): _finite(b) for a, b in zip(m["measure"], m["value"])}
+        n = v.get("n")
+        if n is None or n < f.k:      # not estimated, or (never in practice) from fewer than k responses
+            v, fit = {}, "unknown"
+        else:
+            fit = cfa_fit(cfa, model)
+        num = {key: f.num(v.get(key, np.nan)) for key in ("chisq", "cfi", "tli", "srmr", "rmsea")}
+        chisq = f"{num['chisq']} ({fmt_int(v['df'], f.lang)})" if v.get("chisq") is not None and \
+            v.get("df") is not None else "–"
+        rmsea = f"{num['rmsea']} ({f.ci(v.get('rmsea_ci_lower'), v.get('rmsea_ci_upper'))})" \
+            if v.get("rmsea") is not None else "–"
+        rows.append([t[f"cfa_model_{model}"], f.count(n if v else np.nan), chisq, f.p(v.get("pvalue", np.nan)),
+                     num["cfi"], num["tli"], rmsea, num["srmr"],
+                     _cell(t[f"fit_{fit}"], "low" if fit == "poor" else "")])
+    return _table([(t["cfa_model"], ""), (t["cfa_n"], "num"),
+                   (t["cfa_chisq"], "num"), (t["cfa_p"], "num"), ("CFI", "num"), ("TLI", "num"),
+                   (t["cfa_rmsea"], "num"), ("SRMR", "num"), (t["cfa_fit"], "")], rows, note=t["cfa_note"])
+
+
 def _agreement(ag: pd.DataFrame | None, visible_ties: pd.DataFrame, f: Fmt, t: Mapping[str, str]) -> str | None:
     """One sentence on rwg(j) over the visible ties (agreement.csv); None when there is none."""
     if ag is None or not len(ag) or not len(visible_ties):
@@ -527,11 +615,19 @@ def _glossary(terms: Sequence[str], lang: str, k: int, bands: Mapping[str, float
     return [{"term": g[x]["term"].format(**fields), "def": g[x]["def"].format(**fields)} for x in terms]
 
 
+def _with_benchmark(sections: Sequence[str]) -> tuple[str, ...]:
+    """The round report's sections with "benchmark" after the blocks."""
+    i = list(sections).index("blocks") + 1
+    return (*sections[:i], "benchmark", *sections[i:])
+
+
 def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any],
                  figures: Mapping[str, Any] | None, units: pd.DataFrame, instrument: Any,
                  provenance: Mapping[str, Any] | None = None, *, lang: str, k: int, bands: Mapping[str, float],
                  title: str, min_items: int, invited: int | None, n_pairs: int = 10,
-                 validation_href: str = "validation/report.html", units_href: str | None = "units/index.html") -> str:
+                 validation_href: str = "validation/report.html", units_href: str | None = "units/index.html",
+                 cfa: pd.DataFrame | None = None, weighted: pd.DataFrame | None = None,
+                 benchmark: Mapping[str, Any] | None = None) -> str:
     """The round's report.html as a string.
 
     ``tables``: reader-facing ``ties, units, blocks, edges, organisation,
@@ -545,7 +641,12 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
     (report.title), ``min_items`` (scoring.min_items, for the methods),
     ``invited`` (the round's ``invited``, None when not configured). Links (relative to the report;
     None: no link): ``validation_href``, the round's validation report; ``units_href``, the index of
-    the round's unit pages (written by :mod:`relcoord.unit_pages`)."""
+    the round's unit pages (written by :mod:`relcoord.unit_pages`). ``cfa``: the round's cfa.csv
+    (relcoord.cfa), shown with the reliability; None leaves it out. With a staff register (``summary``
+    holds ``response_rates``, relcoord.weights) the response part gets "who answered": rates per unit
+    and, from ``weighted`` (scores/weighted.csv), the figures weighted to the staff; without one the
+    report is as before. ``benchmark``: the organisation's place in a consortium's benchmark
+    (:func:`relcoord.benchmark.benchmark_section`), a section of its own; None leaves it out."""
     lang, title = _check_lang(lang), _title(title, lang)
     t = TEXT[lang]
     f = Fmt(lang, k)
@@ -559,17 +660,20 @@ def round_report(round_id: str, label: str, tables: Mapping[str, pd.DataFrame], 
     tv = ties[visible_rows(ties, k, value_cols=("rc_mean",))] if len(ties) else ties
     ctx = {
         "lang": lang, "t": t, "title": title, "subtitle": f"{t['round_report']}: {label}",
-        "doc_title": f"{title} – {label}", "kind": "round", "sections": ROUND_SECTIONS,
+        "doc_title": f"{title} – {label}", "kind": "round",
+        "sections": _with_benchmark(ROUND_SECTIONS) if benchmark else ROUND_SECTIONS, "benchmark": benchmark,
         "how_to_read": t["how_to_read"].format(**bw),
         "kpis": _round_kpis(tables.get("organisation"), ties, tv, summary, invited, f, t), "findings": findings,
         "figures": _figures_ctx(figures, ROUND_FIGURES, captions(lang, k, bands), t),
         "response": _response_ctx(summary, units, f, t, invited),
+        "who": _who_ctx(summary, weighted, units, f, t),
         "units_table": _units_table(tables.get("units"), units, names, bands, f, t),
         "blocks_table": _blocks_table(tables.get("blocks"), bands, f, t),
         "pair_tables": _pair_tables(tables.get("edges"), names, bands, n_pairs, f, t),
         "all_ties": _ties_table(ties, units, names, items, instrument, bands, f, t),
         "rel_intro": t["rel_intro"], "rel_table": _reliability_table(tables.get("reliability"), f, t),
         "agreement": _agreement(tables.get("agreement"), tv, f, t),
+        "cfa_table": _cfa_table(cfa, f, t), "cfa_sentence": s_cfa(cfa, lang) if cfa is not None else None,
         "methods": _round_methods(ties, len(items), min_items, bw, f, t),
         "glossary": _glossary(ROUND_GLOSSARY, lang, k, bands),
         "links": [{"text": x, "href": h} for x, h in links if h],

@@ -3,7 +3,7 @@
 :func:`simulate_study` draws a fictional Danish municipality (base units in
 areas, cross-cutting networks, memberships that change between rounds) and
 respondent-level answers from an ordinal latent model; :func:`make_demo`
-writes the demo data set (SurveyXact exports, unit register, memberships and a
+writes the demo data set (SurveyXact exports, unit register, memberships, a staff register and a
 ``truth.json`` with the planted parameters) that the workflow runs on.
 
 The latent model, per respondent r (base unit u, networks N_r), target t and
@@ -630,6 +630,41 @@ def _write_tsv(df: pd.DataFrame, path: Path) -> None:
     df.to_csv(path, sep="\t", index=False, lineterminator="\n", encoding="utf-8")
 
 
+#: the base unit a simulated staff register gives a visibly low response rate (when the study has it)
+LOW_RESPONSE_UNIT = "JOB"
+
+
+def staff_register(study: Study, seed: int) -> pd.DataFrame:
+    """A staff register for a simulated study (``staff.tsv``: ``unit_id, round, staff``, relcoord.weights):
+    for every base unit of every round, its simulated respondents divided by a response rate drawn
+    from U(0.55, 0.85) (:data:`LOW_RESPONSE_UNIT`: U(0.20, 0.30)), rounded up, so the staff are never
+    fewer than the respondents (a unit without respondents gets 5 to 30 staff). Drawn from its own
+    generator, ``numpy.random.default_rng([seed mod 2**32, 7])``, never from the study's: the exports
+    do not change."""
+    rng = np.random.default_rng([int(seed) % 2**32, 7])
+    units = study.units
+    rounds = study.round_ids
+    rows = []
+    for rid in rounds:
+        respondents = study.rounds[rid][1]
+        counts = respondents["rater_unit"].astype(str).value_counts()
+        base = units[(units["kind"] == "base")]
+        base = base[[_in_round(f, t, rid, rounds) for f, t in zip(base["valid_from"], base["valid_to"])]]
+        for u in base["unit_id"].astype(str):
+            n = int(counts.get(u, 0))
+            rate = rng.uniform(0.20, 0.30) if u == LOW_RESPONSE_UNIT else rng.uniform(0.55, 0.85)
+            staff = int(np.ceil(n / rate)) if n else int(rng.integers(5, 31))
+            rows.append({"unit_id": u, "round": rid, "staff": max(staff, n)})
+    return pd.DataFrame(rows, columns=["unit_id", "round", "staff"])
+
+
+def _in_round(valid_from: str, valid_to: str, rid: str, rounds: list[str]) -> bool:
+    pos = rounds.index(rid)
+    lo = rounds.index(valid_from) if valid_from in rounds else 0
+    hi = rounds.index(valid_to) if valid_to in rounds else len(rounds) - 1
+    return lo <= pos <= hi
+
+
 def _json_default(o):
     if isinstance(o, (np.integer,)):
         return int(o)
@@ -697,6 +732,10 @@ def _readme(truth: dict, fmt: dict[str, str]) -> str:
 
 #: ``relcoord simulate --format``: the config's ``format`` names
 CLI_FORMATS: tuple[str, ...] = ("surveyxact", "qualtrics", "limesurvey", "spss", "generic", "canonical")
+#: the repository demo's rounds and planted trend (RC points per round): ``relcoord simulate`` without
+#: options writes ``data/raw/demo`` and ``config/units.tsv`` / ``memberships.tsv`` byte for byte
+DEMO_ROUNDS: tuple[str, ...] = ("2024", "2025", "2026")
+DEMO_TREND: float = 0.1
 #: ``--file-type`` (surveyxact: CSV trio or workbook; generic: wide CSV or workbook)
 FILE_TYPES: tuple[str, ...] = ("csv", "xlsx")
 #: make_demo's SurveyXact kinds (None = the demo mix)
@@ -745,10 +784,14 @@ def _round_plan(kind: str, rdir: Path, codebook: Path, config_dir: Path, layout:
 
 def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "config", seed: int = 2024, *,
               n_respondents: int = 450, n_base_units: int = 10, n_networks: int = 4,
-              fmt: str | None = None, rounds=("2024", "2025"), instrument: str | Path | None = None,
+              fmt: str | None = None, rounds=DEMO_ROUNDS, instrument: str | Path | None = None,
               codebook: str | Path | None = None, force: bool = False, layout: str | None = None,
-              survey_language: str | None = None, **sim_kwargs) -> dict:
+              survey_language: str | None = None, trend: float | None = DEMO_TREND, **sim_kwargs) -> dict:
     """Simulate and write the demo data set; returns the truth (with invalid rows).
+
+    The defaults write the repository's demo (``data/raw/demo``): three rounds
+    (:data:`DEMO_ROUNDS`) with a planted linear trend of :data:`DEMO_TREND` RC
+    points per round (``trend=None``: the older drift model instead).
 
     ``fmt=None`` writes the first round as the SurveyXact CSV trio (``;``,
     Latin-1) and later rounds as SurveyXact workbooks (``<round>/export.xlsx``);
@@ -765,7 +808,8 @@ def make_demo(out_dir: str | Path = "data/raw/demo", config_dir: str | Path = "c
     """
     return _make_demo(out_dir, config_dir, seed, n_respondents=n_respondents, n_base_units=n_base_units,
                       n_networks=n_networks, fmt=fmt, rounds=rounds, instrument=instrument, codebook=codebook,
-                      force=force, layout=layout, survey_language=survey_language, **sim_kwargs)["truth"]
+                      force=force, layout=layout, survey_language=survey_language,
+                      **({"trend": trend} if trend is not None else {}), **sim_kwargs)["truth"]
 
 
 def _make_demo(out_dir, config_dir, seed, *, n_respondents, n_base_units, n_networks, fmt, rounds, instrument,
@@ -788,7 +832,7 @@ def _make_demo(out_dir, config_dir, seed, *, n_respondents, n_base_units, n_netw
     cb = read_codebook(codebook)
     plan = {rid: _round_plan(fmt or ("csv" if k == 0 else "xlsx"), out_dir / rid, codebook, config_dir, layout)
             for k, rid in enumerate(rounds)}
-    targets = [config_dir / "units.tsv", config_dir / "memberships.tsv"]
+    targets = [config_dir / "units.tsv", config_dir / "memberships.tsv", config_dir / "staff.tsv"]
     targets += [p["codebook"] for p in plan.values() if p["writes_codebook"]]
     targets += [f for p in plan.values() for f in p["files"]]
     targets += [out_dir / "truth.json", out_dir / "README.md"]
@@ -847,6 +891,7 @@ def _make_demo(out_dir, config_dir, seed, *, n_respondents, n_base_units, n_netw
     (out_dir / "README.md").write_text(_readme(truth, written), encoding="utf-8")
     _write_tsv(study.units, config_dir / "units.tsv")
     _write_tsv(study.memberships, config_dir / "memberships.tsv")
+    _write_tsv(staff_register(study, seed), config_dir / "staff.tsv")
     return {"truth": truth, "files": targets, "rounds": plan, "instrument": instrument,
             "units": config_dir / "units.tsv", "memberships": config_dir / "memberships.tsv"}
 
@@ -856,13 +901,14 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Write a synthetic RC study (demo exports, unit register, truth).")
     ap.add_argument("--out", default="data/raw/demo", help="output folder for the exports (default data/raw/demo)")
     ap.add_argument("--config-dir", default="config",
-                    help="where units.tsv, memberships.tsv and written codebooks go (default config)")
+                    help="where units.tsv, memberships.tsv, staff.tsv and written codebooks go (default config)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--respondents", type=int, default=450, help="respondents per round (default 450)")
     ap.add_argument("--units", type=int, default=10, help="base units (default 10)")
     ap.add_argument("--networks", type=int, default=4, help="networks (default 4)")
-    ap.add_argument("--rounds", nargs="+", default=["2024", "2025"], metavar="ID",
-                    help="round ids to simulate, the first the baseline (default 2024 2025); one id gives one "
+    ap.add_argument("--rounds", nargs="+", default=list(DEMO_ROUNDS), metavar="ID",
+                    help="round ids to simulate, the first the baseline (default 2024 2025 2026, the demo's); one "
+                         "id gives one "
                          "round (no follow-up, so no network effect)")
     ap.add_argument("--format", choices=CLI_FORMATS, default=None,
                     help="the config's format for every round (default: the demo mix, first round SurveyXact CSV "
@@ -880,12 +926,19 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--instrument", default=None, metavar="PATH",
                     help="instrument (items, code -> score coding) to simulate "
                          "(default: the repository's config/instrument.yaml)")
-    ap.add_argument("--trend", type=float, default=None, metavar="RC",
-                    help="plant a linear trend of RC points per round (for three or more rounds; replaces the "
-                         "drift; recorded in truth.json as trend_rc_per_round)")
+    ap.add_argument("--trend", type=float, default=DEMO_TREND, metavar="RC",
+                    help=f"plant a linear trend of RC points per round (default {DEMO_TREND}, the demo's; meant for "
+                         "three or more rounds; recorded in truth.json as trend_rc_per_round); --no-trend uses a "
+                         "small constant drift per round instead")
+    ap.add_argument("--no-trend", dest="trend", action="store_const", const=None,
+                    help="no planted trend: the drift model (a small latent drift per round)")
     ap.add_argument("--force", action="store_true",
-                    help="replace existing files (units.tsv, memberships.tsv, codebooks, exports, truth.json, "
-                         "README.md); without it nothing is written when any of them exists")
+                    help="replace existing files (units.tsv, memberships.tsv, staff.tsv, codebooks, exports, "
+                         "truth.json, README.md); without it nothing is written when any of them exists")
+    ap.add_argument("--consortium", type=int, default=None, metavar="N",
+                    help="write a consortium instead: N organisations, each a study folder OUT/orgs/orgNNN with "
+                         "about --respondents respondents (+-50 %%) per round in --rounds (default 2025 here), "
+                         "and OUT/benchmark.yaml (relcoord.consortium; --out required)")
     return ap
 
 
@@ -907,6 +960,9 @@ def _show(path: Path | str) -> str:
 
 def run_simulate(args: argparse.Namespace) -> int:
     """Run ``relcoord simulate`` with parsed arguments."""
+    if getattr(args, "consortium", None) is not None:   # relcoord.cli hands --consortium to relcoord.consortium
+        raise RelcoordError("--consortium is an option of the `relcoord simulate` command",
+                            hint="run `relcoord simulate --consortium N --out DIR`")
     kind = demo_kind(args.format, args.file_type)
     layout, language = getattr(args, "layout", None), getattr(args, "language", None)
     if (layout or language) and kind not in _SURVEYXACT_KINDS:

@@ -16,6 +16,7 @@ from .privacy import check_min_group_size, count_exposure, summary_for_readers
 from .publish import reader_facing, suppress_changes
 from .reliability import agreement_table, reliability_table
 from .scores import respondent_ties, score_round
+from .weights import weighted_table
 
 
 def score_and_assess(responses: pd.DataFrame, respondents: pd.DataFrame, units: pd.DataFrame,
@@ -37,6 +38,18 @@ def score_and_assess(responses: pd.DataFrame, respondents: pd.DataFrame, units: 
     internal["agreement"] = agreement_table(groups, instrument)
     public = reader_facing({k_: v for k_, v in internal.items()}, k, respondents)   # + disclosure audit
     return internal, public
+
+
+def weighted_figures(internal: Mapping[str, pd.DataFrame], public: Mapping[str, pd.DataFrame],
+                     respondents: pd.DataFrame, staff_round: Mapping[str, int], instrument: Instrument, *, k: int,
+                     summary: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The organisation's and the blocks' figures weighted to the staff (scores/weighted.csv,
+    :func:`relcoord.weights.weighted_table`) from a round's scores (``internal``, ``public`` as
+    :func:`score_and_assess` returns them) and its published validation ``summary`` (hidden counts)."""
+    return weighted_table(internal["respondent_index"], internal["rater_groups"], respondents, staff_round, k=k,
+                          organisation=public["organisation"], blocks=public["blocks"], ties=public["ties"],
+                          hidden_units=(summary.get("respondents_per_unit_hidden") or {}),
+                          measures=["rc", "communication", "relationship", *instrument.keys])
 
 
 def compare(rt_a: pd.DataFrame, resp_a: pd.DataFrame, rt_b: pd.DataFrame, resp_b: pd.DataFrame,

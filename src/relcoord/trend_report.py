@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from .figure_names import TREND_FIGURES  # the stems, importable without matplotlib
 from .figures import BAND_FILLS, STYLE, band_of, block_label, figure_files, fmt_tick, measure_label, save_figure
 from .group_tests import Z975
 from .locales import group
@@ -40,7 +41,6 @@ from .report import (TEXT, _cell, _check_lang, _env, _figures_ctx, _glossary, _p
 __all__ = ["TREND_FIGURES", "TREND_SECTIONS", "trend_figures", "s_trend", "trend_findings", "trend_report",
            "trend_summary"]
 
-TREND_FIGURES: tuple[str, ...] = ("trend_organisation", "trend_units")
 TREND_SECTIONS: tuple[str, ...] = ("summary", "figures", "organisation", "units", "ties", "model", "methods",
                                    "glossary", "provenance")
 TREND_GLOSSARY: tuple[str, ...] = ("rc", "relation", "group", "level", "point", "ci", "mixed_model", "hidden")

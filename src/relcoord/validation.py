@@ -132,6 +132,17 @@ RULES: dict[str, tuple[str, str]] = {
         "member of network {value} although the base unit is not in that network in "
         "config/memberships.tsv for this round; kept as a member",
     ),
+    # the staff register (relcoord.weights.register_problems): rows of failures.csv, not of the export
+    "staff_missing": (
+        "warned",
+        "base unit {value!r} has valid respondents but no row in the staff register for this round; no "
+        "response rate for it and no weighted figures for the round: add the row",
+    ),
+    "respondents_exceed_staff": (
+        "warned",
+        "the staff register gives {value} staff, fewer than the unit's valid respondents; no weighted "
+        "figures for the round: correct the staff number",
+    ),
 }
 
 # Status of a cell after parsing.

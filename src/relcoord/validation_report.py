@@ -8,7 +8,7 @@ from html import escape
 import pandas as pd
 
 from .locales import group
-from .present import fmt_int
+from .present import fmt_int, fmt_pct
 from .validation import RULES
 
 #: lang -> the page's texts (catalogue group ``validation``, relcoord/locales/<lang>.yaml)
@@ -39,6 +39,37 @@ def _notices(summary: dict, t: dict, lang: str) -> str:
     if summary.get("missing_units"):
         out.append(escape(t["missing"].format(names=_missing_names(summary, t["accepted"]))))
     return "".join(f'<p class="notice">{x}</p>' for x in out)
+
+
+def _rates(summary: dict, t: dict, lang: str) -> str:
+    """The response rates per base unit (with a staff register, relcoord.weights); "" without one. A unit
+    whose count summary.json hides shows neither count nor rate (the rate times the staff gives it)."""
+    rr = summary.get("response_rates")
+    if not rr:
+        return ""
+    head = f"<h2>{escape(t['rates_h'])}</h2>"
+    if rr.get("status") == "no_register":
+        return f"{head}<p>{escape(t['rates_none'])}</p>"
+    k = summary["min_group_size"]           # published_summary writes it
+    rows = []
+    for e in rr.get("units") or []:
+        hidden = bool(e.get("hidden"))
+        n = t["rates_hidden"] if hidden else fmt_int(e.get("respondents"), lang)
+        rate = "–" if hidden or e.get("response_rate") is None else fmt_pct(e["response_rate"], lang)
+        remark = t["rates_hidden"] if hidden else t["rates_low"] if e.get("low_response") is True else \
+            t.get(f"rule_{e.get('note')}", "") if e.get("note") else ""
+        staff = "–" if e.get("staff") is None else fmt_int(e["staff"], lang)
+        rows.append(f"<tr><td>{escape(str(e['unit_id']))}</td><td class=\"num\">{escape(staff)}</td>"
+                    f"<td class=\"num\">{escape(n)}</td><td class=\"num\">{escape(rate)}</td>"
+                    f"<td>{escape(remark)}</td></tr>")
+    org = rr.get("organisation")
+    org_text = t["rates_org"].format(pct=fmt_pct(org["response_rate"], lang), n=fmt_int(org["respondents"], lang),
+                                     staff=fmt_int(org["staff"], lang)) if org else t["rates_org_na"]
+    note = t["rates_note"].format(ratio=fmt_pct(float(rr.get("low_response_ratio", 0.5)), lang), k=k)
+    return (f"{head}<p>{escape(org_text)}</p><table><tr><th>{escape(t['rates_unit'])}</th>"
+            f"<th>{escape(t['rates_staff'])}</th><th>{escape(t['rates_respondents'])}</th>"
+            f"<th>{escape(t['rates_rate'])}</th><th>{escape(t['rates_remark'])}</th></tr>{''.join(rows)}</table>"
+            f'<p class="note">{escape(note)}</p>')
 
 
 def console_summary(summary: dict, report_path: str) -> str:
@@ -109,7 +140,7 @@ td.num,td.act{{text-align:right;white-space:nowrap}}td.act{{text-align:left}}cod
 <h1>{escape(t['title'])}: {escape(round_label)}</h1>
 <div class="kpi">{kpis}</div>
 {_notices(summary, t, lang)}<p>{escape(t['answers'])}: {n(a['valid'])} / {n(a['dont_know'])} / {n(a['blank'])}</p>
-{by_rule}
+{_rates(summary, t, lang)}{by_rule}
 <h2>{escape(t['problems'])}</h2>
 {problems}
 <h2>{escape(t['dropped'])}</h2><p>{escape(t['dropped_n'].format(n=n(_dropped_count(summary))))}</p>

@@ -36,7 +36,7 @@
 # What is fitted (all lavaan defaults otherwise: ML, marker-variable
 # identification, listwise deletion, likelihood = "normal", expected information):
 # - per data set: cfa(model, estimator = "ML") for the one-factor model (rc) and
-#   the two-factor model (communication, relationship); also on the first 80
+#   the two-factor model (communication, relationship); also on the first 120
 #   rows of demo 2024 (small N);
 # - demo rounds: the rater-clustered sensitivity cfa(model, cluster = "rater_unit",
 #   estimator = "MLR") (robust.cluster standard errors);
@@ -109,10 +109,10 @@ for (r in c("2024", "2025")) {
   }
   res$cluster[[paste0("demo_", r)]] <- cl
 }
-# A small sample (the first 80 rows of 2024, ~50 complete): at N ~ 50 the N vs
+# A small sample (the first 120 rows of 2024, 70 complete): at N ~ 70 the N vs
 # N - 1 conventions (ML discrepancy, information, RMSEA) differ by ~1 %, so the
 # Python tests can tell them apart.
-res$single$demo_2024_first80 <- single(demo[["2024"]][1:80, ])
+res$single$demo_2024_first120 <- single(demo[["2024"]][1:120, ])
 both <- rbind(cbind(group = "2024", demo[["2024"]]), cbind(group = "2025", demo[["2025"]]))
 res$invariance$demo <- invariance(both)
 

@@ -4,6 +4,11 @@
 #
 #   sudo tests/slurm/run_slurm_demo.sh [OUT]      # OUT default: results/slurm_demo
 #
+# Then a small simulated consortium (RELCOORD_SLURM_CONSORTIUM organisations, default 6, of 300
+# respondents; 0 skips it) runs through workflow/consortium/Snakefile the same two ways and is compared
+# the same way (OUT/compare_consortium.tsv): each organisation's validation and scoring as Slurm jobs,
+# then the benchmark pool. RELCOORD_SLURM_DEMO=0 skips the demo and runs only the consortium.
+#
 # Needs root and Debian/Ubuntu (installs slurm-wlm and munge with apt-get when
 # missing). Everything else lives in a scratch folder: the munge key and
 # socket, slurm.conf, the daemons' state and logs, and two copies of the demo
@@ -152,6 +157,8 @@ SMK=("$SNAKEMAKE" -s "$ROOT/Snakefile")
 git_state() { git -C "$ROOT" rev-parse HEAD 2>/dev/null; git -C "$ROOT" status --porcelain 2>/dev/null | sha256sum; }
 GIT_BEFORE=$(git_state || true)
 
+S0=0; S1=0; L0=0; L1=0; JOBS=0
+if [[ "${RELCOORD_SLURM_DEMO:-1}" != 0 ]]; then
 say "workflow through --executor slurm (profile workflow/profiles/slurm)"
 S0=$(date +%s.%N)
 ( cd "$WORK/slurm" && timeout 1200 "${SMK[@]}" -d "$WORK/slurm" --configfile "$WORK/slurm/config/config.yaml" \
@@ -184,6 +191,41 @@ say "comparing results/ of the two runs"
 timeout 300 "$PY" "$ROOT/tests/slurm/compare_results.py" "$WORK/slurm/results" "$WORK/local/results" \
     --tsv "$OUT/compare.tsv" --json "$OUT/compare.json" "${ALLOW[@]}" || COMPARE_FAILED=1
 
+else
+    echo '{"summary": "skipped (RELCOORD_SLURM_DEMO=0)"}' > "$OUT/compare.json"
+fi
+
+# --------------------------------------------------------------------------- a small consortium (benchmark)
+N_ORGS="${RELCOORD_SLURM_CONSORTIUM:-6}"
+CS0=0; CS1=0; CL0=0; CL1=0
+if [[ "$N_ORGS" -gt 0 ]]; then
+    for run in slurm local; do
+        timeout 600 "$PY" -m relcoord.cli simulate --consortium "$N_ORGS" --respondents 300 --seed 17 \
+            --out "$WORK/consortium-$run" > /dev/null || die "simulate --consortium failed"
+    done
+    chmod -R a+rX "$WORK/consortium-slurm" "$WORK/consortium-local"
+    CSMK=("$SNAKEMAKE" -s "$ROOT/workflow/consortium/Snakefile")
+    say "consortium of $N_ORGS organisations through --executor slurm"
+    CS0=$(date +%s.%N)
+    ( cd "$WORK/consortium-slurm" && timeout 1200 "${CSMK[@]}" -d "$WORK/consortium-slurm" \
+        --profile "$ROOT/workflow/profiles/slurm" --slurm-status-command squeue \
+        --slurm-init-seconds-before-status-checks 2 --slurm-no-account \
+        --default-resources slurm_partition=debug mem_mb=1000 runtime=15 ) > "$OUT/snakemake_consortium_slurm.log" 2>&1 \
+        || { tail -40 "$OUT/snakemake_consortium_slurm.log"; die "the consortium's Slurm run failed"; }
+    CS1=$(date +%s.%N)
+    CJOBS=$(grep -c "has been submitted with SLURM jobid" "$OUT/snakemake_consortium_slurm.log" || true)
+    say "consortium Slurm run done in $(awk -v a="$CS0" -v b="$CS1" 'BEGIN{printf "%.1f", b-a}') s: $CJOBS Slurm jobs"
+    CL0=$(date +%s.%N)
+    ( cd "$WORK/consortium-local" && timeout 900 "${CSMK[@]}" -d "$WORK/consortium-local" \
+        --profile "$ROOT/workflow/profiles/local" --cores 2 ) > "$OUT/snakemake_consortium_local.log" 2>&1 \
+        || { tail -40 "$OUT/snakemake_consortium_local.log"; die "the consortium's local run failed"; }
+    CL1=$(date +%s.%N)
+    say "consortium local run done in $(awk -v a="$CL0" -v b="$CL1" 'BEGIN{printf "%.1f", b-a}') s"
+    timeout 300 "$PY" "$ROOT/tests/slurm/compare_results.py" "$WORK/consortium-slurm/results" \
+        "$WORK/consortium-local/results" --tsv "$OUT/compare_consortium.tsv" --json "$OUT/compare_consortium.json" \
+        || CONSORTIUM_FAILED=1
+fi
+
 T1=$(date +%s.%N)
 "$PY" - "$OUT" <<EOF
 import json, sys
@@ -191,7 +233,13 @@ out = sys.argv[1]
 cmp = json.load(open(f"{out}/compare.json"))
 json.dump({"slurm_run_s": round($S1 - $S0, 1), "local_run_s": round($L1 - $L0, 1),
            "script_s": round($T1 - $T0, 1), "slurm_jobs": int("${JOBS:-0}" or 0),
-           "slurm": "$(slurmctld -V)", "comparison": cmp["summary"]}, open(f"{out}/summary.json", "w"), indent=2)
+           "slurm": "$(slurmctld -V)", "comparison": cmp["summary"],
+           "consortium": {"organisations": int("${N_ORGS}"), "slurm_run_s": round($CS1 - $CS0, 1),
+                          "local_run_s": round($CL1 - $CL0, 1), "slurm_jobs": int("${CJOBS:-0}" or 0),
+                          "comparison": (json.load(open(f"{out}/compare_consortium.json"))["summary"]
+                                         if int("${N_ORGS}") > 0 else None)}},
+          open(f"{out}/summary.json", "w"), indent=2)
 EOF
 [[ -z "${COMPARE_FAILED:-}" ]] || die "the Slurm run's results differ from the local run's (see $OUT/compare.tsv)"
+[[ -z "${CONSORTIUM_FAILED:-}" ]] || die "the consortium's Slurm results differ from the local run's (see $OUT/compare_consortium.tsv)"
 say "OK: Slurm run $(awk -v a="$S0" -v b="$S1" 'BEGIN{printf "%.1f", b-a}') s, local run $(awk -v a="$L0" -v b="$L1" 'BEGIN{printf "%.1f", b-a}') s; results match ($OUT/summary.json)"

@@ -56,6 +56,12 @@ def remove_stale_results():
         step, name = (("comparison", "compare_rounds"), ("report", "report_comparison"))[broken]
         label = f"{_round_label(c.baseline)} → {_round_label(c.followup)}"
         failed.append({"label": label, **_job_log(f"logs/comparisons/{cid}/{name}.log", step)})
+    for r in list(kept_rounds):  # a round's report shows the change since the previous round: it stands on it
+        prev = previous_comparison(r)
+        if prev is not None and prev.id not in kept_comparisons:
+            kept_rounds.remove(r)
+            drop(expand(rules.report_round.output, round=r))
+            failed.append({"label": _round_label(r), **_job_log(f"logs/{r}/report_round.log", "report")})
     if SETTINGS.trends:  # the trend report stands on every trend round: one failed, the trends go too
         outputs = expand(rules.trends.output)
         if bad_rounds & set(SETTINGS.trends) or _missing(outputs):

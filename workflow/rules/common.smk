@@ -6,13 +6,15 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from relcoord.config import check_round_files, normalise_keys, settings_from_config
+from relcoord.config import check_round_files, normalise_keys, period_of, settings_from_config
 from relcoord.errors import RelcoordError
 from relcoord.registry import load_memberships, load_units
-from relcoord.figures import COMPARISON_FIGURES, ROUND_FIGURES
+from relcoord.figure_names import COMPARISON_FIGURES, ROUND_FIGURES
+from relcoord import rule_values  # the values of validate_round and score_round (shared with the consortium)
 from relcoord.runner import config_hash, encode_values, settings_sha256
 from relcoord.schema import SCHEMA_DIR, validate as check_schema
 from relcoord.stages import PUBLIC_NAMES as PUBLIC_TABLES
+from relcoord.weights import load_staff
 
 normalise_keys(config)
 try:
@@ -24,8 +26,11 @@ try:
     SETTINGS = settings_from_config(config)
     ROUND_ORDER = list(SETTINGS.round_order)
     # the registers are checked once here, so a bad row stops the run before any job
-    load_memberships(SETTINGS.memberships, load_units(SETTINGS.units, ROUND_ORDER), ROUND_ORDER)
+    _units = load_units(SETTINGS.units, ROUND_ORDER)
+    load_memberships(SETTINGS.memberships, _units, ROUND_ORDER)
     check_round_files(SETTINGS)
+    if SETTINGS.staff:  # the optional staff register (relcoord.weights)
+        load_staff(SETTINGS.staff, _units, ROUND_ORDER)
 except RelcoordError as err:
     raise WorkflowError(str(err)) from None
 
@@ -79,39 +84,35 @@ def _round_label(round_id):
     return SETTINGS.rounds[round_id].label
 
 
+def staff_register(wildcards):
+    """Input function: the staff register when the config names one (``staff:``), else nothing."""
+    return [SETTINGS.staff] if SETTINGS.staff else []
+
+
+def staff_summary(wildcards):
+    """Input function: the round's validation summary (hidden counts, whether the round is weighted)
+    when a staff register is configured, else nothing."""
+    return [rules.validate_round.output.summary.format(round=wildcards.round)] if SETTINGS.staff else []
+
+
+def benchmark_files(wildcards):
+    """Input function: the organisation's benchmark position file and the consortium's pool (when
+    given) when the config has `benchmark:`, else nothing."""
+    b = SETTINGS.benchmark
+    return [f for f in (b.positions, b.pool) if f] if b else []
+
+
+def weighted_scores(wildcards):
+    """Input function: the round's weighted.csv when a staff register is configured, else nothing."""
+    return [rules.score_round.output.weighted.format(round=wildcards.round)] if SETTINGS.staff else []
+
+
 def validate_values(round_id):
-    r, v, p = SETTINGS.rounds[round_id], SETTINGS.validation, SETTINGS.privacy
-    return {
-        "round": round_id,
-        "round_order": ROUND_ORDER,
-        "format": r.format,
-        "reader": dict(r.reader),
-        "label": r.label,
-        "language": SETTINGS.report.language,
-        "min_group_size": p.min_group_size,
-        "secret_env": p.secret_env,
-        "secret_file": p.secret_file,
-        "max_quarantined_fraction": v.max_quarantined_fraction,
-        "straightlining_min_answers": v.straightlining_min_answers,
-        "min_targets_fraction": v.min_targets_fraction,
-        "accept_missing_units": list(v.accept_missing_units),
-        # which respondent-ties have an RC: the count complement of summary.json (privacy.count_exposure)
-        "scoring": {
-            "min_items": SETTINGS.scoring.min_items,
-            "min_communication": SETTINGS.scoring.min_communication,
-            "min_relationship": SETTINGS.scoring.min_relationship,
-        },
-    }
+    return rule_values.validate_values(SETTINGS, round_id)
 
 
 def score_values(round_id):
-    return {
-        "round": round_id,
-        "round_order": ROUND_ORDER,
-        "min_group_size": SETTINGS.privacy.min_group_size,
-        "scoring": SETTINGS.scoring.as_values(),
-        "seed": SETTINGS.seed,
-    }
+    return rule_values.score_values(SETTINGS, round_id)
 
 
 def compare_values(comparison_id):
@@ -153,6 +154,17 @@ def report_round_values(round_id):
         "title": SETTINGS.report.title,
         "min_group_size": SETTINGS.privacy.min_group_size,
         "scoring": SETTINGS.scoring.as_values(),
+        **(
+            {
+                "benchmark": {
+                    "period": period_of(round_id, r.date, SETTINGS.benchmark.period),
+                    "min_organisations": SETTINGS.benchmark.min_organisations,
+                    "has_pool": bool(SETTINGS.benchmark.pool),
+                }
+            }
+            if SETTINGS.benchmark
+            else {}
+        ),
     }
 
 
@@ -200,6 +212,24 @@ def values(of):
     return fn
 
 
+def trends_values():
+    """The trends rule's values (trends.smk); panel_key: the key the comparisons among the trend
+    rounds name (the first by name), if any."""
+    keys = sorted(
+        {c.panel_key for c in SETTINGS.comparisons if c.panel_key and {c.baseline, c.followup} <= set(SETTINGS.trends)}
+    )
+    return {
+        "rounds": list(SETTINGS.trends),
+        "round_order": ROUND_ORDER,
+        "labels": {r: SETTINGS.rounds[r].label for r in SETTINGS.trends},
+        "panel_key": keys[0] if keys else None,
+        "min_group_size": SETTINGS.privacy.min_group_size,
+        "bands": dict(SETTINGS.scoring.bands),
+        "language": SETTINGS.report.language,
+        "title": SETTINGS.report.title,
+    }
+
+
 def report_settings_hashes():
     """report path -> the settings hash that report shows (relcoord.runner.settings_sha256
     of its rule's values), for provenance.json."""
@@ -210,6 +240,8 @@ def report_settings_hashes():
         out[rules.report_comparison.output.report.format(comparison=cid)] = settings_sha256(
             encode_values(report_comparison_values(cid))
         )
+    if SETTINGS.trends:
+        out[str(rules.trends.output.report)] = settings_sha256(encode_values(trends_values()))
     return out
 
 

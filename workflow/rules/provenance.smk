@@ -9,6 +9,7 @@ rule provenance:
         units=SETTINGS.units,
         memberships=SETTINGS.memberships,
         instrument=SETTINGS.instrument,
+        staff=staff_register,  # optional
         results=result_files(),
     output:
         "results/provenance.json",

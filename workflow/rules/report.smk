@@ -9,6 +9,9 @@ rule report_round:
         units=SETTINGS.units,
         instrument=SETTINGS.instrument,
         changes=previous_changes,  # the unit pages' change since the previous round, when compared
+        weighted=weighted_scores,  # with a staff register: "who answered"
+        cfa=rules.score_round.output.cfa,
+        benchmark=benchmark_files,  # with `benchmark:`: the organisation's place among the consortium's
     output:
         figures=round_figure_outputs(),
         report=report(

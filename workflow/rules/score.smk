@@ -7,6 +7,8 @@ rule score_round:
         respondents=rules.validate_round.output.respondents,
         units=SETTINGS.units,
         instrument=SETTINGS.instrument,
+        staff=staff_register,  # optional: figures weighted to the staff (config `staff:`)
+        summary=staff_summary,
     output:
         ties="results/{round}/scores/ties.csv",
         units="results/{round}/scores/units.csv",
@@ -19,6 +21,7 @@ rule score_round:
         respondent_index="results/{round}/scores/respondent_index.parquet",
         cfa="results/{round}/scores/cfa.csv",
         cfa_loadings="results/{round}/scores/cfa_loadings.csv",
+        weighted="results/{round}/scores/weighted.csv",
     log:
         "logs/{round}/score_round.log",
     benchmark:

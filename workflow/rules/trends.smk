@@ -2,7 +2,7 @@
 # trend model, and a report. Built only when SETTINGS.trends names rounds (config `trends:`, or every
 # round when three or more are configured and the config leaves `trends:` out); common.smk's
 # result_files() then asks for these outputs.
-from relcoord.trend_report import TREND_FIGURES
+from relcoord.figure_names import TREND_FIGURES
 
 
 rule trends:
@@ -24,29 +24,6 @@ rule trends:
     conda:
         "../../environment.yml"
     params:
-        # panel_key: the key the comparisons among the trend rounds name (the first by name), if any
-        values=values(
-            lambda: {
-                "rounds": list(SETTINGS.trends),
-                "round_order": ROUND_ORDER,
-                "labels": {r: SETTINGS.rounds[r].label for r in SETTINGS.trends},
-                "panel_key": next(
-                    iter(
-                        sorted(
-                            {
-                                c.panel_key
-                                for c in SETTINGS.comparisons
-                                if c.panel_key and {c.baseline, c.followup} <= set(SETTINGS.trends)
-                            }
-                        )
-                    ),
-                    None,
-                ),
-                "min_group_size": SETTINGS.privacy.min_group_size,
-                "bands": dict(SETTINGS.scoring.bands),
-                "language": SETTINGS.report.language,
-                "title": SETTINGS.report.title,
-            }
-        ),
+        values=values(trends_values),
     script:
         "../scripts/trends.py"

@@ -9,12 +9,14 @@ rule validate_round:
         units=SETTINGS.units,
         memberships=SETTINGS.memberships,
         instrument=SETTINGS.instrument,
+        staff=staff_register,  # optional: response rates (config `staff:`)
     output:
         responses="results/{round}/validated/responses.parquet",
         respondents="results/{round}/validated/respondents.parquet",
         failures="results/{round}/validation/failures.csv",
         summary="results/{round}/validation/summary.json",
         report="results/{round}/validation/report.html",
+        response_rates="results/{round}/validation/response_rates.csv",
     log:
         "logs/{round}/validate_round.log",
     benchmark:

@@ -7,7 +7,8 @@ from relcoord.runner import log, run_step
 
 def main(sm):
     inputs = {"config": list(sm.input.config), "units": sm.input.units, "memberships": sm.input.memberships,
-              "instrument": sm.input.instrument, "rounds": sm.params.rounds}
+              "instrument": sm.input.instrument, "rounds": sm.params.rounds,
+              "staff": sm.input.staff[0] if len(sm.input.staff) else None}
     record = build_provenance(inputs, sm.input.results, config_sha256=sm.params.config_sha256,
                               min_group_size=sm.params.min_group_size, seed=sm.params.seed,
                               report_settings=sm.params.reports, workflow_dir=sm.scriptdir)

@@ -5,14 +5,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from relcoord.figures import round_figures
+from relcoord.benchmark import benchmark_section, read_positions
+from relcoord.figures import RESPONSE_COLUMNS, round_figures
 from relcoord.instrument import load_instrument
+from relcoord.outputs import read_parquet
 from relcoord.registry import units_in_language, load_units
+from relcoord.present import unit_names
 from relcoord.report import round_report
 from relcoord.runner import decode_values, run_step, settings_sha256
 from relcoord.stages import public_tables
 from relcoord.unit_pages import write_unit_pages
 from relcoord.workbook import write_round_workbook
+
+
+def _benchmark(paths, v, units, lang):
+    """The report's benchmark section (relcoord.benchmark), when the config has `benchmark:`."""
+    b = v.get("benchmark")
+    if not b:
+        return None
+    pool = pd.read_csv(paths[1], keep_default_na=False, na_values=[""]) if b["has_pool"] else None
+    return benchmark_section(read_positions(paths[0]), lang, pool_table=pool, period=b["period"],
+                             min_organisations=b["min_organisations"], unit_names=unit_names(units))
 
 
 def main(sm):
@@ -23,11 +36,14 @@ def main(sm):
     instrument = load_instrument(sm.input.instrument)
     tables = public_tables(sm.input.tables)
     summary = json.loads(Path(sm.input.summary).read_text(encoding="utf-8"))
-    figures = round_figures(tables, summary, pd.read_parquet(sm.input.responses), units, instrument,
+    responses = read_parquet(sm.input.responses, RESPONSE_COLUMNS, categorical=["respondent_id"])
+    figures = round_figures(tables, summary, responses, units, instrument,
                             sm.output.figures, lang=lang, k=k, bands=bands, round_label=label)
     html = round_report(round_id, label, tables, summary, figures, units, instrument,
                         provenance={"settings_sha256": settings_sha256(sm.params.values)}, lang=lang, k=k,
-                        bands=bands, title=v["title"], min_items=v["scoring"]["min_items"], invited=v["invited"])
+                        bands=bands, title=v["title"], min_items=v["scoring"]["min_items"], invited=v["invited"],
+                        cfa=pd.read_csv(sm.input.cfa), benchmark=_benchmark(sm.input.benchmark, v, units, lang),
+                        weighted=pd.read_csv(sm.input.weighted[0]) if len(sm.input.weighted) else None)
     Path(sm.output.report).write_text(html, encoding="utf-8")
     changes = pd.read_csv(sm.input.changes[0]) if len(sm.input.changes) else None
     write_unit_pages(sm.output.units, tables, summary, units, instrument, round_label=label, lang=lang, k=k,

@@ -1,12 +1,16 @@
 """Rule validate_round: export -> validated canonical tables + failures."""
 
+import pandas as pd
+
 from relcoord.ingest import enforce_ceiling, ingest_export
 from relcoord.outputs import write_csv, write_json, write_parquet
 from relcoord.instrument import load_instrument
 from relcoord.privacy import check_background
+from relcoord.registry import load_units
 from relcoord.runner import decode_values, log, run_step, say
 from relcoord.stages import published_summary
 from relcoord.validation_report import console_summary, validation_report_html
+from relcoord.weights import empty_rates, load_staff, round_response
 
 CANONICAL = {"respondent_id", "rater_unit", "networks", "n_valid_answers", "source_row"}
 
@@ -33,9 +37,20 @@ def main(sm):
                      str(sm.input.codebook))
     write_parquet(result.responses, sm.output.responses)
     write_parquet(result.respondents, sm.output.respondents)
-    write_csv(result.failures, sm.output.failures)
     s = published_summary(s, result.responses, result.respondents, load_instrument(sm.input.instrument),
                           k=v["min_group_size"], **v["scoring"])
+    rates = empty_rates()
+    if len(sm.input.staff):  # the optional staff register: response rates, and whether the round is weighted
+        units = load_units(sm.input.units, v["round_order"])
+        s, staff_rows, rates = round_response(
+            s, result.respondents, load_staff(sm.input.staff[0], units, v["round_order"]), units,
+            round_id=v["round"], round_order=v["round_order"], staff_file=str(sm.input.staff[0]),
+            units_file=str(sm.input.units), low_response_ratio=v["weighting"]["low_response_ratio"])
+        result.failures = pd.concat([result.failures, staff_rows], ignore_index=True) if len(staff_rows) \
+            else result.failures
+        log.info("response rates: %s", s["response_rates"]["status"])
+    write_csv(result.failures, sm.output.failures)
+    write_csv(rates, sm.output.response_rates)
     write_json(s, sm.output.summary)
     with open(sm.output.report, "w", encoding="utf-8") as fh:
         fh.write(validation_report_html(s, result.failures, v["label"], v["language"]))

@@ -12,7 +12,7 @@ before openpyxl reads anything.
 The limits (the constants below) are far beyond any real survey export: a
 SurveyXact workbook of 10,000 respondents unpacks to about 36 MB at a
 compression ratio of 10, with 10,001 rows and about 120 columns, and its
-checks take under a second (reading it takes about 20 s). Every part of the
+checks take under a second (reading it: about 4 s with python-calamine, 12 s with openpyxl). Every part of the
 workbook is checked, including sheets relcoord does not read.
 """
 

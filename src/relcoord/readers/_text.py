@@ -14,14 +14,14 @@ import csv
 import datetime as _dt
 import io
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from relcoord.errors import RelcoordError
-from relcoord.readers._limits import check_regular_file, check_workbook, pad_rows
+from relcoord.readers._limits import check_regular_file, pad_rows
+from relcoord.readers._workbook import open_workbook   # calamine where it reads as openpyxl, else openpyxl
 
 __all__ = ["STRUCTURE_COLUMNS", "read_bytes", "detect_encoding", "decode", "parse_csv", "split_header",
            "check_header", "structure_frame", "sniff_kind", "refuse_binary", "read_sheet", "encoding_option",
@@ -324,10 +324,22 @@ def split_header(frame: pd.DataFrame, n_header: int, file: str, hint: str, *, fi
         body = body.iloc[:, :-1]
     check_header(names, file, first_row, hint, spaces_are_blank=spaces_are_blank)
     body.columns = names
-    values = body.to_numpy(dtype=object, copy=False)
     end = body.shape[0]
-    while end > 0 and not any(values[end - 1]):
-        end -= 1
+    if all(dt == np.dtype(object) for dt in body.dtypes):
+        values = body.to_numpy(dtype=object, copy=False)
+        while end > 0 and not any(values[end - 1]):
+            end -= 1
+    else:   # categorical text cells: which rows hold a non-empty cell, from each column's codes
+        filled = np.zeros(end, dtype=bool)
+        for j in range(body.shape[1]):
+            col = body.iloc[:, j]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                codes = col.cat.codes.to_numpy()
+                truth = np.array([bool(c) for c in col.cat.categories] + [True], dtype=bool)
+                filled |= truth[np.where(codes >= 0, codes, len(truth) - 1)]
+            else:
+                filled |= col.to_numpy(dtype=object).astype(bool)
+        end = int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
     body = body.iloc[:end]
     if body.shape[0] == 0:
         raise RelcoordError(f"the file has a header but no {what} rows", file=file,
@@ -379,19 +391,6 @@ def sheet_rows(ws) -> list[list[str]]:
     except AttributeError:
         pass
     return [[cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-
-
-def open_workbook(path: Path, hint: str):
-    import openpyxl
-    check_workbook(path, hint)
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except zipfile.BadZipFile:
-        raise RelcoordError("the file is not an Excel .xlsx workbook (it is not a zip archive; perhaps a CSV "
-                            "or .xls file renamed to .xlsx)", file=str(path), hint=hint) from None
-    except Exception as exc:  # noqa: BLE001 - a damaged workbook fails in many ways inside openpyxl / zlib / XML
-        raise RelcoordError(f"cannot open the Excel workbook ({type(exc).__name__}: {exc})", file=str(path),
-                            hint=hint) from None
 
 
 def read_sheet(wb, name: str, where: str, hint: str) -> list[list[str]]:

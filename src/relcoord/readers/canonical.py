@@ -35,6 +35,7 @@ can have are quarantined with their own rule:
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import NamedTuple
 
@@ -96,7 +97,18 @@ def _table(path: Path, encoding: str | None, delimiter: str | None, required: li
     refuse_binary(raw, str(path), f"a CSV file ({what})", HINT)
     text, enc = decode(path, encoding, HINT, raw=raw)
     delim = delimiter or sniff_delimiter(text)
-    frame = parse_csv(text, delim, str(path), HINT)
+    tail = text[max(0, text.rfind("\n"), text.rfind("\r")):]   # the last line, for truncated_last_row
+    arrow = _arrow_input(text, raw, enc, delim)
+    frame = None
+    if arrow is not None:
+        del text   # pyarrow reads the bytes: the decoded text is not held while it parses
+        frame = _arrow_frame(*arrow, delim)
+        if frame is None:
+            text, _ = decode(path, encoding, HINT, raw=raw)
+    del raw, arrow
+    if frame is None:
+        frame = parse_csv(text, delim, str(path), HINT)
+        del text
     _, body, rows = split_header(frame, 1, str(path), HINT, what=what)
     cols = [c.strip().lower() for c in body.columns]
     dup = sorted({c for c in cols if cols.count(c) > 1})
@@ -109,14 +121,59 @@ def _table(path: Path, encoding: str | None, delimiter: str | None, required: li
         raise RelcoordError(f"required column(s) {', '.join(missing)} missing (the header has: "
                             f"{', '.join(cols)}){' - is the delimiter right?' if len(cols) == 1 else ''}",
                             file=str(path), row=1, column=missing[0], hint=HINT)
-    cut = truncated_last_row(text, delim, len(cols), len(body) - 1, file=str(path), row=int(rows.iat[-1]))
+    cut = truncated_last_row(tail, delim, len(cols), len(body) - 1, file=str(path), row=int(rows.iat[-1]))
     return body, rows, enc, delim, cut
 
 
-def _factor(values: np.ndarray, norm) -> tuple[np.ndarray, np.ndarray]:
+def _arrow_input(text: str, raw: bytes, enc: str, delim: str):
+    """``(UTF-8 bytes, number of columns)`` for :func:`_arrow_frame`, or None when the text holds a
+    quote character or is blank (then :func:`parse_csv` reads it). Without quotes, pyarrow and
+    parse_csv split the same lines at the same delimiters, so both give the same cells; pyarrow
+    keeps one Python string per distinct cell instead of one per cell."""
+    if '"' in text or not text.strip():
+        return None
+    ends = [i for i in (text.find("\r"), text.find("\n")) if i >= 0]
+    width = text[:min(ends) if ends else len(text)].count(delim) + 1
+    if codecs.lookup(enc).name in ("utf-8", "utf-8-sig", "ascii"):
+        data = memoryview(raw)[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else memoryview(raw)
+    else:
+        data = text.encode("utf-8")
+    return data, width
+
+
+def _arrow_frame(data, width: int, delim: str) -> pd.DataFrame | None:
+    """The cells of quote-free CSV bytes as categoricals (columns 0..width-1), as :func:`parse_csv`
+    gives them as strings; None when a row has another number of fields than the first (parse_csv
+    pads short rows and stops on long ones, with its messages) or pyarrow refuses the file."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    text_type = pa.dictionary(pa.int32(), pa.string())
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data), read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=False, escape_char=False,
+                                             newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={f"f{i}": text_type for i in range(width)},
+                                                 strings_can_be_null=False, null_values=[]))
+    except (pa.ArrowException, MemoryError):
+        return None
+    if table.num_columns != width:
+        return None
+    frame = table.to_pandas()
+    frame.columns = range(width)
+    return frame
+
+
+def _factor(values, norm) -> tuple[np.ndarray, np.ndarray]:
     """(codes, keys): ``norm`` applied once per distinct value (hashing, no sort), values whose
-    keys coincide merged. ``keys[codes]`` is the normalised value of every row."""
-    codes, uniq = pd.factorize(values, sort=False)
+    keys coincide merged. ``keys[codes]`` is the normalised value of every row. A categorical
+    column is numbered by its own codes (every row's key is the same)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype) \
+            and not (values.cat.codes.to_numpy() < 0).any():
+        codes, uniq = values.cat.codes.to_numpy().astype(np.int64), values.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, uniq = pd.factorize(np.asarray(values, dtype=object), sort=False)
     keys = np.array([norm(str(u)) for u in uniq], dtype=object)
     codes2, keys2 = pd.factorize(keys, sort=False)
     return (codes2[codes] if len(codes) else codes.astype(np.int64)), np.asarray(keys2, dtype=object)
@@ -184,7 +241,7 @@ def _records(pers: pd.DataFrame, resp: pd.DataFrame) -> _Records:
     is_first = ~pd.Index(pers_ids).duplicated()
     first_pos = np.flatnonzero(is_first)
     lookup = pd.Index(pers_ids[is_first])
-    id_codes, id_keys = _factor(resp["respondent_id"].to_numpy(dtype=object), str.strip)
+    id_codes, id_keys = _factor(resp["respondent_id"], str.strip)
     key_pos = lookup.get_indexer(id_keys)                 # per distinct id: its respondents row (or -1)
     pos = key_pos[id_codes] if len(id_codes) else np.array([], dtype=np.int64)
     rec = np.where(pos >= 0, first_pos[np.maximum(pos, 0)] if len(first_pos) else -1, -1)
@@ -205,8 +262,8 @@ def _records(pers: pd.DataFrame, resp: pd.DataFrame) -> _Records:
 def _columns(resp: pd.DataFrame, resp_path: Path, resp_row_no: np.ndarray) -> _Columns:
     """One column per (item, target) pair, named by the item key and the target as first written
     (by the normalised target when two spellings differ only in case or blanks)."""
-    item_codes, item_keys = _factor(resp["item"].to_numpy(dtype=object), normalise_text)
-    target_codes, target_keys = _factor(resp["target_unit"].to_numpy(dtype=object), normalise_text)
+    item_codes, item_keys = _factor(resp["item"], normalise_text)
+    target_codes, target_keys = _factor(resp["target_unit"], normalise_text)
     blank = np.flatnonzero((item_keys == "")[item_codes] | (target_keys == "")[target_codes]) \
         if len(item_codes) else np.array([], dtype=int)
     if len(blank):
@@ -216,9 +273,9 @@ def _columns(resp: pd.DataFrame, resp_path: Path, resp_row_no: np.ndarray) -> _C
                             column=col, hint="every row of responses.csv needs an item key and a target unit")
     pair, _ = pd.factorize(item_codes.astype(np.int64) * max(len(target_keys), 1) + target_codes, sort=False)
     first_of_pair = pd.Series(np.arange(len(pair))).groupby(pair).first().to_numpy()
-    items_col, targets_col = resp["item"].to_numpy(dtype=object), resp["target_unit"].to_numpy(dtype=object)
-    items_txt = {int(i): str(items_col[i]).strip() for i in first_of_pair}
-    targets_txt = {int(i): str(targets_col[i]).strip() for i in first_of_pair}
+    items_col, targets_col = resp["item"], resp["target_unit"]
+    items_txt = {int(i): str(items_col.iat[i]).strip() for i in first_of_pair}
+    targets_txt = {int(i): str(targets_col.iat[i]).strip() for i in first_of_pair}
     item_key = {int(i): item_keys[item_codes[i]] for i in first_of_pair}
     names = [column_name(item_key[i], targets_txt[i]) for i in first_of_pair]
     if len(set(names)) != len(names):  # two spellings of one target differing only in case/blanks
@@ -231,7 +288,7 @@ def _values(resp: pd.DataFrame) -> np.ndarray:
     ``dont_know``."""
     values = resp["value"].to_numpy(dtype=object)
     if "answer" in resp.columns:
-        ans_codes, ans_keys = _factor(resp["answer"].to_numpy(dtype=object), normalise_text)
+        ans_codes, ans_keys = _factor(resp["answer"], normalise_text)
         dk_key = np.isin(ans_keys, ["dont_know", "don't know", "dont know"])
         dk = np.flatnonzero(dk_key[ans_codes]) if len(ans_codes) else np.array([], dtype=int)
         if len(dk):
