@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import period_of  # noqa: F401  (the period of a round; re-exported)
+from .config import period_of  # the period of a round (also importable from here)
 from .errors import RelcoordError
 from .publish import visible_rows
 
@@ -243,16 +243,22 @@ def pool(figures: pd.DataFrame, min_organisations: int = 5) -> pd.DataFrame:
         row.update({c: float(v) for (c, _), v in zip(QUANTILES, q)})
         row["suppressed"] = not ok
         rows.append(row)
-    out = pd.DataFrame(rows, columns=POOL_COLUMNS)
-    if len(out):
-        order = {lv: i for i, lv in enumerate(LEVELS)}
-        morder = {ms: i for i, ms in enumerate(MEASURES)}
-        out = out.assign(_l=out["level"].map(order), _m=out["measure"].map(lambda x: morder.get(x, 99)))
-        out = out.sort_values(["period", "_l", "block", "_m", "measure"], kind="stable").drop(columns=["_l", "_m"])
+    out = _in_order(pd.DataFrame(rows, columns=POOL_COLUMNS), "measure")
     out["n_units"] = out["n_units"].astype("Int64")
     out["n_organisations"] = out["n_organisations"].astype(int)
     out["suppressed"] = out["suppressed"].astype(bool)
     return out.reset_index(drop=True)
+
+
+def _in_order(out: pd.DataFrame, last: str) -> pd.DataFrame:
+    """pool.csv's and the position files' row order: period, level (:data:`LEVELS`), block, measure
+    (:data:`MEASURES`, others after them), then ``last``."""
+    if not len(out):
+        return out
+    level = {lv: i for i, lv in enumerate(LEVELS)}
+    measure = {ms: i for i, ms in enumerate(MEASURES)}
+    out = out.assign(_l=out["level"].map(level), _m=out["measure"].map(lambda x: measure.get(x, 99)))
+    return out.sort_values(["period", "_l", "block", "_m", last], kind="stable").drop(columns=["_l", "_m"])
 
 
 def percentile_rank(value: float, others: Sequence[float]) -> float:
@@ -284,12 +290,7 @@ def positions(figures: pd.DataFrame, pool_table: pd.DataFrame, organisation: str
                      "measure": r.measure, "value": float(r.value),
                      "percentile_rank": percentile_rank(float(r.value), others.astype(float).to_numpy()),
                      "n_organisations": n_of[key]})
-    out = pd.DataFrame(rows, columns=POSITION_COLUMNS)
-    if len(out):
-        order = {lv: i for i, lv in enumerate(LEVELS)}
-        morder = {ms: i for i, ms in enumerate(MEASURES)}
-        out = out.assign(_l=out["level"].map(order), _m=out["measure"].map(lambda x: morder.get(x, 99)))
-        out = out.sort_values(["period", "_l", "block", "_m", "unit_id"], kind="stable").drop(columns=["_l", "_m"])
+    out = _in_order(pd.DataFrame(rows, columns=POSITION_COLUMNS), "unit_id")
     out["n_organisations"] = out["n_organisations"].astype(int)
     return out.reset_index(drop=True)
 
